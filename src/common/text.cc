@@ -1,0 +1,126 @@
+#include "common/text.h"
+
+#include <charconv>
+
+namespace vigil {
+namespace {
+
+// Returns the length of the valid UTF-8 sequence at `p`, or 0 when it is invalid or a NUL.
+size_t ValidSequenceLength(const unsigned char* p, size_t remaining) {
+  unsigned char c = p[0];
+  if (c == 0) return 0;
+  if (c < 0x80) return 1;
+  size_t length;
+  uint32_t min;
+  if ((c & 0xE0) == 0xC0) {
+    length = 2;
+    min = 0x80;
+  } else if ((c & 0xF0) == 0xE0) {
+    length = 3;
+    min = 0x800;
+  } else if ((c & 0xF8) == 0xF0) {
+    length = 4;
+    min = 0x10000;
+  } else {
+    return 0;
+  }
+  if (remaining < length) return 0;
+  uint32_t code = c & (0x3F >> (length - 1));
+  for (size_t i = 1; i < length; ++i) {
+    if ((p[i] & 0xC0) != 0x80) return 0;
+    code = (code << 6) | (p[i] & 0x3F);
+  }
+  if (code < min || code > 0x10FFFF || (code >= 0xD800 && code <= 0xDFFF)) return 0;
+  return length;
+}
+
+}  // namespace
+
+bool IsCleanUtf8(std::string_view text) {
+  const auto* p = reinterpret_cast<const unsigned char*>(text.data());
+  size_t n = text.size();
+  size_t i = 0;
+  while (i < n) {
+    // Fast path over plain ASCII, eight bytes at a time.
+    while (i + 8 <= n) {
+      uint64_t word;
+      __builtin_memcpy(&word, p + i, 8);
+      bool has_high = (word & 0x8080808080808080ULL) != 0;
+      bool has_zero = ((word - 0x0101010101010101ULL) & ~word & 0x8080808080808080ULL) != 0;
+      if (has_high || has_zero) break;
+      i += 8;
+    }
+    if (i >= n) break;
+    size_t length = ValidSequenceLength(p + i, n - i);
+    if (length == 0) return false;
+    i += length;
+  }
+  return true;
+}
+
+void SanitizeText(std::string* text, SanitizeCounts* counts) {
+  if (IsCleanUtf8(*text)) return;
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(text->size() + 16);
+  const auto* p = reinterpret_cast<const unsigned char*>(text->data());
+  size_t n = text->size();
+  size_t i = 0;
+  while (i < n) {
+    size_t length = ValidSequenceLength(p + i, n - i);
+    if (length > 0) {
+      out.append(reinterpret_cast<const char*>(p + i), length);
+      i += length;
+      continue;
+    }
+    if (counts != nullptr) {
+      if (p[i] == 0) {
+        ++counts->nul_bytes;
+      } else {
+        ++counts->invalid_bytes;
+      }
+    }
+    out += "\\x";
+    out += kHex[p[i] >> 4];
+    out += kHex[p[i] & 0xF];
+    ++i;
+  }
+  text->swap(out);
+}
+
+std::string_view Trim(std::string_view text) {
+  constexpr std::string_view kSpace = " \t\r\n";
+  size_t begin = text.find_first_not_of(kSpace);
+  if (begin == std::string_view::npos) return {};
+  size_t end = text.find_last_not_of(kSpace);
+  return text.substr(begin, end - begin + 1);
+}
+
+std::vector<std::string> SplitList(std::string_view text, std::string_view separators) {
+  std::vector<std::string> parts;
+  size_t start = 0;
+  while (start <= text.size()) {
+    size_t end = text.find_first_of(separators, start);
+    if (end == std::string_view::npos) end = text.size();
+    std::string_view part = Trim(text.substr(start, end - start));
+    if (!part.empty()) parts.emplace_back(part);
+    start = end + 1;
+  }
+  return parts;
+}
+
+std::string ToLower(std::string_view text) {
+  std::string out(text);
+  for (char& c : out) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return out;
+}
+
+bool ParseUint(std::string_view text, uint64_t* out) {
+  if (text.empty()) return false;
+  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), *out);
+  return ec == std::errc() && ptr == text.data() + text.size();
+}
+
+}  // namespace vigil

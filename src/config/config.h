@@ -1,0 +1,154 @@
+// Vigil's typed configuration, loaded from files in OSSEC's ossec.conf format.
+//
+// Every path in a loaded Config is already resolved against the folder of the file that named
+// it. Numbers carry their unit in the field name or comment.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace vigil::config {
+
+// Where in which file a configuration element was written, for later error messages.
+struct SourceRef {
+  std::string file;
+  int line = 0;
+};
+
+struct GlobalConfig {
+  bool logall = false;           // write every event to archives.log
+  bool logall_json = false;      // write every event to archives.json
+  bool jsonout_output = false;   // write alerts.json beside alerts.log
+  bool email_notification = false;
+  // Addresses, CIDR ranges and host names never acted on by active response
+  // (<white_list> and its alias <allow_list>), as written.
+  std::vector<std::string> allow_list;
+  int memory_size = 8192;        // events kept in the global correlation history
+  std::string custom_alert_output;
+};
+
+// One <list> of <rules>: a text CDB source `key:value` per line.
+struct ListRef {
+  std::string path;  // the text file; OSSEC's compiled copy would be path + ".cdb"
+  SourceRef source;
+};
+
+struct RulesConfig {
+  // Decoder files in load order (<decoder>, then files found by <decoder_dir>). When no
+  // decoder is configured, the loader fills in etc/decoder.xml and etc/local_decoder.xml
+  // beside the config file, as OSSEC does.
+  std::vector<std::string> decoder_files;
+  // Rule files in load order (<include> and <rule>, then <rule_dir> matches).
+  std::vector<std::string> rule_files;
+  std::vector<ListRef> lists;
+  SourceRef source;
+};
+
+struct AlertsConfig {
+  int log_alert_level = 1;    // rules at or above this level are written to alerts.log
+  int email_alert_level = 7;  // rules at or above this level get the " mail " mark
+};
+
+// One <localfile>.
+struct LocalFileConfig {
+  std::string location;       // path, glob or strftime template; empty for commands
+  std::string command;        // for command and full_command formats
+  std::string log_format = "syslog";
+  // Attributes of <log_format>, such as lines="3" or timeout="2s", as written.
+  std::map<std::string, std::string> format_options;
+  std::string alias;          // replaces the location of command output
+  int frequency_seconds = 360;  // interval between runs of a command
+  bool only_future_events = false;
+  SourceRef source;
+};
+
+// One <command> of active response.
+struct CommandConfig {
+  std::string name;
+  std::string executable;    // a file name in the responses folder, never a path
+  bool expect_srcip = false;
+  bool expect_user = false;
+  bool expect_filename = false;
+  bool timeout_allowed = false;
+  bool json_stdin = false;   // send Wazuh's JSON message on the script's standard input
+  SourceRef source;
+};
+
+enum class ResponseLocation : unsigned {
+  kNone = 0,
+  kServer = 1 << 0,         // the manager itself (OSSEC's AS_ONLY: server, analysisd)
+  kLocal = 1 << 1,          // the agent (or host) where the event happened
+  kDefinedAgent = 1 << 2,   // the agent named by agent_id
+  kAll = 1 << 3,            // every agent
+};
+
+// One <active-response>.
+struct ActiveResponseConfig {
+  std::string name;          // `name` element, or OSSEC's <command><timeout> when absent
+  std::string command;       // names a CommandConfig
+  unsigned locations = 0;    // bit set of ResponseLocation
+  std::string agent_id;
+  std::vector<int> rules_id;
+  std::vector<std::string> rules_group;  // whole group names
+  std::optional<int> level;  // rules at or above this level trigger the response
+  int timeout_seconds = 0;   // 0: never undone
+  bool disabled = false;
+  bool simulate = false;     // log what would run without running it
+  std::vector<int> repeated_offenders_minutes;
+  SourceRef source;
+};
+
+struct RemoteConfig {
+  std::string connection = "secure";
+  int port = 1514;
+  std::string protocol = "tcp";
+  std::string local_ip;
+  std::vector<std::string> allowed_ips;
+  std::vector<std::string> denied_ips;
+  SourceRef source;
+};
+
+struct ClientConfig {
+  std::vector<std::string> server_addresses;  // HOST:PORT, tried in order for failover
+  int notify_time_seconds = 60;               // keepalive interval
+  bool disable_active_response = false;
+  SourceRef source;
+};
+
+// Values from internal_options.conf that Vigil uses, with OSSEC's defaults and ranges.
+struct InternalOptions {
+  int loop_timeout_seconds = 2;   // logcollector.loop_timeout, 1 to 120
+  int default_timeframe = 360;    // analysisd.default_timeframe, 60 to 604800
+  int decoder_order_size = 10;    // analysisd.decoder_order_size, 8 to 20
+  int fts_list_size = 32;         // analysisd.fts_list_size, 12 to 512
+  int fts_min_size_for_str = 14;  // analysisd.fts_min_size_for_str, 6 to 128
+};
+
+// Folders for state and output. They come from the config or flags, never a fixed root.
+struct PathsConfig {
+  std::string state_dir;      // positions, queues, pending responses
+  std::string output_dir;     // alerts.log, alerts.json, archives
+  std::string responses_dir;  // active response executables
+};
+
+struct Config {
+  std::string path;  // the main config file, or "<bundled>/rules/vigil.conf"
+  GlobalConfig global;
+  RulesConfig rules;
+  AlertsConfig alerts;
+  std::vector<LocalFileConfig> localfiles;
+  std::vector<CommandConfig> commands;
+  std::vector<ActiveResponseConfig> active_responses;
+  std::vector<RemoteConfig> remotes;
+  std::optional<ClientConfig> client;
+  InternalOptions internal;
+  PathsConfig paths;
+  // One warning per OSSEC section that Vigil accepts but does not implement, such as
+  // "ossec.conf:12: <syscheck> is not supported by Vigil and is ignored".
+  std::vector<std::string> warnings;
+};
+
+}  // namespace vigil::config
