@@ -33,3 +33,36 @@ function(vigil_add_test name)
   gtest_discover_tests(${name} DISCOVERY_MODE PRE_TEST
                        PROPERTIES ENVIRONMENT "VIGIL_SOURCE_DIR=${CMAKE_SOURCE_DIR}")
 endfunction()
+
+# Adds a libFuzzer target (debug preset only) and a CTest case `fuzz.<name>` that runs it for
+# VIGIL_FUZZ_SECONDS on the seed corpus folder CORPUS (copied, so the source tree stays clean).
+set(VIGIL_FUZZ_SECONDS 15 CACHE STRING "Seconds each fuzz target runs in the test suite")
+function(vigil_add_fuzzer name)
+  cmake_parse_arguments(ARG "" "CORPUS" "SOURCES;LIBS" ${ARGN})
+  if(NOT VIGIL_FUZZ)
+    return()
+  endif()
+  add_executable(${name} ${ARG_SOURCES})
+  target_link_libraries(${name} PRIVATE ${ARG_LIBS} vigil_options)
+  target_link_options(${name} PRIVATE -fsanitize=fuzzer)
+  set(_work ${CMAKE_CURRENT_BINARY_DIR}/${name}.corpus)
+  set(_seed "")
+  if(ARG_CORPUS)
+    set(_seed ${ARG_CORPUS})
+  endif()
+  add_test(NAME fuzz.${name}
+           COMMAND ${CMAKE_SOURCE_DIR}/scripts/run-fuzzer $<TARGET_FILE:${name}> ${_work}
+                   ${VIGIL_FUZZ_SECONDS} ${_seed})
+  set_tests_properties(fuzz.${name} PROPERTIES LABELS fuzz TIMEOUT 600)
+endfunction()
+
+# Adds a Google Benchmark executable, built by default, and a CTest smoke run `bench.<name>`
+# that runs each benchmark once so the benchmarks cannot rot.
+function(vigil_add_benchmark name)
+  cmake_parse_arguments(ARG "" "" "SOURCES;LIBS" ${ARGN})
+  add_executable(${name} ${ARG_SOURCES})
+  target_link_libraries(${name} PRIVATE ${ARG_LIBS} vigil_options benchmark::benchmark)
+  target_compile_definitions(${name} PRIVATE VIGIL_SOURCE_DIR="${CMAKE_SOURCE_DIR}")
+  add_test(NAME bench.${name} COMMAND ${name} --benchmark_min_time=0.01)
+  set_tests_properties(bench.${name} PROPERTIES LABELS bench)
+endfunction()
