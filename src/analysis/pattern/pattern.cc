@@ -1,0 +1,313 @@
+#include "analysis/pattern/pattern.h"
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <fmt/format.h>
+#include <pcre2.h>
+
+#include <algorithm>
+#include <atomic>
+#include <functional>
+#include <optional>
+
+#include "analysis/pattern/literal.h"
+#include "analysis/pattern/translate.h"
+#include "common/logging.h"
+
+namespace vigil::analysis {
+namespace {
+
+using pattern_internal::Literal;
+
+// Backtracking budget of one pcre2_match call. PCRE2 counts match() calls (or their JIT
+// equivalent) from each start position; 10^6 leaves room for lazy quantifiers over 64 KiB
+// lines while a catastrophic pattern gives up within tens of milliseconds.
+constexpr uint32_t kMatchLimit = 1'000'000;
+// Maximum nesting of backtracking points for the interpreter (the JIT uses its stack instead).
+constexpr uint32_t kDepthLimit = 250'000;
+// Heap the interpreter may use for backtracking frames, in KiB.
+constexpr uint32_t kHeapLimitKib = 64 * 1024;
+// JIT stack of each thread: starts small and grows on demand up to the maximum, in bytes.
+constexpr size_t kJitStackStartBytes = 32 * 1024;
+constexpr size_t kJitStackMaxBytes = 8 * 1024 * 1024;
+
+std::atomic<uint64_t> g_limit_hits{0};
+
+bool IsAscii(std::string_view text) {
+  return std::all_of(text.begin(), text.end(),
+                     [](char c) { return static_cast<unsigned char>(c) < 0x80; });
+}
+
+std::string Pcre2ErrorMessage(int code) {
+  PCRE2_UCHAR buffer[256];
+  int length = pcre2_get_error_message(code, buffer, sizeof(buffer));
+  if (length < 0) return fmt::format("PCRE2 error {}", code);
+  return std::string(reinterpret_cast<const char*>(buffer), static_cast<size_t>(length));
+}
+
+bool IsLimitError(int rc) {
+  return rc == PCRE2_ERROR_MATCHLIMIT || rc == PCRE2_ERROR_DEPTHLIMIT ||
+         rc == PCRE2_ERROR_HEAPLIMIT || rc == PCRE2_ERROR_JIT_STACKLIMIT;
+}
+
+// Match context, JIT stack and match data of one thread, reused by every search on it.
+class ThreadMatchState {
+ public:
+  ThreadMatchState() {
+    context_ = pcre2_match_context_create(nullptr);
+    if (context_ == nullptr) return;
+    pcre2_set_match_limit(context_, kMatchLimit);
+    pcre2_set_depth_limit(context_, kDepthLimit);
+    pcre2_set_heap_limit(context_, kHeapLimitKib);
+    jit_stack_ = pcre2_jit_stack_create(kJitStackStartBytes, kJitStackMaxBytes, nullptr);
+    // Without a JIT stack of its own, PCRE2 falls back to a 32 KiB stack on the machine stack.
+    if (jit_stack_ != nullptr) pcre2_jit_stack_assign(context_, nullptr, jit_stack_);
+  }
+  ~ThreadMatchState() {
+    pcre2_match_data_free(data_);
+    pcre2_jit_stack_free(jit_stack_);
+    pcre2_match_context_free(context_);
+  }
+  ThreadMatchState(const ThreadMatchState&) = delete;
+  ThreadMatchState& operator=(const ThreadMatchState&) = delete;
+
+  pcre2_match_context* context() const { return context_; }
+
+  // Returns match data with room for at least `pairs` offset pairs, or null when out of memory.
+  pcre2_match_data* DataFor(uint32_t pairs) {
+    if (data_ == nullptr || pairs > pairs_) {
+      pcre2_match_data_free(data_);
+      pairs_ = std::max<uint32_t>(pairs, 16);
+      data_ = pcre2_match_data_create(pairs_, nullptr);
+    }
+    return data_;
+  }
+
+ private:
+  pcre2_match_context* context_ = nullptr;
+  pcre2_jit_stack* jit_stack_ = nullptr;
+  pcre2_match_data* data_ = nullptr;
+  uint32_t pairs_ = 0;
+};
+
+ThreadMatchState& LocalMatchState() {
+  thread_local ThreadMatchState state;
+  return state;
+}
+
+RepeatLimiter& MatchErrorLimiter() {
+  static RepeatLimiter limiter;
+  return limiter;
+}
+
+}  // namespace
+
+struct Pattern::Impl {
+  PatternSyntax syntax = PatternSyntax::kOsMatch;
+  std::string text;
+  // Native literal alternatives; used when code is null.
+  std::vector<Literal> literals;
+  pcre2_code* code = nullptr;
+  uint32_t capture_count = 0;
+
+  ~Impl() { pcre2_code_free(code); }
+
+  // Compiles `pcre2` into code. `source_offset` maps PCRE2's error offset to an offset in
+  // `text`, or to nothing when the translation keeps no such map.
+  Status CompilePcre2(std::string_view pcre2,
+                      const std::function<std::optional<size_t>(size_t)>& source_offset);
+
+  bool SearchLiterals(std::string_view subject, MatchResult* match) const;
+  bool SearchPcre2(std::string_view subject, MatchResult* match) const;
+};
+
+std::string_view PatternSyntaxName(PatternSyntax syntax) {
+  switch (syntax) {
+    case PatternSyntax::kOsMatch:
+      return "OS_Match";
+    case PatternSyntax::kOsRegex:
+      return "OS_Regex";
+    case PatternSyntax::kPcre2:
+      return "PCRE2";
+  }
+  return "unknown";
+}
+
+Expected<Pattern> Pattern::Compile(PatternSyntax syntax, std::string_view text) {
+  std::string_view name = PatternSyntaxName(syntax);
+  if (text.size() > kMaxPatternBytes) {
+    return Status::InvalidArgument(
+        fmt::format("invalid {}: the pattern is {} bytes, longer than the maximum of {} bytes",
+                    name, text.size(), kMaxPatternBytes));
+  }
+  auto impl = std::make_unique<Impl>();
+  impl->syntax = syntax;
+  impl->text = std::string(text);
+
+  switch (syntax) {
+    case PatternSyntax::kOsMatch:
+      if (IsAscii(text)) {
+        impl->literals = pattern_internal::SplitOsMatch(text);
+      } else {
+        // PCRE2 rejects nothing in this translation but invalid UTF-8, so the error names
+        // no offset.
+        std::string pcre2 = pattern_internal::TranslateOsMatch(text);
+        VIGIL_RETURN_IF_ERROR(impl->CompilePcre2(
+            pcre2, [](size_t) -> std::optional<size_t> { return std::nullopt; }));
+      }
+      break;
+    case PatternSyntax::kOsRegex:
+      if (auto literal = pattern_internal::ParseAnchoredLiteral(text)) {
+        impl->literals.push_back(std::move(*literal));
+        break;
+      }
+      {
+        auto translation = pattern_internal::TranslateOsRegex(text);
+        if (!translation.ok()) return std::move(translation).status();
+        VIGIL_RETURN_IF_ERROR(
+            impl->CompilePcre2(translation->pcre2, [&](size_t offset) -> std::optional<size_t> {
+              return translation->SourceOffset(offset);
+            }));
+      }
+      break;
+    case PatternSyntax::kPcre2:
+      if (text.empty()) {
+        return Status::InvalidArgument("invalid PCRE2: the pattern is empty");
+      }
+      if (auto literal = pattern_internal::ParseAnchoredLiteral(text)) {
+        impl->literals.push_back(std::move(*literal));
+        break;
+      }
+      VIGIL_RETURN_IF_ERROR(
+          impl->CompilePcre2(text, [](size_t offset) -> std::optional<size_t> { return offset; }));
+      break;
+  }
+  return Pattern(std::move(impl));
+}
+
+Status Pattern::Impl::CompilePcre2(
+    std::string_view pcre2, const std::function<std::optional<size_t>(size_t)>& source_offset) {
+  std::string_view name = PatternSyntaxName(syntax);
+  int error_code = 0;
+  PCRE2_SIZE error_offset = 0;
+  // The pattern's UTF-8 is checked here (no PCRE2_NO_UTF_CHECK) because pattern text comes
+  // from configuration files; subjects are checked by the callers instead.
+  uint32_t options = PCRE2_UTF | PCRE2_CASELESS | PCRE2_NEVER_BACKSLASH_C;
+  pcre2_code* code = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pcre2.data()), pcre2.size(),
+                                   options, &error_code, &error_offset, nullptr);
+  if (code == nullptr) {
+    std::string message = Pcre2ErrorMessage(error_code);
+    std::optional<size_t> offset = source_offset(error_offset);
+    if (offset.has_value()) {
+      return Status::InvalidArgument(
+          fmt::format("invalid {}: {} at offset {}", name, message, *offset));
+    }
+    return Status::InvalidArgument(fmt::format("invalid {}: {}", name, message));
+  }
+  this->code = code;
+  pcre2_pattern_info(code, PCRE2_INFO_CAPTURECOUNT, &capture_count);
+
+  int jit_rc = pcre2_jit_compile(code, PCRE2_JIT_COMPLETE);
+  if (jit_rc != 0 && jit_rc != PCRE2_ERROR_JIT_BADOPTION) {
+    // pcre2_match runs the interpreter when there is no JIT code, so this costs speed only.
+    uint64_t suppressed = 0;
+    if (MatchErrorLimiter().ShouldLog("jit", &suppressed)) {
+      GetLogger("analysis")
+          ->warn(
+              "JIT compilation of {} pattern '{}' failed ({}); using the interpreter "
+              "({} similar messages suppressed)",
+              name, text, Pcre2ErrorMessage(jit_rc), suppressed);
+    }
+  }
+  return Status::Ok();
+}
+
+bool Pattern::Impl::SearchLiterals(std::string_view subject, MatchResult* match) const {
+  // Leftmost match, and the first alternative among those starting at the same offset, which
+  // is what PCRE2 reports for the same alternatives.
+  size_t best_begin = std::string_view::npos;
+  size_t best_size = 0;
+  for (const Literal& literal : literals) {
+    size_t begin = literal.Find(subject);
+    if (begin == std::string_view::npos) continue;
+    if (match == nullptr) return true;
+    if (best_begin == std::string_view::npos || begin < best_begin) {
+      best_begin = begin;
+      best_size = literal.size();
+      if (begin == 0) break;
+    }
+  }
+  if (best_begin == std::string_view::npos) return false;
+  match->begin = best_begin;
+  match->end = best_begin + best_size;
+  match->captures.clear();
+  return true;
+}
+
+bool Pattern::Impl::SearchPcre2(std::string_view subject, MatchResult* match) const {
+  ThreadMatchState& state = LocalMatchState();
+  pcre2_match_data* data = state.DataFor(capture_count + 1);
+  if (data == nullptr || state.context() == nullptr) {
+    uint64_t suppressed = 0;
+    if (MatchErrorLimiter().ShouldLog("memory", &suppressed)) {
+      GetLogger("analysis")
+          ->error(
+              "out of memory for PCRE2 match data; pattern '{}' reports no match "
+              "({} similar messages suppressed)",
+              text, suppressed);
+    }
+    return false;
+  }
+  // PCRE2 takes no null subject pointer, even for an empty subject.
+  const char* bytes = subject.data() != nullptr ? subject.data() : "";
+  int rc = pcre2_match(code, reinterpret_cast<PCRE2_SPTR>(bytes), subject.size(), 0,
+                       PCRE2_NO_UTF_CHECK, data, state.context());
+  if (rc < 0) {
+    if (rc == PCRE2_ERROR_NOMATCH) return false;
+    uint64_t suppressed = 0;
+    bool limit = IsLimitError(rc);
+    if (limit) g_limit_hits.fetch_add(1, std::memory_order_relaxed);
+    if (MatchErrorLimiter().ShouldLog(text, &suppressed)) {
+      GetLogger("analysis")
+          ->warn(
+              "{} pattern '{}' reported no match because the search failed: {} "
+              "({} similar messages suppressed)",
+              PatternSyntaxName(syntax), text, Pcre2ErrorMessage(rc), suppressed);
+    }
+    return false;
+  }
+  if (match == nullptr) return true;
+
+  const PCRE2_SIZE* ovector = pcre2_get_ovector_pointer(data);
+  match->begin = ovector[0];
+  // \K can move the start past the end; the bounds stay ordered all the same.
+  match->end = std::max(ovector[0], ovector[1]);
+  match->captures.clear();
+  // rc is one more than the highest group that took part; lower groups may still be unset.
+  for (int i = 1; i < rc; ++i) {
+    PCRE2_SIZE begin = ovector[2 * i];
+    PCRE2_SIZE end = ovector[2 * i + 1];
+    if (begin == PCRE2_UNSET || end < begin) continue;
+    match->captures.push_back(subject.substr(begin, end - begin));
+  }
+  return true;
+}
+
+Pattern::Pattern(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Pattern::Pattern(Pattern&&) noexcept = default;
+Pattern& Pattern::operator=(Pattern&&) noexcept = default;
+Pattern::~Pattern() = default;
+
+bool Pattern::Search(std::string_view subject, MatchResult* match) const {
+  if (impl_->code != nullptr) return impl_->SearchPcre2(subject, match);
+  return impl_->SearchLiterals(subject, match);
+}
+
+int Pattern::capture_count() const { return static_cast<int>(impl_->capture_count); }
+
+PatternSyntax Pattern::syntax() const { return impl_->syntax; }
+
+const std::string& Pattern::text() const { return impl_->text; }
+
+uint64_t Pattern::limit_hits() { return g_limit_hits.load(std::memory_order_relaxed); }
+
+}  // namespace vigil::analysis

@@ -1,0 +1,601 @@
+#include "analysis/pattern/pattern.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace vigil::analysis {
+namespace {
+
+using ::testing::ElementsAreArray;
+using ::testing::HasSubstr;
+
+constexpr PatternSyntax kOsMatch = PatternSyntax::kOsMatch;
+constexpr PatternSyntax kOsRegex = PatternSyntax::kOsRegex;
+constexpr PatternSyntax kPcre2 = PatternSyntax::kPcre2;
+
+Pattern MustCompile(PatternSyntax syntax, std::string_view text) {
+  auto pattern = Pattern::Compile(syntax, text);
+  EXPECT_TRUE(pattern.ok()) << PatternSyntaxName(syntax) << " '" << text
+                            << "': " << pattern.status().message();
+  if (!pattern.ok()) return std::move(Pattern::Compile(kOsMatch, "").value());
+  return std::move(pattern).value();
+}
+
+// One search: the pattern, the subject, whether it matches and, when it does, the captures.
+struct SearchCase {
+  PatternSyntax syntax;
+  std::string pattern;
+  std::string subject;
+  bool matches;
+  std::vector<std::string> captures = {};
+};
+
+std::string Describe(const SearchCase& c) {
+  return std::string(PatternSyntaxName(c.syntax)) + " '" + c.pattern + "' on '" + c.subject + "'";
+}
+
+void RunSearchCases(const std::vector<SearchCase>& cases) {
+  for (const SearchCase& c : cases) {
+    SCOPED_TRACE(Describe(c));
+    Pattern pattern = MustCompile(c.syntax, c.pattern);
+    MatchResult match;
+    ASSERT_EQ(pattern.Search(c.subject, &match), c.matches);
+    EXPECT_EQ(pattern.Search(c.subject), c.matches);
+    if (!c.matches) continue;
+    std::vector<std::string> captures(match.captures.begin(), match.captures.end());
+    EXPECT_THAT(captures, ElementsAreArray(c.captures));
+    EXPECT_LE(match.begin, match.end);
+    EXPECT_LE(match.end, c.subject.size());
+  }
+}
+
+// Characters of each OS_Regex class escape, as OSSEC's character maps define them.
+bool InEscapeClass(char escape, unsigned char c) {
+  bool digit = c >= '0' && c <= '9';
+  bool word =
+      digit || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '-' || c == '@' || c == '_';
+  std::string_view punctuation = "()*+,-.:;<=>?[]!\"'#$%&|{}";
+  switch (escape) {
+    case 'd':
+      return digit;
+    case 'D':
+      return !digit;
+    case 'w':
+      return word;
+    case 'W':
+      return !word;
+    case 's':
+      return c == ' ';
+    case 'S':
+      return c != ' ';
+    case 'p':
+      return punctuation.find(static_cast<char>(c)) != std::string_view::npos;
+    case '.':
+      return true;
+    case 't':
+      return c == '\t';
+    default:
+      return false;
+  }
+}
+
+TEST(OsRegexEscapes, ClassesMatchExactSets) {
+  for (char escape : std::string_view("dDwWsSp.t")) {
+    Pattern pattern = MustCompile(kOsRegex, std::string("^\\") + escape + "$");
+    for (int c = 1; c < 0x80; ++c) {
+      SCOPED_TRACE("\\" + std::string(1, escape) + " on byte " + std::to_string(c));
+      std::string subject(1, static_cast<char>(c));
+      EXPECT_EQ(pattern.Search(subject), InEscapeClass(escape, static_cast<unsigned char>(c)));
+    }
+  }
+}
+
+TEST(OsRegexEscapes, PunctuationSetHasTwentyFiveCharacters) {
+  Pattern pattern = MustCompile(kOsRegex, "^\\p$");
+  int count = 0;
+  for (int c = 1; c < 0x80; ++c) {
+    if (pattern.Search(std::string(1, static_cast<char>(c)))) ++count;
+  }
+  EXPECT_EQ(count, 25);
+}
+
+TEST(OsRegexEscapes, NonAsciiCharacterIsOnlyInNegatedClasses) {
+  const std::string e_acute = "\xc3\xa9";  // é, one character of two bytes
+  for (char escape : std::string_view("dDwWsSp.")) {
+    SCOPED_TRACE(std::string("\\") + escape);
+    Pattern pattern = MustCompile(kOsRegex, std::string("^\\") + escape + "$");
+    bool negated = escape == 'D' || escape == 'W' || escape == 'S' || escape == '.';
+    EXPECT_EQ(pattern.Search(e_acute), negated);
+  }
+}
+
+TEST(OsRegexEscapes, LiteralEscapesMatchTheirCharacter) {
+  for (char c : std::string_view("$()\\|<[]{}")) {
+    SCOPED_TRACE(std::string("\\") + c);
+    Pattern pattern = MustCompile(kOsRegex, std::string("^x\\") + c + "y$");
+    EXPECT_TRUE(pattern.Search(std::string("x") + c + "y"));
+    EXPECT_FALSE(pattern.Search("xzy"));
+    EXPECT_FALSE(pattern.Search("xy"));
+  }
+}
+
+TEST(OsRegexEscapes, OtherEscapesAreErrorsWithOffset) {
+  std::string_view valid = "dDwWsSp.t$()\\|<[]{}";
+  for (int c = 0x21; c < 0x7f; ++c) {
+    if (valid.find(static_cast<char>(c)) != std::string_view::npos) continue;
+    std::string text = std::string("ab\\") + static_cast<char>(c);
+    SCOPED_TRACE(text);
+    auto pattern = Pattern::Compile(kOsRegex, text);
+    ASSERT_FALSE(pattern.ok());
+    EXPECT_EQ(pattern.status().code(), StatusCode::kInvalidArgument);
+    EXPECT_EQ(pattern.status().message(), "invalid OS_Regex: '\\" +
+                                              std::string(1, static_cast<char>(c)) +
+                                              "' is not a valid escape at offset 2");
+  }
+}
+
+TEST(OsRegexSyntax, ErrorsNameReasonAndOffset) {
+  struct ErrorCase {
+    std::string pattern;
+    std::string message;
+  };
+  std::vector<ErrorCase> cases = {
+      {"abc\\n", "invalid OS_Regex: '\\n' is not a valid escape at offset 3"},
+      {"\\-", "invalid OS_Regex: '\\-' is not a valid escape at offset 0"},
+      {"x\\\x01", "invalid OS_Regex: '\\\\x01' is not a valid escape at offset 1"},
+      {"ab\\", "invalid OS_Regex: the pattern ends with an unfinished escape at offset 2"},
+      {"(ab", "invalid OS_Regex: '(' is not closed at offset 0"},
+      {"a(b(c)", "invalid OS_Regex: '(' is not closed at offset 1"},
+      {"ab)", "invalid OS_Regex: ')' has no matching '(' at offset 2"},
+      {"(a))", "invalid OS_Regex: ')' has no matching '(' at offset 3"},
+  };
+  for (const ErrorCase& c : cases) {
+    SCOPED_TRACE(c.pattern);
+    auto pattern = Pattern::Compile(kOsRegex, c.pattern);
+    ASSERT_FALSE(pattern.ok());
+    EXPECT_EQ(pattern.status().message(), c.message);
+  }
+}
+
+TEST(OsRegexSyntax, InvalidUtf8PatternIsRejected) {
+  auto pattern = Pattern::Compile(kOsRegex, "ab\xff(\\d+)");
+  ASSERT_FALSE(pattern.ok());
+  EXPECT_THAT(pattern.status().message(), HasSubstr("invalid OS_Regex: "));
+  EXPECT_THAT(pattern.status().message(), HasSubstr("at offset 2"));
+}
+
+TEST(OsRegexSearch, QuantifiersAndLiterals) {
+  RunSearchCases({
+      // `+` and `*` quantify only an escape; after anything else they are literal.
+      {kOsRegex, "a+", "a+", true},
+      {kOsRegex, "a+", "aa", false},
+      {kOsRegex, "ab*c", "ab*c", true},
+      {kOsRegex, "ab*c", "ac", false},
+      {kOsRegex, "ab*c", "abbc", false},
+      {kOsRegex, "+x", "+x", true},
+      {kOsRegex, "(+)", "+", true, {"+"}},
+      {kOsRegex, "\\d+", "x123", true},
+      {kOsRegex, "\\d+", "xyz", false},
+      {kOsRegex, "x\\d*y", "xy", true},
+      {kOsRegex, "x\\d*y", "x12y", true},
+      {kOsRegex, "x\\d*y", "x1ay", false},
+      {kOsRegex, "\\d+*", "12*", true},
+      {kOsRegex, "\\d+*", "12", false},
+      {kOsRegex, "\\t+x", "\t\tx", true},
+      {kOsRegex, "\\(+x", "((x", true},
+      // The other PCRE2 metacharacters are literal.
+      {kOsRegex, "a.c", "a.c", true},
+      {kOsRegex, "a.c", "abc", false},
+      {kOsRegex, "a?", "a?", true},
+      {kOsRegex, "ab?", "a", false},
+      {kOsRegex, "[ab]", "[ab]", true},
+      {kOsRegex, "[ab]", "a", false},
+      {kOsRegex, "x{2}", "x{2}", true},
+      {kOsRegex, "x{2}", "xx", false},
+      {kOsRegex, "a#b c", "A#B C", true},
+      {kOsRegex, "(?i)", "?i", true, {"?i"}},
+      {kOsRegex, "(*FAIL)", "*FAIL", true, {"*FAIL"}},
+      // `\.` is any character, including a newline and a multi-byte character.
+      {kOsRegex, "a\\.c", "abc", true},
+      {kOsRegex, "a\\.c", "a\nc", true},
+      {kOsRegex, "^a\\.c$",
+       "a\xc3\xa9"
+       "c",
+       true},
+  });
+}
+
+TEST(OsRegexSearch, LazyExceptLastQuantifier) {
+  RunSearchCases({
+      {kOsRegex, "^(\\S+) (\\S+)", "user1 host2 rest", true, {"user1", "host2"}},
+      // \. is any character: the lazy first group takes as little as the rest allows.
+      {kOsRegex, "(\\d+)\\.(\\d+)", "12.34", true, {"12", "34"}},
+      {kOsRegex, "(\\d+)\\.(\\d+)", "1234", true, {"1", "34"}},
+      {kOsRegex, "(\\d+)\\.(\\d+)", "12a34", true, {"12", "34"}},
+      // \w contains '-', so the split point shows which quantifier is lazy.
+      {kOsRegex, "^(\\w+)-(\\w+)", "a-b-c", true, {"a", "b-c"}},
+      {kOsRegex, "^(\\w+)-(\\w+)$", "a-b-c", true, {"a", "b-c"}},
+      {kOsRegex, "^(\\w+)-(\\w+)-", "a-b-c-d", true, {"a", "b"}},
+      {kOsRegex, "^(\\w+)-(\\w+)|^z", "a-b-c", true, {"a", "b-c"}},
+      {kOsRegex, "^z|^(\\w+)-(\\w+)", "a-b-c", true, {"a", "b-c"}},
+      {kOsRegex, "^((\\w+))", "a-b", true, {"a-b", "a-b"}},
+      {kOsRegex, "^(\\w*)", "abc", true, {"abc"}},
+      {kOsRegex, "^(\\w*)x", "abxcx", true, {"ab"}},
+      // Lazy means as short as the rest allows: \s* may match nothing, so \S+ stops early.
+      {kOsRegex, "^(\\S+)\\s*(\\S*)", "one two", true, {"o", "ne"}},
+      {kOsRegex, "^(\\S+)\\s+(\\S*)", "one two", true, {"one", "two"}},
+      {kOsRegex, "port (\\d+)", "from 10.0.0.1 port 22 ssh2", true, {"22"}},
+  });
+}
+
+TEST(OsRegexSearch, AnchorsAndAlternatives) {
+  RunSearchCases({
+      {kOsRegex, "^abc", "abcdef", true},
+      {kOsRegex, "^abc", "xabc", false},
+      {kOsRegex, "def$", "abcdef", true},
+      {kOsRegex, "def$", "defx", false},
+      {kOsRegex, "def$", "abcdef\n", false},
+      {kOsRegex, "^abc$", "ABC", true},
+      {kOsRegex, "^abc$", "abcc", false},
+      {kOsRegex, "^\\d+$", "123", true},
+      {kOsRegex, "^\\d+$", "123a", false},
+      {kOsRegex, "^$", "", true},
+      {kOsRegex, "^$", "a", false},
+      {kOsRegex, "", "anything", true},
+      {kOsRegex, "a^b", "a^b", false},
+      {kOsRegex, "a$b", "a$b", false},
+      {kOsRegex, "a\\$b", "a$b", true},
+      {kOsRegex, "^foo|bar$", "foo x", true},
+      {kOsRegex, "^foo|bar$", "x bar", true},
+      {kOsRegex, "^foo|bar$", "x foo", false},
+      {kOsRegex, "^foo|bar$", "bar x", false},
+      {kOsRegex, "a\\|b", "a|b", true},
+      {kOsRegex, "a\\|b", "a", false},
+      {kOsRegex, "x(a|b)y", "xby", true, {"b"}},
+      {kOsRegex, "(a)(b)", "ab", true, {"a", "b"}},
+  });
+}
+
+TEST(OsRegexSearch, CaseInsensitive) {
+  RunSearchCases({
+      {kOsRegex, "FAILED password", "failed PASSWORD for root", true},
+      {kOsRegex, "^user (\\w+)$", "USER Root", true, {"Root"}},
+      {kOsRegex,
+       "\xc3\x84"
+       "B",
+       "x\xc3\xa4"
+       "b",
+       true},  // ÄB matches äb
+      {kOsRegex, "^\xc3\x84\\w$",
+       "\xc3\xa4"
+       "b",
+       true},
+  });
+}
+
+TEST(OsRegexSearch, DecoderStylePatterns) {
+  const std::string accepted =
+      "Accepted publickey for deploy from 192.0.2.10 port 51022 ssh2: RSA SHA256:abc";
+  const std::string invalid_user =
+      "Failed password for invalid user admin from 198.51.100.7 "
+      "port 40404 ssh2";
+  const std::string syslog_header = "Dec  4 16:20:01 web-01 sshd[2404]: Connection closed";
+  RunSearchCases({
+      {kOsRegex,
+       "^Accepted \\S+ for (\\S+) from (\\S+) port (\\d+)",
+       accepted,
+       true,
+       {"deploy", "192.0.2.10", "51022"}},
+      {kOsRegex,
+       "^Failed \\S+ for invalid user (\\S+) from (\\S+) port (\\d+) ",
+       invalid_user,
+       true,
+       {"admin", "198.51.100.7", "40404"}},
+      // \S+ never crosses a space, so "invalid user admin" is no user name.
+      {kOsRegex, "^Failed \\S+ for (\\S+) from", invalid_user, false},
+      {kOsRegex,
+       "^\\w\\w\\w \\s*\\d+ \\d\\d:\\d\\d:\\d\\d (\\S+) (\\w+)\\[(\\d+)\\]: ",
+       syslog_header,
+       true,
+       {"web-01", "sshd", "2404"}},
+      {kOsRegex, "^(\\S+)\\[(\\d+)\\]: ", "sshd[2404]: x", true, {"sshd", "2404"}},
+      {kOsRegex,
+       "^\\S+ \\S+ \\S+ \\[\\S+ \\S+\\] \"\\w+ (\\S+) HTTP\\S+\" (\\d+) ",
+       "192.0.2.1 - - [04/Dec/2026:16:20:01 +0000] \"GET /index.php?id=1 HTTP/1.1\" 404 512",
+       true,
+       {"/index.php?id=1", "404"}},
+      {kOsRegex, "^\\S+ \\S+ \\S+ \\[\\S+ \\S+\\] \"\\w+ (\\S+) HTTP\\S+\" (\\d+) ",
+       "not an access log line", false},
+      {kOsRegex, "user=(\\S+)$|user=(\\S+) ", "rhost=10.0.0.1  user=root", true, {"root"}},
+      {kOsRegex,
+       "^pam_unix\\(\\S+\\): authentication failure; logname=(\\S*) ",
+       "pam_unix(sshd:auth): authentication failure; logname= uid=0",
+       true,
+       {""}},
+  });
+}
+
+TEST(OsRegexSearch, FastPathLiteralsMatchLikeTheEngine) {
+  // Anchored literals skip PCRE2; the same text with a class escape goes through PCRE2.
+  RunSearchCases({
+      {kOsRegex, "^Accepted password for ", "accepted PASSWORD for root", true},
+      {kOsRegex, "^Accepted password for ", "x Accepted password for ", false},
+      {kOsRegex, "ssh2$", "port 22 SSH2", true},
+      {kOsRegex, "ssh2$", "ssh2 ", false},
+      {kOsRegex, "^ssh2$", "Ssh2", true},
+      {kOsRegex, "^ssh2$", "ssh", false},
+      {kOsRegex, "^", "", true},
+      {kOsRegex, "$", "x", true},
+      {kOsRegex, "^a,b:c;d<e=f>g@h_i`j~k-l!m\"n#o%p&q'r/s$",
+       "A,B:C;D<E=F>G@H_I`J~K-L!M\"N#O%P&Q'R/S", true},
+  });
+}
+
+TEST(OsRegexSearch, UnsetGroupsAreLeftOut) {
+  RunSearchCases({
+      {kOsRegex, "(a)|(b)", "b", true, {"b"}},
+      {kOsRegex, "(a)|(b)", "a", true, {"a"}},
+      {kOsRegex, "x(a|(b))(c)", "xac", true, {"a", "c"}},
+      {kPcre2, "(a)?(b)", "b", true, {"b"}},
+      {kPcre2, "(x)?(y)(z)?", "y", true, {"y"}},
+      {kPcre2, "(x)?(y)(z)?", "xyz", true, {"x", "y", "z"}},
+  });
+  EXPECT_EQ(MustCompile(kOsRegex, "(a)|(b)").capture_count(), 2);
+  EXPECT_EQ(MustCompile(kPcre2, "(x)?(y)(z)?").capture_count(), 3);
+  EXPECT_EQ(MustCompile(kOsRegex, "^abc").capture_count(), 0);
+  EXPECT_EQ(MustCompile(kOsMatch, "abc|def").capture_count(), 0);
+}
+
+TEST(OsMatchSearch, LiteralTextOnly) {
+  RunSearchCases({
+      {kOsMatch, "a.c", "abc", false},
+      {kOsMatch, "a.c", "xa.cx", true},
+      {kOsMatch, "\\d", "\\d", true},
+      {kOsMatch, "\\d", "5", false},
+      {kOsMatch, "f(x)*[y]+?{1}", "call F(X)*[Y]+?{1}", true},
+      {kOsMatch, "f(x)*[y]", "fx", false},
+      {kOsMatch, "a^b", "a^b", true},
+      {kOsMatch, "a$b", "a$b", true},
+      {kOsMatch, "Failed password", "sshd: failed PASSWORD for root", true},
+      {kOsMatch, "failed password", "failed passwor", false},
+  });
+}
+
+TEST(OsMatchSearch, AnchorsAndAlternatives) {
+  RunSearchCases({
+      {kOsMatch, "^abc", "ABCdef", true},
+      {kOsMatch, "^abc", "xabc", false},
+      {kOsMatch, "def$", "abcDEF", true},
+      {kOsMatch, "def$", "defx", false},
+      {kOsMatch, "^abc$", "abc", true},
+      {kOsMatch, "^abc$", "abcabc", false},
+      {kOsMatch, "^abc$", "ab", false},
+      {kOsMatch, "^$", "", true},
+      {kOsMatch, "^$", "x", false},
+      {kOsMatch, "su|sudo|^login", "user ran SUDO", true},
+      {kOsMatch, "xx|^login", "login: root", true},
+      {kOsMatch, "xx|^login", "a login", false},
+      {kOsMatch, "xx|yy$", "ayy", true},
+      // An empty alternative matches every subject.
+      {kOsMatch, "", "anything", true},
+      {kOsMatch, "|", "anything", true},
+      {kOsMatch, "xx|", "anything", true},
+      {kOsMatch, "^", "anything", true},
+      {kOsMatch, "$", "anything", true},
+      {kOsMatch, "xx|^", "", true},
+  });
+}
+
+TEST(OsMatchSearch, NonAsciiFoldsCase) {
+  RunSearchCases({
+      {kOsMatch,
+       "\xc3\x84"
+       "B",
+       "x\xc3\xa4"
+       "by",
+       true},  // ÄB in xäby
+      {kOsMatch,
+       "^\xc3\x84"
+       "B$",
+       "\xc3\xa4"
+       "b",
+       true},
+      {kOsMatch,
+       "^\xc3\x84"
+       "B$",
+       "x\xc3\xa4"
+       "b",
+       false},
+      {kOsMatch, "x|\xc3\xa9t\xc3\xa9$", "\xc3\x89T\xc3\x89", true},  // été against ÉTÉ
+      {kOsMatch, "\xc3\xa9.(",
+       "\xc3\xa9"
+       "a(",
+       false},
+      {kOsMatch, "\xc3\xa9.(", "\xc3\xa9.(", true},
+      {kOsMatch, "\xc3\xa9|", "x", true},
+  });
+}
+
+TEST(Pcre2Search, RawSyntaxCaseInsensitive) {
+  RunSearchCases({
+      {kPcre2,
+       "^Failed (\\w+) for (?:invalid user )?(\\S+) from ([\\d.]+)",
+       "failed password for invalid user admin from 192.0.2.1 port 22",
+       true,
+       {"password", "admin", "192.0.2.1"}},
+      {kPcre2, "a.c", "abc", true},
+      {kPcre2, "\\d{3}", "ab123", true},
+      {kPcre2, "\\d{3}", "ab12", false},
+      {kPcre2,
+       "\xc3\x84"
+       "B",
+       "\xc3\xa4"
+       "b",
+       true},
+      {kPcre2, "^[\\p{L}]+$", "\xc3\xa9t\xc3\xa9", true},
+      {kPcre2, "^telnetd|^in\\.telnetd", "in.telnetd", true},
+      {kPcre2, "^abc$", "ABC", true},
+  });
+}
+
+TEST(Pcre2Compile, ErrorsNameOffset) {
+  auto empty = Pattern::Compile(kPcre2, "");
+  ASSERT_FALSE(empty.ok());
+  EXPECT_EQ(empty.status().message(), "invalid PCRE2: the pattern is empty");
+
+  auto bracket = Pattern::Compile(kPcre2, "ab[cd");
+  ASSERT_FALSE(bracket.ok());
+  EXPECT_EQ(bracket.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_THAT(bracket.status().message(), HasSubstr("invalid PCRE2: "));
+  EXPECT_THAT(bracket.status().message(), HasSubstr("at offset 5"));
+
+  auto group = Pattern::Compile(kPcre2, "a)b");
+  ASSERT_FALSE(group.ok());
+  EXPECT_THAT(group.status().message(), HasSubstr("at offset 1"));
+
+  auto single_byte = Pattern::Compile(kPcre2, "a\\Cb");
+  EXPECT_FALSE(single_byte.ok());
+}
+
+TEST(PatternCompile, RejectsPatternsOverMaximumSize) {
+  for (PatternSyntax syntax : {kOsMatch, kOsRegex, kPcre2}) {
+    SCOPED_TRACE(PatternSyntaxName(syntax));
+    std::string at_limit(Pattern::kMaxPatternBytes, 'a');
+    EXPECT_TRUE(Pattern::Compile(syntax, at_limit).ok());
+    auto too_long = Pattern::Compile(syntax, at_limit + "a");
+    ASSERT_FALSE(too_long.ok());
+    EXPECT_EQ(too_long.status().code(), StatusCode::kInvalidArgument);
+    EXPECT_EQ(too_long.status().message(),
+              "invalid " + std::string(PatternSyntaxName(syntax)) +
+                  ": the pattern is 16385 bytes, longer than the maximum of 16384 bytes");
+  }
+}
+
+TEST(PatternCompile, KeepsSyntaxAndText) {
+  Pattern pattern = MustCompile(kOsRegex, "^(\\d+)");
+  EXPECT_EQ(pattern.syntax(), kOsRegex);
+  EXPECT_EQ(pattern.text(), "^(\\d+)");
+  EXPECT_EQ(PatternSyntaxName(kOsMatch), "OS_Match");
+  EXPECT_EQ(PatternSyntaxName(kOsRegex), "OS_Regex");
+  EXPECT_EQ(PatternSyntaxName(kPcre2), "PCRE2");
+  Pattern moved = std::move(pattern);
+  EXPECT_TRUE(moved.Search("42"));
+}
+
+TEST(PatternSearch, ReportsMatchBounds) {
+  struct BoundsCase {
+    PatternSyntax syntax;
+    std::string pattern;
+    std::string subject;
+    size_t begin;
+    size_t end;
+  };
+  std::vector<BoundsCase> cases = {
+      {kOsRegex, "\\d+", "ab123cd", 2, 5},        {kOsRegex, "^ab", "ab123cd", 0, 2},
+      {kOsRegex, "cd$", "ab123cd", 5, 7},         {kOsRegex, "^ab\\d+", "ab123cd", 0, 5},
+      {kOsRegex, "b\\d+c", "ab123cd", 1, 6},      {kOsRegex, "", "abc", 0, 0},
+      {kOsMatch, "123", "ab123cd", 2, 5},         {kOsMatch, "^AB", "ab123cd", 0, 2},
+      {kOsMatch, "CD$", "ab123cd", 5, 7},         {kOsMatch, "^ab123cd$", "ab123cd", 0, 7},
+      {kOsMatch, "cd|3", "ab123cd", 4, 5},        {kOsMatch, "cd|12|1", "ab123cd", 2, 4},
+      {kOsMatch, "\xc3\xa9", "ab\xc3\x89", 2, 4}, {kPcre2, "(\\d)(\\d)", "ab123cd", 2, 4},
+      {kPcre2, "^ab", "ab123cd", 0, 2},
+  };
+  for (const BoundsCase& c : cases) {
+    SCOPED_TRACE(std::string(PatternSyntaxName(c.syntax)) + " '" + c.pattern + "'");
+    Pattern pattern = MustCompile(c.syntax, c.pattern);
+    MatchResult match;
+    ASSERT_TRUE(pattern.Search(c.subject, &match));
+    EXPECT_EQ(match.begin, c.begin);
+    EXPECT_EQ(match.end, c.end);
+  }
+}
+
+TEST(PatternSearch, ReusesMatchResult) {
+  Pattern pattern = MustCompile(kOsRegex, "(\\d+)-(\\d+)");
+  MatchResult match;
+  ASSERT_TRUE(pattern.Search("1-2", &match));
+  ASSERT_EQ(match.captures.size(), 2u);
+  Pattern literal = MustCompile(kOsMatch, "x");
+  ASSERT_TRUE(literal.Search("x", &match));
+  EXPECT_TRUE(match.captures.empty());
+}
+
+TEST(PatternSearch, CatastrophicPatternStopsAtLimit) {
+  struct LimitCase {
+    PatternSyntax syntax;
+    std::string pattern;
+    std::string subject;
+  };
+  std::vector<LimitCase> cases = {
+      {kPcre2, "^(\\w+\\s?)+$", std::string(40, 'a') + "!"},
+      {kPcre2, "(a|aa)+$", std::string(60, 'a') + "b"},
+      {kOsRegex, "^\\w*\\w*\\w*\\w*\\w*\\w*\\w*\\w*\\w*\\w*\\w*\\w*$", std::string(50, 'a') + "!"},
+  };
+  for (const LimitCase& c : cases) {
+    SCOPED_TRACE(c.pattern);
+    Pattern pattern = MustCompile(c.syntax, c.pattern);
+    uint64_t hits_before = Pattern::limit_hits();
+    auto start = std::chrono::steady_clock::now();
+    EXPECT_FALSE(pattern.Search(c.subject));
+    auto elapsed = std::chrono::steady_clock::now() - start;
+    EXPECT_GT(Pattern::limit_hits(), hits_before);
+    // Generous for sanitizer builds on a loaded machine; unbounded backtracking takes hours.
+    EXPECT_LT(elapsed, std::chrono::seconds(10));
+  }
+}
+
+TEST(PatternSearch, LongSubjectWithinLimit) {
+  // A lazy quantifier over a 64 KiB line must finish well under the backtracking limit.
+  std::string subject = "user=" + std::string(64 * 1024, 'x') + " host=h1";
+  Pattern pattern = MustCompile(kOsRegex, "user=(\\S+) host=(\\S+)");
+  uint64_t hits_before = Pattern::limit_hits();
+  MatchResult match;
+  ASSERT_TRUE(pattern.Search(subject, &match));
+  ASSERT_EQ(match.captures.size(), 2u);
+  EXPECT_EQ(match.captures[0].size(), 64u * 1024u);
+  EXPECT_EQ(match.captures[1], "h1");
+  EXPECT_EQ(Pattern::limit_hits(), hits_before);
+}
+
+TEST(PatternSearch, ConcurrentSearchesAgree) {
+  Pattern pattern = MustCompile(kOsRegex, "^(\\S+) from (\\S+) port (\\d+)");
+  constexpr int kThreads = 4;
+  constexpr int kIterations = 2000;
+  std::vector<int> failures(kThreads, 0);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      MatchResult match;
+      for (int i = 0; i < kIterations; ++i) {
+        std::string user = "u" + std::to_string(t) + "_" + std::to_string(i);
+        std::string port = std::to_string(i);
+        std::string subject = user + " from 10.0.0." + std::to_string(t) + " port " + port;
+        if (!pattern.Search(subject, &match) || match.captures.size() != 3 ||
+            match.captures[0] != user || match.captures[2] != port) {
+          ++failures[t];
+        }
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  for (int t = 0; t < kThreads; ++t) EXPECT_EQ(failures[t], 0) << "thread " << t;
+}
+
+TEST(PatternSearch, EmptySubject) {
+  RunSearchCases({
+      {kOsMatch, "a", "", false},
+      {kOsRegex, "\\d*", "", true},
+      {kOsRegex, "\\d+", "", false},
+      {kPcre2, "^$", "", true},
+  });
+  Pattern pattern = MustCompile(kOsRegex, "\\d*");
+  EXPECT_TRUE(pattern.Search(std::string_view()));
+}
+
+}  // namespace
+}  // namespace vigil::analysis
