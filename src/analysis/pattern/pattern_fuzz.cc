@@ -1,0 +1,55 @@
+// Compiles a fuzzer-provided pattern in each of the three syntaxes and searches a
+// fuzzer-provided subject with the patterns that compile.
+//
+// Input layout: the first byte picks where the data splits, the pattern comes before the split
+// and the subject after it. The subject is sanitised to valid UTF-8 first, as every caller of
+// Pattern::Search does.
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <string>
+#include <string_view>
+
+#include "analysis/pattern/pattern.h"
+#include "common/text.h"
+
+namespace {
+
+using vigil::analysis::MatchResult;
+using vigil::analysis::Pattern;
+using vigil::analysis::PatternSyntax;
+
+void CheckMatch(std::string_view subject, const Pattern& pattern, const MatchResult& match) {
+  if (match.begin > match.end || match.end > subject.size()) std::abort();
+  if (static_cast<int>(match.captures.size()) > pattern.capture_count()) std::abort();
+  for (std::string_view capture : match.captures) {
+    // Every capture must be a view into the subject.
+    if (capture.data() < subject.data() ||
+        capture.data() + capture.size() > subject.data() + subject.size()) {
+      std::abort();
+    }
+  }
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  if (size == 0) return 0;
+  size_t split = std::min<size_t>(data[0], size - 1);
+  std::string_view rest(reinterpret_cast<const char*>(data + 1), size - 1);
+  std::string_view pattern_text = rest.substr(0, split);
+  std::string subject(rest.substr(split));
+  vigil::SanitizeText(&subject);
+
+  MatchResult match;
+  for (PatternSyntax syntax :
+       {PatternSyntax::kOsMatch, PatternSyntax::kOsRegex, PatternSyntax::kPcre2}) {
+    auto pattern = Pattern::Compile(syntax, pattern_text);
+    if (!pattern.ok()) continue;
+    bool found = pattern->Search(subject, &match);
+    if (found) CheckMatch(subject, *pattern, match);
+    // A search without a result must agree with one that fills it.
+    if (pattern->Search(subject) != found) std::abort();
+  }
+  return 0;
+}
