@@ -6,27 +6,59 @@
 
 namespace vigil::collector {
 
-void LineReader::EmitLine(std::string_view line, bool truncated, const RecordCallback& emit) {
-  ++counters_.lines;
-  if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-  Record record;
-  record.text.assign(line);
-  if (record.text.size() > options_.max_record_bytes) {
-    record.text.resize(options_.max_record_bytes);
+ReaderCounters& ReaderCounters::operator+=(const ReaderCounters& other) {
+  lines += other.lines;
+  records += other.records;
+  truncated += other.truncated;
+  escaped_bytes += other.escaped_bytes;
+  skipped_lines += other.skipped_lines;
+  format_errors += other.format_errors;
+  timeouts += other.timeouts;
+  return *this;
+}
+
+LineBasedReader::LineBasedReader(ReaderOptions options)
+    : options_(std::move(options)),
+      offset_(options_.start_offset),
+      consumed_(options_.start_offset) {
+  flush_timeout_ = options_.default_flush_timeout;
+}
+
+std::chrono::steady_clock::time_point LineBasedReader::Now() const {
+  return options_.clock != nullptr ? options_.clock->SteadyNow() : std::chrono::steady_clock::now();
+}
+
+void LineBasedReader::Emit(std::string text, bool truncated, uint64_t end_offset,
+                           const RecordCallback& emit, char queue) {
+  if (text.size() > options_.max_record_bytes) {
+    text.resize(options_.max_record_bytes);
     truncated = true;
   }
-  SanitizeCounts counts;
-  SanitizeText(&record.text, &counts);
-  counters_.escaped_bytes += counts.nul_bytes + counts.invalid_bytes;
+  Record record;
+  record.text = std::move(text);
+  if (!IsCleanUtf8(record.text)) {
+    SanitizeCounts counts;
+    SanitizeText(&record.text, &counts);
+    counters_.escaped_bytes += counts.nul_bytes + counts.invalid_bytes;
+  }
   record.truncated = truncated;
   if (truncated) ++counters_.truncated;
   record.location = options_.location;
-  record.end_offset = offset_;
+  record.queue = queue;
+  record.end_offset = end_offset;
   ++counters_.records;
   emit(std::move(record));
 }
 
-void LineReader::Feed(std::string_view bytes, const RecordCallback& emit) {
+void LineBasedReader::DeliverLine(std::string_view line, bool truncated,
+                                  const RecordCallback& emit) {
+  ++counters_.lines;
+  if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+  OnLine(line, truncated, emit);
+}
+
+void LineBasedReader::Feed(std::string_view bytes, const RecordCallback& emit) {
+  const size_t max = options_.max_record_bytes;
   while (!bytes.empty()) {
     const void* newline = std::memchr(bytes.data(), '\n', bytes.size());
     size_t take = newline == nullptr
@@ -34,41 +66,171 @@ void LineReader::Feed(std::string_view bytes, const RecordCallback& emit) {
                       : static_cast<size_t>(static_cast<const char*>(newline) - bytes.data());
     std::string_view part = bytes.substr(0, take);
     bool complete = newline != nullptr;
-    size_t consumed = take + (complete ? 1 : 0);
-    bytes.remove_prefix(consumed);
-    offset_ += consumed;
+    size_t used = take + (complete ? 1 : 0);
+    bytes.remove_prefix(used);
+    uint64_t part_start = offset_;
+    offset_ += used;
 
     if (skipping_) {
       // The head of this line was already emitted as a truncated record.
-      if (complete) skipping_ = false;
+      if (complete) {
+        skipping_ = false;
+        consumed_ = offset_;
+      }
       continue;
     }
-    if (complete && pending_.empty()) {
-      EmitLine(part, /*truncated=*/false, emit);
+    if (complete && partial_.empty() && part.size() <= max + 1) {
+      line_start_ = part_start;
+      line_end_ = offset_;
+      DeliverLine(part, /*truncated=*/false, emit);
+      consumed_ = offset_;
       continue;
     }
-    pending_.append(part);
+    if (partial_.empty()) line_start_ = part_start;
+    partial_.append(part);
     // One byte of slack keeps a `\r` before the newline from counting as content.
-    if (pending_.size() > options_.max_record_bytes + 1) {
-      pending_.resize(options_.max_record_bytes);
-      EmitLine(pending_, /*truncated=*/true, emit);
-      pending_.clear();
+    if (partial_.size() > max + 1) {
+      partial_.resize(max);
+      line_end_ = offset_;
+      DeliverLine(partial_, /*truncated=*/true, emit);
+      partial_.clear();
       skipping_ = !complete;
+      if (complete) consumed_ = offset_;
       continue;
     }
     if (complete) {
-      EmitLine(pending_, /*truncated=*/false, emit);
-      pending_.clear();
+      line_end_ = offset_;
+      DeliverLine(partial_, /*truncated=*/false, emit);
+      partial_.clear();
+      consumed_ = offset_;
     }
   }
 }
 
-void LineReader::Flush(const RecordCallback& emit) {
-  if (!pending_.empty()) {
-    EmitLine(pending_, /*truncated=*/false, emit);
-    pending_.clear();
+void LineBasedReader::Flush(const RecordCallback& emit) {
+  if (!partial_.empty()) {
+    line_end_ = offset_;
+    std::string line;
+    line.swap(partial_);
+    DeliverLine(line, /*truncated=*/false, emit);
   }
   skipping_ = false;
+  consumed_ = offset_;
+  FlushRecord(emit);
+}
+
+bool LineBasedReader::HasPending() const {
+  uint64_t start;
+  return !partial_.empty() || skipping_ || PendingRecordStart(&start);
+}
+
+uint64_t LineBasedReader::ResumeOffset() const {
+  uint64_t start;
+  if (PendingRecordStart(&start)) return start;
+  return consumed_;
+}
+
+void PendingRecord::Start(std::string_view line, bool truncated, uint64_t start_offset,
+                          uint64_t end_offset, std::chrono::steady_clock::time_point now,
+                          size_t max_bytes) {
+  text_.clear();
+  truncated_ = false;
+  lines_ = 0;
+  start_offset_ = start_offset;
+  first_time_ = now;
+  Append({}, line, truncated, end_offset, now, max_bytes);
+}
+
+void PendingRecord::Append(std::string_view separator, std::string_view line, bool truncated,
+                           uint64_t end_offset, std::chrono::steady_clock::time_point now,
+                           size_t max_bytes) {
+  if (lines_ > 0) AppendText(separator, max_bytes);
+  AppendText(line, max_bytes);
+  if (truncated) truncated_ = true;
+  ++lines_;
+  end_offset_ = end_offset;
+  last_time_ = now;
+}
+
+void PendingRecord::AppendText(std::string_view text, size_t max_bytes) {
+  size_t room = text_.size() < max_bytes ? max_bytes - text_.size() : 0;
+  if (text.size() > room) {
+    text = text.substr(0, room);
+    truncated_ = true;
+  }
+  text_.append(text);
+}
+
+std::string PendingRecord::Take() {
+  std::string text;
+  text.swap(text_);
+  lines_ = 0;
+  truncated_ = false;
+  return text;
+}
+
+void PendingRecordReader::FlushRecord(const RecordCallback& emit) {
+  if (pending_.empty()) return;
+  bool truncated = pending_.truncated();
+  uint64_t end = pending_.end_offset();
+  Emit(pending_.Take(), truncated, end, emit, queue_);
+}
+
+bool PendingRecordReader::PendingRecordStart(uint64_t* offset) const {
+  if (pending_.empty()) return false;
+  *offset = pending_.start_offset();
+  return true;
+}
+
+bool IsStackTraceContinuation(std::string_view line) {
+  if (line.empty()) return false;
+  if (line[0] == ' ' || line[0] == '\t') return true;
+  if (line.starts_with("Caused by:") || line.starts_with("Suppressed:")) return true;
+  if (line.starts_with("...")) {
+    std::string_view rest = Trim(line.substr(3));
+    return !rest.empty() && rest[0] >= '0' && rest[0] <= '9';
+  }
+  return false;
+}
+
+OneLineReader::OneLineReader(ReaderOptions options, bool continuation, std::string separator)
+    : PendingRecordReader(std::move(options)),
+      continuation_(continuation),
+      separator_(std::move(separator)) {}
+
+void OneLineReader::OnLine(std::string_view line, bool truncated, const RecordCallback& emit) {
+  if (!continuation_) {
+    if (line.empty()) {
+      ++counters_.skipped_lines;
+      return;
+    }
+    Emit(std::string(line), truncated, line_end(), emit);
+    return;
+  }
+  if (!pending_.empty() && IsStackTraceContinuation(line)) {
+    pending_.Append(separator_, line, truncated, line_end(), Now(), options_.max_record_bytes);
+    in_traceback_frames_ = in_python_traceback_;
+    return;
+  }
+  if (in_traceback_frames_ && !line.empty()) {
+    // A Python traceback ends with the unindented `Type: message` line after its frames.
+    pending_.Append(separator_, line, truncated, line_end(), Now(), options_.max_record_bytes);
+    FlushRecord(emit);
+    return;
+  }
+  FlushRecord(emit);
+  if (line.empty()) {
+    ++counters_.skipped_lines;
+    return;
+  }
+  pending_.Start(line, truncated, line_start(), line_end(), Now(), options_.max_record_bytes);
+  in_python_traceback_ = line.ends_with("Traceback (most recent call last):");
+}
+
+void OneLineReader::FlushRecord(const RecordCallback& emit) {
+  in_python_traceback_ = false;
+  in_traceback_frames_ = false;
+  PendingRecordReader::FlushRecord(emit);
 }
 
 }  // namespace vigil::collector
