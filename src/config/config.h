@@ -2,6 +2,12 @@
 //
 // Every path in a loaded Config is already resolved against the folder of the file that named
 // it. Numbers carry their unit in the field name or comment.
+//
+// Elements that Vigil adds to the OSSEC format:
+//   <paths>: <state_dir>, <output_dir>, <responses_dir> (see PathsConfig).
+//   <command>: <json_stdin>yes|no</json_stdin>, <refresh_on_extend>yes|no</refresh_on_extend>.
+//   <active-response>: <name>, <simulate>yes|no</simulate>, <repeated_offenders>.
+//   <client>: <server>HOST:PORT</server>, repeatable (ClientConfig::server_addresses).
 #pragma once
 
 #include <cstdint>
@@ -19,14 +25,14 @@ struct SourceRef {
 };
 
 struct GlobalConfig {
-  bool logall = false;           // write every event to archives.log
-  bool logall_json = false;      // write every event to archives.json
-  bool jsonout_output = false;   // write alerts.json beside alerts.log
+  bool logall = false;          // write every event to archives.log
+  bool logall_json = false;     // write every event to archives.json
+  bool jsonout_output = false;  // write alerts.json beside alerts.log
   bool email_notification = false;
   // Addresses, CIDR ranges and host names never acted on by active response
   // (<white_list> and its alias <allow_list>), as written.
   std::vector<std::string> allow_list;
-  int memory_size = 8192;        // events kept in the global correlation history
+  int memory_size = 8192;  // events kept in the global correlation history
   std::string custom_alert_output;
 };
 
@@ -41,7 +47,8 @@ struct RulesConfig {
   // decoder is configured, the loader fills in etc/decoder.xml and etc/local_decoder.xml
   // beside the config file, as OSSEC does.
   std::vector<std::string> decoder_files;
-  // Rule files in load order (<include> and <rule>, then <rule_dir> matches).
+  // Rule files in load order: <include>, <rule> and <rule_dir> in document order, where each
+  // <rule_dir> adds its matching files sorted by name. A file is listed once.
   std::vector<std::string> rule_files;
   std::vector<ListRef> lists;
   SourceRef source;
@@ -54,49 +61,54 @@ struct AlertsConfig {
 
 // One <localfile>.
 struct LocalFileConfig {
-  std::string location;       // path, glob or strftime template; empty for commands
-  std::string command;        // for command and full_command formats
+  std::string location;  // path, glob or strftime template; empty for commands
+  std::string command;   // for command and full_command formats
   std::string log_format = "syslog";
   // Attributes of <log_format>, such as lines="3" or timeout="2s", as written.
   std::map<std::string, std::string> format_options;
-  std::string alias;          // replaces the location of command output
+  std::string alias;            // replaces the location of command output
   int frequency_seconds = 360;  // interval between runs of a command
   bool only_future_events = false;
+  std::string query;  // eventchannel XPath query, as written
   SourceRef source;
 };
 
 // One <command> of active response.
 struct CommandConfig {
   std::string name;
-  std::string executable;    // a file name in the responses folder, never a path
+  std::string executable;  // a file name in the responses folder, never a path
   bool expect_srcip = false;
   bool expect_user = false;
   bool expect_filename = false;
   bool timeout_allowed = false;
-  bool json_stdin = false;   // send Wazuh's JSON message on the script's standard input
+  bool json_stdin = false;  // send Wazuh's JSON message on the script's standard input
+  // Run "add" again when a pending block is extended or escalated, so a program that gives
+  // its block its own expiry (VIGIL_AR_TIMEOUT) can renew it. Only for idempotent programs.
+  bool refresh_on_extend = false;
   SourceRef source;
 };
 
 enum class ResponseLocation : unsigned {
   kNone = 0,
-  kServer = 1 << 0,         // the manager itself (OSSEC's AS_ONLY: server, analysisd)
-  kLocal = 1 << 1,          // the agent (or host) where the event happened
-  kDefinedAgent = 1 << 2,   // the agent named by agent_id
-  kAll = 1 << 3,            // every agent
+  kServer = 1 << 0,        // the manager itself (OSSEC's AS_ONLY: server, analysisd)
+  kLocal = 1 << 1,         // the agent (or host) where the event happened
+  kDefinedAgent = 1 << 2,  // the agent named by agent_id
+  kAll = 1 << 3,           // every agent
 };
 
-// One <active-response>.
+// One <active-response>. Entries with `disabled` set are kept for `vigil check` and must be
+// skipped by everything that runs responses.
 struct ActiveResponseConfig {
-  std::string name;          // `name` element, or OSSEC's <command><timeout> when absent
-  std::string command;       // names a CommandConfig
-  unsigned locations = 0;    // bit set of ResponseLocation
+  std::string name;        // `name` element, or OSSEC's <command><timeout> when absent
+  std::string command;     // names a CommandConfig
+  unsigned locations = 0;  // bit set of ResponseLocation
   std::string agent_id;
   std::vector<int> rules_id;
   std::vector<std::string> rules_group;  // whole group names
-  std::optional<int> level;  // rules at or above this level trigger the response
-  int timeout_seconds = 0;   // 0: never undone
+  std::optional<int> level;              // rules at or above this level trigger the response
+  int timeout_seconds = 0;               // 0: never undone
   bool disabled = false;
-  bool simulate = false;     // log what would run without running it
+  bool simulate = false;  // log what would run without running it
   std::vector<int> repeated_offenders_minutes;
   SourceRef source;
 };
@@ -108,6 +120,7 @@ struct RemoteConfig {
   std::string local_ip;
   std::vector<std::string> allowed_ips;
   std::vector<std::string> denied_ips;
+  bool ipv6 = false;
   SourceRef source;
 };
 
@@ -115,6 +128,11 @@ struct ClientConfig {
   std::vector<std::string> server_addresses;  // HOST:PORT, tried in order for failover
   int notify_time_seconds = 60;               // keepalive interval
   bool disable_active_response = false;
+  // Seconds without a reply from the server before the agent reconnects; 0 means three times
+  // notify_time_seconds.
+  int time_reconnect_seconds = 0;
+  std::string local_ip;
+  std::string config_profile;  // profile names for agent.conf, as written
   SourceRef source;
 };
 
@@ -128,6 +146,8 @@ struct InternalOptions {
 };
 
 // Folders for state and output. They come from the config or flags, never a fixed root.
+// Written as <paths><state_dir>DIR</state_dir><output_dir>DIR</output_dir>
+// <responses_dir>DIR</responses_dir></paths>; empty when not configured.
 struct PathsConfig {
   std::string state_dir;      // positions, queues, pending responses
   std::string output_dir;     // alerts.log, alerts.json, archives

@@ -1,8 +1,7 @@
 #include "config/xml.h"
 
-#include <pugixml.hpp>
-
 #include <algorithm>
+#include <pugixml.hpp>
 
 namespace vigil::config {
 namespace {

@@ -1,0 +1,267 @@
+// Readers for <localfile>, <remote> and <client>.
+#include <arpa/inet.h>
+
+#include <algorithm>
+#include <climits>
+
+#include "common/file.h"
+#include "common/text.h"
+#include "config/parse_context.h"
+
+namespace vigil::config::internal {
+namespace {
+
+constexpr int kDefaultAgentPort = 1514;
+constexpr int kDefaultSyslogPort = 514;
+
+bool IsCommandFormat(std::string_view format) {
+  return format == "command" || format == "full_command";
+}
+
+// Formats whose <location> names a channel, a unit or `all` rather than a file.
+bool IsNamedSourceFormat(std::string_view format) {
+  return format == "eventlog" || format == "eventchannel" || format == "journald";
+}
+
+std::optional<int> Frequency(ParseContext& context, const XmlNode& node) {
+  std::optional<std::string> text = context.Text(node);
+  if (!text) return std::nullopt;
+  if (*text == "hourly") return 3600;
+  if (*text == "daily") return 86400;
+  uint64_t seconds = 0;
+  if (!ParseUint(*text, &seconds) || seconds > INT_MAX) {
+    context.Error(node, "expected a number of seconds, hourly or daily, got " + Quote(*text));
+    return std::nullopt;
+  }
+  return static_cast<int>(seconds);
+}
+
+// Reads an element that must hold an IPv4 or IPv6 address, with a /prefix when
+// `allow_prefix` is set.
+std::optional<std::string> IpText(ParseContext& context, const XmlNode& node, bool allow_prefix) {
+  std::optional<std::string> text = context.NonEmptyText(node);
+  if (!text) return std::nullopt;
+  if (IsValidIp(*text, allow_prefix)) return text;
+  context.Error(node, std::string(allow_prefix ? "expected an IP address or network (ADDRESS/"
+                                                 "PREFIX), got "
+                                               : "expected an IP address, got ") +
+                          Quote(*text));
+  return std::nullopt;
+}
+
+// A server named in <client>, before the block's <port> is known.
+struct ServerEntry {
+  std::string host;
+  int port = 0;  // 0: the block's <port>
+};
+
+std::string FormatAddress(const std::string& host, int port) {
+  if (host.find(':') != std::string::npos) return "[" + host + "]:" + std::to_string(port);
+  return host + ":" + std::to_string(port);
+}
+
+// Parses Vigil's <server>: HOST, HOST:PORT, IPV6 or [IPV6]:PORT.
+std::optional<ServerEntry> ParseServer(ParseContext& context, const XmlNode& node) {
+  std::optional<std::string> text = context.NonEmptyText(node);
+  if (!text) return std::nullopt;
+  ServerEntry entry;
+  std::string port_text;
+  const std::string& value = *text;
+  if (value.front() == '[') {
+    size_t close = value.find(']');
+    if (close != std::string::npos) {
+      entry.host = value.substr(1, close - 1);
+      std::string rest = value.substr(close + 1);
+      if (!rest.empty() && rest.front() == ':') {
+        port_text = rest.substr(1);
+      } else if (!rest.empty()) {
+        entry.host.clear();
+      }
+    }
+  } else if (std::count(value.begin(), value.end(), ':') == 1) {
+    size_t colon = value.find(':');
+    entry.host = value.substr(0, colon);
+    port_text = value.substr(colon + 1);
+  } else {
+    entry.host = value;
+  }
+  uint64_t port = 0;
+  bool port_ok = port_text.empty() || (ParseUint(port_text, &port) && port >= 1 && port <= 65535);
+  if (entry.host.empty() || !port_ok) {
+    context.Error(node,
+                  "expected HOST, HOST:PORT or [IPV6]:PORT with a port from 1 to 65535, "
+                  "got " +
+                      Quote(value));
+    return std::nullopt;
+  }
+  entry.port = static_cast<int>(port);
+  return entry;
+}
+
+}  // namespace
+
+bool IsValidIp(std::string_view text, bool allow_prefix) {
+  std::string_view address = text;
+  uint64_t prefix = 0;
+  bool has_prefix = false;
+  size_t slash = text.find('/');
+  if (slash != std::string_view::npos) {
+    if (!allow_prefix || !ParseUint(text.substr(slash + 1), &prefix)) return false;
+    address = text.substr(0, slash);
+    has_prefix = true;
+  }
+  std::string copy(address);
+  in6_addr buffer{};
+  if (inet_pton(AF_INET, copy.c_str(), &buffer) == 1) return !has_prefix || prefix <= 32;
+  if (inet_pton(AF_INET6, copy.c_str(), &buffer) == 1) return !has_prefix || prefix <= 128;
+  return false;
+}
+
+void ReadLocalFile(ParseContext& context, const XmlNode& node) {
+  LocalFileConfig localfile;
+  localfile.source = context.SourceOf(node);
+  for (const XmlNode& child : node.children) {
+    const std::string& name = child.name;
+    if (name == "location") {
+      std::optional<std::string> location = context.NonEmptyText(child);
+      if (location) localfile.location = *location;
+    } else if (name == "command") {
+      std::optional<std::string> command = context.NonEmptyText(child);
+      if (command) localfile.command = *command;
+    } else if (name == "log_format") {
+      std::optional<std::string> format = context.NonEmptyText(child);
+      if (!format) continue;
+      localfile.log_format = *format;
+      for (const auto& [key, value] : child.attributes) localfile.format_options[key] = value;
+    } else if (name == "alias") {
+      std::optional<std::string> alias = context.NonEmptyText(child);
+      if (alias) localfile.alias = *alias;
+    } else if (name == "frequency") {
+      std::optional<int> seconds = Frequency(context, child);
+      if (seconds) localfile.frequency_seconds = *seconds;
+    } else if (name == "only-future-events") {
+      std::optional<bool> only_future = context.YesNo(child);
+      if (only_future) localfile.only_future_events = *only_future;
+    } else if (name == "query") {
+      std::optional<std::string> query = context.Text(child);
+      if (query) localfile.query = *query;
+    } else {
+      context.UnknownElement(node, child);
+    }
+  }
+
+  if (IsCommandFormat(localfile.log_format)) {
+    if (localfile.command.empty()) {
+      context.Error(node,
+                    "missing <command>, which log_format '" + localfile.log_format + "' needs");
+      return;
+    }
+  } else if (localfile.location.empty()) {
+    context.Error(node, localfile.command.empty()
+                            ? "missing <location> (or <command> with log_format command)"
+                            : "<command> needs log_format command or full_command");
+    return;
+  }
+  if (!localfile.location.empty() && !IsNamedSourceFormat(localfile.log_format)) {
+    localfile.location = ResolvePath(context.base_dir(), localfile.location);
+  }
+  context.config().localfiles.push_back(std::move(localfile));
+}
+
+void ReadRemote(ParseContext& context, const XmlNode& node) {
+  RemoteConfig remote;
+  remote.source = context.SourceOf(node);
+  bool port_set = false;
+  for (const XmlNode& child : node.children) {
+    const std::string& name = child.name;
+    if (name == "connection") {
+      std::optional<std::string> connection = context.Text(child);
+      if (!connection) continue;
+      if (*connection != "secure" && *connection != "syslog") {
+        context.Error(child, "expected secure or syslog, got " + Quote(*connection));
+        continue;
+      }
+      remote.connection = *connection;
+    } else if (name == "port") {
+      std::optional<int> port = context.Number(child, 1, 65535);
+      if (!port) continue;
+      remote.port = *port;
+      port_set = true;
+    } else if (name == "protocol") {
+      std::optional<std::string> protocol = context.Text(child);
+      if (!protocol) continue;
+      std::string lower = ToLower(*protocol);
+      if (lower != "tcp" && lower != "udp") {
+        context.Error(child, "expected tcp or udp, got " + Quote(*protocol));
+        continue;
+      }
+      remote.protocol = lower;
+    } else if (name == "allowed-ips" || name == "denied-ips") {
+      std::optional<std::string> network = IpText(context, child, /*allow_prefix=*/true);
+      if (!network) continue;
+      (name == "allowed-ips" ? remote.allowed_ips : remote.denied_ips).push_back(*network);
+    } else if (name == "local_ip") {
+      std::optional<std::string> address = IpText(context, child, /*allow_prefix=*/false);
+      if (address) remote.local_ip = *address;
+    } else if (name == "ipv6") {
+      std::optional<bool> ipv6 = context.YesNo(child);
+      if (ipv6) remote.ipv6 = *ipv6;
+    } else {
+      context.UnknownElement(node, child);
+    }
+  }
+  if (!port_set && remote.connection == "syslog") remote.port = kDefaultSyslogPort;
+  context.config().remotes.push_back(std::move(remote));
+}
+
+void ReadClient(ParseContext& context, const XmlNode& node) {
+  std::optional<ClientConfig>& client = context.config().client;
+  if (!client) {
+    client.emplace();
+    client->source = context.SourceOf(node);
+  }
+  std::vector<ServerEntry> servers;
+  int block_port = kDefaultAgentPort;
+  for (const XmlNode& child : node.children) {
+    const std::string& name = child.name;
+    if (name == "server-ip") {
+      std::optional<std::string> address = IpText(context, child, /*allow_prefix=*/false);
+      if (address) servers.push_back({*address, 0});
+    } else if (name == "server-hostname") {
+      std::optional<std::string> host = context.NonEmptyText(child);
+      if (host) servers.push_back({*host, 0});
+    } else if (name == "server") {
+      std::optional<ServerEntry> server = ParseServer(context, child);
+      if (server) servers.push_back(*server);
+    } else if (name == "port") {
+      std::optional<int> port = context.Number(child, 1, 65535);
+      if (port) block_port = *port;
+    } else if (name == "notify_time") {
+      std::optional<int> seconds = context.Number(child, 1, INT_MAX);
+      if (seconds) client->notify_time_seconds = *seconds;
+    } else if (name == "time-reconnect") {
+      std::optional<int> seconds = context.Number(child, 1, INT_MAX);
+      if (seconds) client->time_reconnect_seconds = *seconds;
+    } else if (name == "disable-active-response") {
+      std::optional<bool> disable = context.YesNo(child);
+      if (disable) client->disable_active_response = *disable;
+    } else if (name == "local_ip") {
+      std::optional<std::string> address = IpText(context, child, /*allow_prefix=*/false);
+      if (address) client->local_ip = *address;
+    } else if (name == "config-profile") {
+      std::optional<std::string> profile = context.Text(child);
+      if (profile) client->config_profile = *profile;
+    } else {
+      context.UnknownElement(node, child);
+    }
+  }
+  for (const ServerEntry& server : servers) {
+    client->server_addresses.push_back(
+        FormatAddress(server.host, server.port != 0 ? server.port : block_port));
+  }
+  if (client->server_addresses.empty()) {
+    context.Error(node, "missing <server-ip>, <server-hostname> or <server>");
+  }
+}
+
+}  // namespace vigil::config::internal
