@@ -549,6 +549,53 @@ TEST(PatternSearch, CatastrophicPatternStopsAtLimit) {
   }
 }
 
+TEST(PatternSearch, InterpreterStopsAtLimit) {
+  // (*NO_JIT) makes PCRE2 use its interpreter, where the depth and heap limits apply too.
+  Pattern pattern = MustCompile(kPcre2, "(*NO_JIT)^(\\w+\\s?)+$");
+  uint64_t hits_before = Pattern::limit_hits();
+  auto start = std::chrono::steady_clock::now();
+  EXPECT_FALSE(pattern.Search(std::string(40, 'a') + "!"));
+  auto elapsed = std::chrono::steady_clock::now() - start;
+  EXPECT_GT(Pattern::limit_hits(), hits_before);
+  EXPECT_LT(elapsed, std::chrono::seconds(20));
+
+  Pattern simple = MustCompile(kPcre2, "(*NO_JIT)^(\\w+) (\\w+)$");
+  MatchResult match;
+  ASSERT_TRUE(simple.Search("alpha beta", &match));
+  ASSERT_EQ(match.captures.size(), 2u);
+  EXPECT_EQ(match.captures[1], "beta");
+}
+
+TEST(PatternSearch, GroupRepetitionOverLongSubject) {
+  std::string subject;
+  for (int i = 0; i < 32 * 1024; ++i) subject += "ab";
+  Pattern pattern = MustCompile(kPcre2, "^(?:a|b)*$");
+  uint64_t hits_before = Pattern::limit_hits();
+  EXPECT_TRUE(pattern.Search(subject));
+  EXPECT_EQ(Pattern::limit_hits(), hits_before);
+}
+
+TEST(PatternSearch, ManyGroupsAfterFewOnSameThread) {
+  Pattern few = MustCompile(kOsRegex, "(\\d)-(\\d)");
+  std::string many_text;
+  std::string subject;
+  for (int i = 0; i < 40; ++i) {
+    many_text += "(\\w)";
+    subject += static_cast<char>('a' + i % 26);
+  }
+  Pattern many = MustCompile(kOsRegex, many_text);
+  EXPECT_EQ(many.capture_count(), 40);
+  MatchResult match;
+  ASSERT_TRUE(few.Search("1-2", &match));
+  EXPECT_EQ(match.captures.size(), 2u);
+  ASSERT_TRUE(many.Search(subject, &match));
+  ASSERT_EQ(match.captures.size(), 40u);
+  EXPECT_EQ(match.captures[39], std::string(1, subject[39]));
+  ASSERT_TRUE(few.Search("3-4", &match));
+  ASSERT_EQ(match.captures.size(), 2u);
+  EXPECT_EQ(match.captures[1], "4");
+}
+
 TEST(PatternSearch, LongSubjectWithinLimit) {
   // A lazy quantifier over a 64 KiB line must finish well under the backtracking limit.
   std::string subject = "user=" + std::string(64 * 1024, 'x') + " host=h1";
