@@ -165,6 +165,14 @@ void ReadLocalFile(ParseContext& context, const XmlNode& node) {
   if (!localfile.location.empty() && !IsNamedSourceFormat(localfile.log_format)) {
     localfile.location = ResolvePath(context.base_dir(), localfile.location);
   }
+  // OSSEC reads a location once and drops later <localfile> blocks that repeat it.
+  for (const LocalFileConfig& other : context.config().localfiles) {
+    if (localfile.location.empty() || other.location != localfile.location) continue;
+    context.Warning(node, "location '" + localfile.location + "' is already read by the " +
+                              "<localfile> at " + other.source.file + ":" +
+                              std::to_string(other.source.line) + ", so this block is ignored");
+    return;
+  }
   context.config().localfiles.push_back(std::move(localfile));
 }
 

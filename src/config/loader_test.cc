@@ -366,6 +366,20 @@ TEST_F(LoaderTest, ReadsLocalFiles) {
   EXPECT_EQ(config.localfiles[0].frequency_seconds, 360);
 }
 
+TEST_F(LoaderTest, IgnoresRepeatedLocation) {
+  Config config = LoadBodyOk(
+      "<localfile><location>/var/log/auth.log</location></localfile>\n"
+      "<localfile><location>/var/log/auth.log</location>"
+      "<log_format>multi-line: 2</log_format></localfile>\n");
+  ASSERT_THAT(config.localfiles, SizeIs(1));
+  EXPECT_EQ(config.localfiles[0].log_format, "syslog");
+  ASSERT_THAT(config.warnings, SizeIs(1));
+  EXPECT_EQ(config.warnings[0], conf() +
+                                    ":3: <localfile>: location '/var/log/auth.log' is "
+                                    "already read by the <localfile> at " +
+                                    conf() + ":2, so this block is ignored");
+}
+
 TEST_F(LoaderTest, RejectsIncompleteLocalFiles) {
   std::vector<std::string> errors = LoadErrors(
       "<localfile>\n"

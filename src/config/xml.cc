@@ -71,7 +71,8 @@ Expected<std::vector<XmlNode>> ParseXml(std::string_view content, const std::str
   }
   LineIndex lines(buffer);
   pugi::xml_document document;
-  unsigned flags = (pugi::parse_default & ~pugi::parse_escapes) | pugi::parse_fragment;
+  unsigned flags =
+      (pugi::parse_default & ~pugi::parse_escapes) | pugi::parse_fragment | pugi::parse_ws_pcdata;
   pugi::xml_parse_result result =
       document.load_buffer(buffer.data(), buffer.size(), flags, pugi::encoding_utf8);
   if (!result) {
@@ -82,14 +83,9 @@ Expected<std::vector<XmlNode>> ParseXml(std::string_view content, const std::str
   for (const pugi::xml_node& child : document.children()) {
     if (child.type() == pugi::node_element) {
       nodes.push_back(Convert(child, lines));
-    } else if (child.type() == pugi::node_pcdata) {
-      std::string_view text = child.value();
-      if (text.find_first_not_of(" \t\r\n") != std::string_view::npos) {
-        return Status::ParseError(file_name + ":" +
-                                  std::to_string(lines.LineOf(child.offset_debug())) +
-                                  ": text outside of any element");
-      }
     }
+    // Text between top-level elements is skipped, as OSSEC's parser does: stock decoder files
+    // contain it where a comment was closed early by a nested `<!-- ... -->`.
   }
   return nodes;
 }
