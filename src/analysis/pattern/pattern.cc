@@ -267,7 +267,9 @@ bool Pattern::Impl::SearchPcre2(std::string_view subject, MatchResult* match) co
     uint64_t suppressed = 0;
     bool limit = IsLimitError(rc);
     if (limit) g_limit_hits.fetch_add(1, std::memory_order_relaxed);
-    if (MatchErrorLimiter().ShouldLog(text, &suppressed)) {
+    // The key is a bounded prefix of the pattern, so the limiter's table stays small.
+    std::string_view key = std::string_view(text).substr(0, 128);
+    if (MatchErrorLimiter().ShouldLog(key, &suppressed)) {
       GetLogger("analysis")
           ->warn(
               "{} pattern '{}' reported no match because the search failed: {} "

@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include "analysis/pattern/pattern.h"
+#include "common/logging.h"
 #include "common/text.h"
 
 namespace {
@@ -32,6 +33,12 @@ void CheckMatch(std::string_view subject, const Pattern& pattern, const MatchRes
 }
 
 }  // namespace
+
+extern "C" int LLVMFuzzerInitialize(int* /*argc*/, char*** /*argv*/) {
+  // Backtracking-limit warnings are expected for fuzzed patterns and would flood the output.
+  vigil::ConfigureLogging({.level = "off"});
+  return 0;
+}
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;
