@@ -7,7 +7,8 @@
 //   <paths>: <state_dir>, <output_dir>, <responses_dir> (see PathsConfig).
 //   <command>: <json_stdin>yes|no</json_stdin>, <refresh_on_extend>yes|no</refresh_on_extend>.
 //   <active-response>: <name>, <simulate>yes|no</simulate>, <repeated_offenders>.
-//   <client>: <server>HOST:PORT</server>, repeatable (ClientConfig::server_addresses).
+//   <client>: <server>HOST:PORT</server>, repeatable (ClientConfig::server_addresses). Wazuh's
+//     <server><address>HOST</address><port>N</port></server> is accepted too.
 #pragma once
 
 #include <cstdint>

@@ -60,8 +60,40 @@ std::string FormatAddress(const std::string& host, int port) {
   return host + ":" + std::to_string(port);
 }
 
-// Parses Vigil's <server>: HOST, HOST:PORT, IPV6 or [IPV6]:PORT.
+// Parses Wazuh's block form <server><address>HOST</address><port>N</port></server>. Its
+// <protocol> is checked and otherwise ignored, because Vigil agents always connect over TCP.
+std::optional<ServerEntry> ParseServerBlock(ParseContext& context, const XmlNode& node) {
+  ServerEntry entry;
+  bool valid = true;
+  for (const XmlNode& child : node.children) {
+    if (child.name == "address") {
+      std::optional<std::string> address = context.NonEmptyText(child);
+      valid = valid && address.has_value();
+      if (address) entry.host = *address;
+    } else if (child.name == "port") {
+      std::optional<int> port = context.Number(child, 1, 65535);
+      valid = valid && port.has_value();
+      if (port) entry.port = *port;
+    } else if (child.name == "protocol") {
+      std::optional<std::string> protocol = context.Text(child);
+      if (protocol && ToLower(*protocol) != "tcp" && ToLower(*protocol) != "udp") {
+        context.Error(child, "expected tcp or udp, got " + Quote(*protocol));
+      }
+    } else {
+      context.UnknownElement(node, child);
+    }
+  }
+  if (!valid) return std::nullopt;
+  if (entry.host.empty()) {
+    context.Error(node, "missing <address>");
+    return std::nullopt;
+  }
+  return entry;
+}
+
+// Parses <server>: Vigil's HOST, HOST:PORT, IPV6 or [IPV6]:PORT, or Wazuh's block form.
 std::optional<ServerEntry> ParseServer(ParseContext& context, const XmlNode& node) {
+  if (!node.children.empty()) return ParseServerBlock(context, node);
   std::optional<std::string> text = context.NonEmptyText(node);
   if (!text) return std::nullopt;
   ServerEntry entry;

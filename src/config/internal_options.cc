@@ -1,4 +1,5 @@
 // Reader for internal_options.conf and local_internal_options.conf.
+#include <set>
 #include <string_view>
 
 #include "common/file.h"
@@ -31,9 +32,10 @@ const OptionSpec* FindSpec(std::string_view key) {
   return nullptr;
 }
 
-// Applies the `key=value` lines of one file; lines without `=` and unknown keys are ignored,
-// as OSSEC only looks up the keys it needs.
-void ReadOptionsFile(const std::string& path, InternalOptions* options,
+// Applies the `key=value` lines of one file. Lines without `=`, unknown keys and keys in
+// `skip` are ignored, as OSSEC only looks up the keys it needs. Adds the keys read to `read`.
+void ReadOptionsFile(const std::string& path, const std::set<const OptionSpec*>& skip,
+                     std::set<const OptionSpec*>* read, InternalOptions* options,
                      std::vector<std::string>* errors) {
   Expected<std::string> content = ReadFile(path);
   if (!content.ok()) {
@@ -55,7 +57,8 @@ void ReadOptionsFile(const std::string& path, InternalOptions* options,
     std::string_view key = Trim(line.substr(0, equals));
     std::string_view value = Trim(line.substr(equals + 1));
     const OptionSpec* spec = FindSpec(key);
-    if (spec == nullptr) continue;
+    if (spec == nullptr || skip.contains(spec)) continue;
+    read->insert(spec);
     uint64_t number = 0;
     if (!ParseUint(value, &number) || number < static_cast<uint64_t>(spec->min) ||
         number > static_cast<uint64_t>(spec->max)) {
@@ -72,11 +75,14 @@ void ReadOptionsFile(const std::string& path, InternalOptions* options,
 
 void ReadInternalOptions(const std::string& dir, InternalOptions* options,
                          std::vector<std::string>* errors) {
-  // The local file is applied last, so its values win.
-  for (const char* name : {"internal_options.conf", "local_internal_options.conf"}) {
-    std::string path = NormalizePath(ResolvePath(dir, name));
-    if (FileExists(path)) ReadOptionsFile(path, options, errors);
-  }
+  // As in OSSEC, a key set in the local file is not looked up in the main one, so its value
+  // wins and the main file's value for it is not checked.
+  std::set<const OptionSpec*> local_keys;
+  std::string local = NormalizePath(ResolvePath(dir, "local_internal_options.conf"));
+  if (FileExists(local)) ReadOptionsFile(local, {}, &local_keys, options, errors);
+  std::set<const OptionSpec*> main_keys;
+  std::string main = NormalizePath(ResolvePath(dir, "internal_options.conf"));
+  if (FileExists(main)) ReadOptionsFile(main, local_keys, &main_keys, options, errors);
 }
 
 }  // namespace vigil::config::internal

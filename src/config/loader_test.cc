@@ -136,7 +136,7 @@ TEST_F(LoaderTest, ReadsAlertLevels) {
   EXPECT_EQ(config.alerts.email_alert_level, 12);
 }
 
-TEST_F(LoaderTest, ReportsBadNumberWithFileLineAndElement) {
+TEST_F(LoaderTest, ReportsBadNumberWithLocation) {
   std::vector<std::string> errors = LoadErrors(
       "<alerts>\n"
       "  <log_alert_level>high</log_alert_level>\n"
@@ -211,7 +211,7 @@ TEST_F(LoaderTest, ScansRuleAndDecoderFolders) {
   EXPECT_THAT(config.warnings, IsEmpty());
 }
 
-TEST_F(LoaderTest, DefaultFolderPatternIsCaseInsensitiveXmlSuffix) {
+TEST_F(LoaderTest, DefaultPatternMatchesXmlSuffix) {
   Write("extra/b.XML", "<group/>");
   Write("extra/a.xml", "<group/>");
   Write("extra/axml", "<group/>");
@@ -281,7 +281,7 @@ TEST_F(LoaderTest, ReportsMissingRuleFiles) {
   EXPECT_THAT(errors[5], HasSubstr(":8: <rule_dir>: invalid pattern attribute '(unclosed'"));
 }
 
-TEST_F(LoaderTest, ResolvesPathsAgainstConfigFolderNotWorkingFolder) {
+TEST_F(LoaderTest, ResolvesAgainstConfigFolderNotCwd) {
   Write("rules/a.xml", "<group/>");
   Write("decoder.xml", "<decoder/>");
   std::string path = Write("ossec.conf",
@@ -344,6 +344,7 @@ TEST_F(LoaderTest, ReadsLocalFiles) {
       "  <only-future-events>yes</only-future-events>\n"
       "  <query>Event/System[EventID=4624]</query>\n"
       "</localfile>\n");
+
   ASSERT_THAT(config.localfiles, SizeIs(7));
   EXPECT_EQ(config.localfiles[0].location, "/var/log/auth.log");
   EXPECT_EQ(config.localfiles[0].log_format, "syslog");
@@ -654,6 +655,9 @@ TEST_F(LoaderTest, ReadsClientServers) {
       "  <server>backup.example.com:1600</server>\n"
       "  <server>[fd00::5]:1601</server>\n"
       "  <server>fd00::6</server>\n"
+      "  <server><address>wazuh.example.com</address><port>1700</port>"
+      "<protocol>tcp</protocol></server>\n"
+      "  <server><address>10.9.9.9</address></server>\n"
       "  <port>1520</port>\n"
       "  <notify_time>30</notify_time>\n"
       "  <time-reconnect>120</time-reconnect>\n"
@@ -661,9 +665,10 @@ TEST_F(LoaderTest, ReadsClientServers) {
       "  <config-profile>web, debian</config-profile>\n"
       "</client>\n");
   ASSERT_TRUE(config.client.has_value());
-  EXPECT_THAT(config.client->server_addresses,
-              ElementsAre("192.168.10.1:1520", "manager.example.com:1520",
-                          "backup.example.com:1600", "[fd00::5]:1601", "[fd00::6]:1520"));
+  EXPECT_THAT(
+      config.client->server_addresses,
+      ElementsAre("192.168.10.1:1520", "manager.example.com:1520", "backup.example.com:1600",
+                  "[fd00::5]:1601", "[fd00::6]:1520", "wazuh.example.com:1700", "10.9.9.9:1520"));
   EXPECT_EQ(config.client->notify_time_seconds, 30);
   EXPECT_EQ(config.client->time_reconnect_seconds, 120);
   EXPECT_TRUE(config.client->disable_active_response);
@@ -683,14 +688,17 @@ TEST_F(LoaderTest, RejectsBadClientValues) {
       "  <server-ip>manager</server-ip>\n"
       "  <server>host:0</server>\n"
       "  <notify_time>0</notify_time>\n"
+      "  <server><port>1</port><colour/></server>\n"
       "</client>\n");
-  ASSERT_THAT(errors, SizeIs(4));
+  ASSERT_THAT(errors, SizeIs(6));
   EXPECT_EQ(errors[0], conf() + ":3: <server-ip>: expected an IP address, got 'manager'");
   EXPECT_EQ(errors[1], conf() +
                            ":4: <server>: expected HOST, HOST:PORT or [IPV6]:PORT with a "
                            "port from 1 to 65535, got 'host:0'");
   EXPECT_THAT(errors[2], HasSubstr(":5: <notify_time>: expected a number from 1"));
-  EXPECT_EQ(errors[3], conf() +
+  EXPECT_EQ(errors[3], conf() + ":6: <colour>: unknown element inside <server>");
+  EXPECT_EQ(errors[4], conf() + ":6: <server>: missing <address>");
+  EXPECT_EQ(errors[5], conf() +
                            ":2: <client>: missing <server-ip>, <server-hostname> or "
                            "<server>");
 }
@@ -798,15 +806,20 @@ TEST_F(LoaderTest, ReadsInternalOptionsBesideConfig) {
         "# comment\n"
         "analysisd.default_timeframe=720\n"
         "analysisd.decoder_order_size=12\n"
+        "analysisd.fts_list_size=9999\n"
         "logcollector.loop_timeout = 5\n"
         "maild.strict_checking=1\n"
         "not a key value line\n");
-  Write("local_internal_options.conf", "analysisd.decoder_order_size=16\n");
+  Write("local_internal_options.conf",
+        "analysisd.decoder_order_size=16\n"
+        "analysisd.fts_list_size=64\n");
   Config config = LoadBodyOk("");
   EXPECT_EQ(config.internal.default_timeframe, 720);
   EXPECT_EQ(config.internal.decoder_order_size, 16);
   EXPECT_EQ(config.internal.loop_timeout_seconds, 5);
-  EXPECT_EQ(config.internal.fts_list_size, 32);
+  // The main file's out-of-range value is never read, because the local file sets the key.
+  EXPECT_EQ(config.internal.fts_list_size, 64);
+  EXPECT_EQ(config.internal.fts_min_size_for_str, 14);
 }
 
 TEST_F(LoaderTest, RejectsInternalOptionsOutOfRange) {
