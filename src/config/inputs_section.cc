@@ -261,9 +261,13 @@ void ReadClient(ParseContext& context, const XmlNode& node) {
     client->source = context.SourceOf(node);
   }
   std::vector<ServerEntry> servers;
+  bool names_server = false;  // an invalid server element has its own error already
   int block_port = kDefaultAgentPort;
   for (const XmlNode& child : node.children) {
     const std::string& name = child.name;
+    if (name == "server-ip" || name == "server-hostname" || name == "server") {
+      names_server = true;
+    }
     if (name == "server-ip") {
       std::optional<std::string> address = IpText(context, child, /*allow_prefix=*/false);
       if (address) servers.push_back({*address, 0});
@@ -299,7 +303,7 @@ void ReadClient(ParseContext& context, const XmlNode& node) {
     client->server_addresses.push_back(
         FormatAddress(server.host, server.port != 0 ? server.port : block_port));
   }
-  if (client->server_addresses.empty()) {
+  if (client->server_addresses.empty() && !names_server) {
     context.Error(node, "missing <server-ip>, <server-hostname> or <server>");
   }
 }

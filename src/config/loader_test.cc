@@ -690,7 +690,7 @@ TEST_F(LoaderTest, RejectsBadClientValues) {
       "  <notify_time>0</notify_time>\n"
       "  <server><port>1</port><colour/></server>\n"
       "</client>\n");
-  ASSERT_THAT(errors, SizeIs(6));
+  ASSERT_THAT(errors, SizeIs(5));
   EXPECT_EQ(errors[0], conf() + ":3: <server-ip>: expected an IP address, got 'manager'");
   EXPECT_EQ(errors[1], conf() +
                            ":4: <server>: expected HOST, HOST:PORT or [IPV6]:PORT with a "
@@ -698,7 +698,12 @@ TEST_F(LoaderTest, RejectsBadClientValues) {
   EXPECT_THAT(errors[2], HasSubstr(":5: <notify_time>: expected a number from 1"));
   EXPECT_EQ(errors[3], conf() + ":6: <colour>: unknown element inside <server>");
   EXPECT_EQ(errors[4], conf() + ":6: <server>: missing <address>");
-  EXPECT_EQ(errors[5], conf() +
+}
+
+TEST_F(LoaderTest, RejectsClientWithoutServer) {
+  std::vector<std::string> errors = LoadErrors("<client><notify_time>5</notify_time></client>\n");
+  ASSERT_THAT(errors, SizeIs(1));
+  EXPECT_EQ(errors[0], conf() +
                            ":2: <client>: missing <server-ip>, <server-hostname> or "
                            "<server>");
 }

@@ -1,5 +1,6 @@
 #include "config/parse_context.h"
 
+#include <algorithm>
 #include <filesystem>
 
 #include "common/file.h"

@@ -147,13 +147,14 @@ void ReadActiveResponse(ParseContext& context, const XmlNode& node) {
   ActiveResponseConfig response;
   response.source = context.SourceOf(node);
   PendingResponse pending;
+  bool has_name = false;
   for (const XmlNode& child : node.children) {
     const std::string& name = child.name;
     if (name == "name") {
       std::optional<std::string> text = context.NonEmptyText(child);
       if (!text) continue;
       response.name = *text;
-      pending.has_name = true;
+      has_name = true;
     } else if (name == "command") {
       std::optional<std::string> text = context.NonEmptyText(child);
       if (!text) continue;
@@ -202,7 +203,7 @@ void ReadActiveResponse(ParseContext& context, const XmlNode& node) {
     }
   }
 
-  if (!pending.has_name) {
+  if (!has_name) {
     // OSSEC's name for a response: the command name followed by the timeout.
     response.name = response.command + std::to_string(response.timeout_seconds);
   }

@@ -3,6 +3,7 @@
 
 #include "analysis/pattern/pattern.h"
 #include "common/file.h"
+#include "common/text.h"
 #include "config/parse_context.h"
 
 namespace vigil::config::internal {
@@ -82,7 +83,9 @@ void AddFolder(ParseContext& context, const XmlNode& node, FileKind kind) {
   }
   std::vector<std::string>& files = FilesOf(context, kind);
   for (const std::string& name : *names) {
-    if (!pattern->Search(*dir + "/" + name)) continue;
+    std::string subject = *dir + "/" + name;
+    SanitizeText(&subject);  // patterns match valid UTF-8 only, and file names may be any bytes
+    if (!pattern->Search(subject)) continue;
     std::string file = NormalizePath(ResolvePath(path, name));
     if (!IsListed(files, file)) files.push_back(file);
   }
