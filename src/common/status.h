@@ -36,7 +36,9 @@ class [[nodiscard]] Status {
   Status(StatusCode code, std::string message) : code_(code), message_(std::move(message)) {}
 
   static Status Ok() { return Status(); }
-  static Status InvalidArgument(std::string m) { return {StatusCode::kInvalidArgument, std::move(m)}; }
+  static Status InvalidArgument(std::string m) {
+    return {StatusCode::kInvalidArgument, std::move(m)};
+  }
   static Status NotFound(std::string m) { return {StatusCode::kNotFound, std::move(m)}; }
   static Status AlreadyExists(std::string m) { return {StatusCode::kAlreadyExists, std::move(m)}; }
   static Status PermissionDenied(std::string m) {
@@ -67,7 +69,7 @@ class [[nodiscard]] Status {
 template <typename T>
 class [[nodiscard]] Expected {
  public:
-  Expected(T value) : data_(std::in_place_index<0>, std::move(value)) {}  // NOLINT
+  Expected(T value) : data_(std::in_place_index<0>, std::move(value)) {}        // NOLINT
   Expected(Status status) : data_(std::in_place_index<1>, std::move(status)) {  // NOLINT
     assert(!std::get<1>(data_).ok() && "Expected constructed from an OK status");
   }
@@ -95,8 +97,8 @@ class [[nodiscard]] Expected {
 }  // namespace vigil
 
 // Returns early from the calling function when `expr` yields a non-OK Status.
-#define VIGIL_RETURN_IF_ERROR(expr)               \
-  do {                                            \
-    ::vigil::Status vigil_status_ = (expr);       \
+#define VIGIL_RETURN_IF_ERROR(expr)                \
+  do {                                             \
+    ::vigil::Status vigil_status_ = (expr);        \
     if (!vigil_status_.ok()) return vigil_status_; \
   } while (false)

@@ -1,0 +1,156 @@
+#include "alerting/alert.h"
+
+#include <ctime>
+#include <nlohmann/json.hpp>
+
+#include "analysis/decoder.h"
+
+namespace vigil::alerting {
+namespace {
+
+using analysis::Field;
+
+// OSSEC cuts each logged line of an alert at this many bytes.
+constexpr size_t kMaxLoggedLine = 1256;
+
+std::string_view Cut(std::string_view text) { return text.substr(0, kMaxLoggedLine); }
+
+// Host part of the second alert line: empty for agent events, whose host name is the location.
+std::string HostPart(const analysis::Event& event) {
+  if (!event.location.empty() && event.location[0] == '(' && event.hostname == event.location) {
+    return "";
+  }
+  return event.hostname + "->";
+}
+
+std::vector<std::string> SplitGroups(const std::string& groups) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start < groups.size()) {
+    size_t comma = groups.find(',', start);
+    if (comma == std::string::npos) comma = groups.size();
+    if (comma > start) out.push_back(groups.substr(start, comma - start));
+    start = comma + 1;
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string FormatAlertTime(int64_t epoch_seconds) {
+  time_t t = static_cast<time_t>(epoch_seconds);
+  struct tm local {};
+  localtime_r(&t, &local);
+  char buffer[32];
+  strftime(buffer, sizeof buffer, "%Y %b %d %H:%M:%S", &local);
+  return buffer;
+}
+
+std::string FormatAlertLog(const Alert& alert) {
+  const analysis::Rule& rule = *alert.rule;
+  const analysis::Event& event = *alert.event;
+  std::string out;
+  out.reserve(256 + event.full_log.size());
+  out += "** Alert ";
+  out += alert.id;
+  out += ':';
+  if (rule.mail_alert) out += " mail ";
+  out += "- ";
+  out += rule.groups;
+  out += '\n';
+  out += FormatAlertTime(event.time);
+  out += ' ';
+  out += HostPart(event);
+  out += event.location;
+  out += '\n';
+  out += "Rule: " + std::to_string(rule.id) + " (level " + std::to_string(rule.level) + ") -> '" +
+         rule.description + "'\n";
+  if (event.Has(Field::kSrcIp)) out += "Src IP: " + std::string(event.Get(Field::kSrcIp)) + "\n";
+  if (event.Has(Field::kSrcPort)) {
+    out += "Src Port: " + std::string(event.Get(Field::kSrcPort)) + "\n";
+  }
+  if (event.Has(Field::kDstIp)) out += "Dst IP: " + std::string(event.Get(Field::kDstIp)) + "\n";
+  if (event.Has(Field::kDstPort)) {
+    out += "Dst Port: " + std::string(event.Get(Field::kDstPort)) + "\n";
+  }
+  if (event.Has(Field::kDstUser)) out += "User: " + std::string(event.Get(Field::kDstUser)) + "\n";
+  if (!(rule.options & analysis::kOptionNoFullLog)) {
+    out += Cut(event.full_log);
+    out += '\n';
+    if (alert.previous != nullptr) {
+      for (const auto& previous : *alert.previous) {
+        out += Cut(previous->full_log);
+        out += '\n';
+      }
+    }
+  }
+  out += '\n';
+  return out;
+}
+
+std::string FormatAlertJson(const Alert& alert) {
+  const analysis::Rule& rule = *alert.rule;
+  const analysis::Event& event = *alert.event;
+  nlohmann::ordered_json rule_json;
+  rule_json["level"] = rule.level;
+  rule_json["comment"] = rule.description;
+  rule_json["sidid"] = rule.id;
+  if (rule.frequency > 0) rule_json["frequency"] = rule.frequency;
+  rule_json["firedtimes"] = rule.fired_times;
+  rule_json["groups"] = SplitGroups(rule.groups);
+  for (const analysis::RuleInfo& info : rule.info) {
+    if (info.type == "cve") {
+      rule_json["cve"] = info.value;
+    } else {
+      rule_json["info"] = info.value;
+    }
+  }
+  nlohmann::ordered_json json;
+  json["rule"] = std::move(rule_json);
+  json["id"] = alert.id;
+  json["TimeStamp"] = event.time * 1000;
+  json["timestamp"] = FormatAlertTime(event.time);
+  if (event.decoder != nullptr) {
+    json["decoder"] = event.decoder->ReportedName();
+    if (event.decoder->parent != nullptr) json["decoder_parent"] = event.decoder->parent->name;
+  }
+  for (size_t i = 0; i < analysis::kFieldCount; ++i) {
+    auto field = static_cast<Field>(i);
+    if (event.Has(field)) json[std::string(analysis::FieldName(field))] = event.Get(field);
+  }
+  for (const auto& [name, value] : event.dynamic_fields) json[name] = value;
+  json["hostname"] = event.hostname;
+  if (event.has_program_name) json["program_name"] = event.program_name;
+  json["location"] = event.location;
+  if (!(rule.options & analysis::kOptionNoFullLog)) {
+    json["full_log"] = event.full_log;
+    if (alert.previous != nullptr && !alert.previous->empty()) {
+      std::string previous;
+      for (const auto& item : *alert.previous) {
+        if (!previous.empty()) previous += '\n';
+        previous += item->full_log;
+      }
+      json["previous_output"] = previous;
+    }
+  }
+  return json.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+}
+
+std::string FormatArchiveLine(const analysis::Event& event) {
+  return FormatAlertTime(event.time) + " " + HostPart(event) + event.location + " " +
+         event.full_log + "\n";
+}
+
+std::string FormatArchiveJson(const analysis::Event& event) {
+  nlohmann::ordered_json json;
+  json["timestamp"] = FormatAlertTime(event.time);
+  json["TimeStamp"] = event.time * 1000;
+  json["hostname"] = event.hostname;
+  if (event.has_program_name) json["program_name"] = event.program_name;
+  if (event.decoder != nullptr) json["decoder"] = event.decoder->ReportedName();
+  json["location"] = event.location;
+  json["full_log"] = event.full_log;
+  return json.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+}
+
+}  // namespace vigil::alerting

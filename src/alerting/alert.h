@@ -1,0 +1,37 @@
+// Alerts and their formats: OSSEC's alerts.log text, JSON lines, and archives.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "analysis/event.h"
+#include "analysis/rule.h"
+
+namespace vigil::alerting {
+
+// One alert, as the writers see it. References must outlive the formatting call.
+struct Alert {
+  std::string id;  // "<epoch>.<n>": OSSEC uses the byte offset in alerts.log as n
+  const analysis::Rule* rule = nullptr;
+  const analysis::Event* event = nullptr;
+  const std::vector<std::shared_ptr<const analysis::StoredEvent>>* previous = nullptr;
+};
+
+// Formats the alert as an alerts.log block, byte for byte as OSSEC writes it, including the
+// empty line that ends it.
+std::string FormatAlertLog(const Alert& alert);
+
+// Formats the alert as one JSON object on one line, with a trailing newline.
+std::string FormatAlertJson(const Alert& alert);
+
+// Formats an event as an archives.log line ("YYYY Mon DD HH:MM:SS host->location full_log").
+std::string FormatArchiveLine(const analysis::Event& event);
+
+// Formats an event as an archives.json line.
+std::string FormatArchiveJson(const analysis::Event& event);
+
+// "YYYY Mon DD HH:MM:SS" in local time, as alerts.log prints it.
+std::string FormatAlertTime(int64_t epoch_seconds);
+
+}  // namespace vigil::alerting

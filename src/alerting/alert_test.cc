@@ -1,0 +1,78 @@
+#include "alerting/alert.h"
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "analysis/test_fixture.h"
+
+namespace vigil::alerting {
+namespace {
+
+class AlertFormatTest : public analysis::AnalyzerFixture {
+ protected:
+  void SetUp() override {
+    AnalyzerFixture::SetUp();
+    setenv("TZ", "UTC", 1);
+    tzset();
+    ASSERT_EQ(Load(R"(
+<decoder name="sshd"><program_name>^sshd</program_name></decoder>
+<decoder name="sshd-invalid">
+  <parent>sshd</parent>
+  <prematch>^Invalid user </prematch>
+  <regex offset="after_prematch">^(\S+) from (\S+)</regex>
+  <order>user, srcip</order>
+</decoder>)",
+                   std::string(analysis::kTemplateRules) + R"(
+<group name="syslog,sshd,">
+  <rule id="5710" level="5"><decoded_as>sshd</decoded_as><match>Invalid user</match>
+    <group>invalid_login,</group><description>Attempt to login using a non-existent user</description></rule>
+  <rule id="5711" level="10" overwrite="no"><if_sid>5710</if_sid><user>^mailer$</user>
+    <description>Mail user</description></rule>
+</group>)"),
+              "");
+    clock_.SetSeconds(1796398180);
+  }
+};
+
+TEST_F(AlertFormatTest, AlertsLogBlockIsByteExact) {
+  analysis::RuleMatch match =
+      Feed("Oct 15 21:07:00 linux-host sshd[29205]: Invalid user blabla from 192.168.2.10");
+  ASSERT_TRUE(match.alert);
+  Alert alert{"1796398180.1", match.rule, &event_, &match.previous};
+  EXPECT_EQ(FormatAlertLog(alert),
+            "** Alert 1796398180.1: - syslog,sshd,invalid_login,\n"
+            "2026 Dec 04 15:29:40 linux-host->test.log\n"
+            "Rule: 5710 (level 5) -> 'Attempt to login using a non-existent user'\n"
+            "Src IP: 192.168.2.10\n"
+            "User: blabla\n"
+            "Oct 15 21:07:00 linux-host sshd[29205]: Invalid user blabla from 192.168.2.10\n"
+            "\n");
+}
+
+TEST_F(AlertFormatTest, MailMarkHasOssecSpacing) {
+  analysis::RuleMatch match =
+      Feed("Oct 15 21:07:00 linux-host sshd[1]: Invalid user mailer from 192.168.2.10");
+  ASSERT_EQ(match.rule->id, 5711);
+  Alert alert{"1796398180.8", match.rule, &event_, &match.previous};
+  EXPECT_EQ(FormatAlertLog(alert).substr(0, 38), "** Alert 1796398180.8: mail  - syslog,");
+}
+
+TEST_F(AlertFormatTest, JsonCarriesRuleAndFields) {
+  analysis::RuleMatch match =
+      Feed("Oct 15 21:07:00 linux-host sshd[1]: Invalid user blabla from 192.168.2.10");
+  Alert alert{"1796398180.1", match.rule, &event_, &match.previous};
+  std::string text = FormatAlertJson(alert);
+  ASSERT_EQ(text.back(), '\n');
+  nlohmann::json json = nlohmann::json::parse(text);
+  EXPECT_EQ(json["rule"]["sidid"], 5710);
+  EXPECT_EQ(json["rule"]["level"], 5);
+  EXPECT_EQ(json["rule"]["groups"][2], "invalid_login");
+  EXPECT_EQ(json["srcip"], "192.168.2.10");
+  EXPECT_EQ(json["dstuser"], "blabla");
+  EXPECT_EQ(json["decoder"], "sshd");
+  EXPECT_EQ(json["id"], "1796398180.1");
+}
+
+}  // namespace
+}  // namespace vigil::alerting

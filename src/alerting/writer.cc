@@ -1,0 +1,99 @@
+#include "alerting/writer.h"
+
+#include <cerrno>
+#include <cstring>
+
+#include "common/file.h"
+
+namespace vigil::alerting {
+namespace {
+
+Expected<FILE*> OpenAppend(const std::string& path) {
+  FILE* file = std::fopen(path.c_str(), "ae");
+  if (file == nullptr) {
+    return Status::IoError(path + ": cannot open for writing: " + std::strerror(errno));
+  }
+  return file;
+}
+
+Status WriteAll(FILE* file, const std::string& text, const std::string& name) {
+  if (std::fwrite(text.data(), 1, text.size(), file) != text.size()) {
+    return Status::IoError(name + ": write failed: " + std::strerror(errno));
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Expected<std::unique_ptr<AlertFileWriter>> AlertFileWriter::Open(const Options& options) {
+  VIGIL_RETURN_IF_ERROR(MakeDirectories(options.output_dir));
+  std::unique_ptr<AlertFileWriter> writer(new AlertFileWriter());
+  writer->dir_ = options.output_dir;
+  Expected<FILE*> log = OpenAppend(options.output_dir + "/alerts.log");
+  if (!log.ok()) return log.status();
+  writer->log_ = *log;
+  std::fseek(writer->log_, 0, SEEK_END);
+  writer->log_offset_ = std::ftell(writer->log_);
+  if (options.json) {
+    Expected<FILE*> json = OpenAppend(options.output_dir + "/alerts.json");
+    if (!json.ok()) return json.status();
+    writer->json_ = *json;
+  }
+  if (options.archives) {
+    Expected<FILE*> archives = OpenAppend(options.output_dir + "/archives.log");
+    if (!archives.ok()) return archives.status();
+    writer->archives_ = *archives;
+  }
+  if (options.archives_json) {
+    Expected<FILE*> archives = OpenAppend(options.output_dir + "/archives.json");
+    if (!archives.ok()) return archives.status();
+    writer->archives_json_ = *archives;
+  }
+  return writer;
+}
+
+AlertFileWriter::~AlertFileWriter() {
+  for (FILE* file : {log_, json_, archives_, archives_json_}) {
+    if (file != nullptr) std::fclose(file);
+  }
+}
+
+Expected<std::string> AlertFileWriter::WriteAlert(const analysis::RuleMatch& match,
+                                                  const analysis::Event& event) {
+  Alert alert;
+  alert.id = std::to_string(event.time) + "." + std::to_string(log_offset_);
+  alert.rule = match.rule;
+  alert.event = &event;
+  alert.previous = &match.previous;
+  if (match.rule->log_alert) {
+    std::string text = FormatAlertLog(alert);
+    VIGIL_RETURN_IF_ERROR(WriteAll(log_, text, dir_ + "/alerts.log"));
+    log_offset_ += static_cast<long>(text.size());
+    if (json_ != nullptr) {
+      VIGIL_RETURN_IF_ERROR(WriteAll(json_, FormatAlertJson(alert), dir_ + "/alerts.json"));
+    }
+  }
+  return alert.id;
+}
+
+Status AlertFileWriter::WriteArchive(const analysis::Event& event) {
+  if (archives_ != nullptr) {
+    VIGIL_RETURN_IF_ERROR(WriteAll(archives_, FormatArchiveLine(event), dir_ + "/archives.log"));
+  }
+  if (archives_json_ != nullptr) {
+    VIGIL_RETURN_IF_ERROR(
+        WriteAll(archives_json_, FormatArchiveJson(event), dir_ + "/archives.json"));
+  }
+  return Status::Ok();
+}
+
+Status AlertFileWriter::Flush() {
+  for (FILE* file : {log_, json_, archives_, archives_json_}) {
+    if (file != nullptr && std::fflush(file) != 0) {
+      return Status::IoError(dir_ + ": flush failed: " + std::strerror(errno));
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace vigil::alerting

@@ -1,0 +1,60 @@
+// The analysis pipeline for one stream of records: pre-decoding, decoding and rules.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "analysis/decoder.h"
+#include "analysis/event.h"
+#include "analysis/predecoder.h"
+#include "analysis/rule_engine.h"
+#include "analysis/rule_set.h"
+#include "common/clock.h"
+#include "common/status.h"
+#include "config/config.h"
+
+namespace vigil::analysis {
+
+struct AnalyzerCounters {
+  uint64_t events = 0;   // records analysed
+  uint64_t decoded = 0;  // events a decoder matched
+  uint64_t matched = 0;  // events a rule matched (any level)
+  uint64_t alerts = 0;   // events that produced an alert
+};
+
+// Owns the decoders, the rules and their correlation state. Not thread-safe: use one Analyzer
+// per thread.
+class Analyzer {
+ public:
+  // Loads the decoders and rules named by `config`. `clock` must outlive the Analyzer and
+  // gives each event its receive time.
+  static Expected<std::unique_ptr<Analyzer>> Create(const config::Config& config,
+                                                    const Clock* clock);
+
+  // Analyses one record: fills `event` (reused between calls) and returns the rule decision.
+  // `text` must be valid UTF-8 without NUL bytes; anything else is escaped first. When
+  // `trace` is not null it receives logtest's rule debugging text.
+  RuleMatch Process(std::string_view location, std::string_view text, Event* event,
+                    std::string* trace = nullptr);
+
+  // Drops all correlation state, as a fresh start would.
+  void ResetState() { rules_.ResetState(); }
+
+  const DecoderSet& decoders() const { return decoders_; }
+  const RuleSet& rules() const { return rules_; }
+  const AnalyzerCounters& counters() const { return counters_; }
+
+ private:
+  Analyzer(DecoderSet decoders, RuleSet rules, const Clock* clock);
+
+  DecoderSet decoders_;
+  RuleSet rules_;
+  const Clock* clock_;
+  PreDecoder predecoder_;
+  RuleEngine engine_;
+  AnalyzerCounters counters_;
+};
+
+}  // namespace vigil::analysis

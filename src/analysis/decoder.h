@@ -1,0 +1,118 @@
+// Decoders: OSSEC's <decoder> definitions, loaded from XML and applied to pre-decoded events.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "analysis/event.h"
+#include "analysis/pattern/pattern.h"
+#include "common/status.h"
+
+namespace vigil::analysis {
+
+// Decoder <type>: decides which root rules an event is matched against.
+enum class Category : uint8_t {
+  kSyslog,
+  kFirewall,
+  kIds,
+  kWebLog,
+  kSquid,
+  kWindows,
+  kHostInformation,
+  kOssec,
+};
+
+// Parses a <type> or <category> value; false when unknown.
+bool ParseCategory(std::string_view text, Category* category);
+std::string_view CategoryName(Category category);
+
+enum class RegexOffset : uint8_t { kNone, kAfterParent, kAfterPrematch, kAfterRegex };
+
+// Where one capture of a decoder's regex goes.
+struct OrderTarget {
+  bool dynamic = false;
+  Field field = Field::kData;
+  std::string name;  // for dynamic fields
+};
+
+// Bits of the <fts> element: which fields make up a first-time-seen key.
+enum FtsField : uint32_t {
+  kFtsName = 1 << 0,
+  kFtsUser = 1 << 1,
+  kFtsSrcUser = 1 << 2,
+  kFtsSrcIp = 1 << 3,
+  kFtsDstIp = 1 << 4,
+  kFtsId = 1 << 5,
+  kFtsLocation = 1 << 6,
+  kFtsData = 1 << 7,
+  kFtsSystemName = 1 << 8,
+};
+
+struct Decoder {
+  std::string name;
+  int id = 0;  // shared by a root and the children that report its name
+  std::string parent_name;
+  const Decoder* parent = nullptr;
+  std::optional<Pattern> program_name;
+  std::optional<Pattern> prematch;
+  bool prematch_after_parent = false;
+  std::optional<Pattern> regex;
+  RegexOffset regex_offset = RegexOffset::kNone;
+  std::vector<OrderTarget> order;
+  uint32_t fts = 0;  // FtsField bits
+  Category type = Category::kSyslog;
+  bool use_own_name = false;
+  bool accumulate = false;
+  std::string plugin;  // plugin_decoder name, empty when none
+  // Set when the next sibling has the same name: its regex continues this one's work.
+  bool get_next = false;
+  // Defined in code (syscheck, rootcheck, host information), never tried on log lines.
+  bool builtin = false;
+  std::vector<const Decoder*> children;
+  std::string file;
+  int line = 0;
+
+  // The name alerts and logtest report: a child reports its parent's unless use_own_name.
+  const std::string& ReportedName() const {
+    return parent != nullptr && !use_own_name ? parent->name : name;
+  }
+};
+
+// Limits and options for loading decoders.
+struct DecoderOptions {
+  int max_order_size = 10;  // analysisd.decoder_order_size
+};
+
+// The loaded decoders, as two root lists: with and without <program_name>.
+class DecoderSet {
+ public:
+  DecoderSet() = default;
+  DecoderSet(DecoderSet&&) = default;
+  DecoderSet& operator=(DecoderSet&&) = default;
+
+  // Loads every file in order. Problems in all files are collected and returned together,
+  // one per line, each "FILE:LINE: what is wrong".
+  static Expected<DecoderSet> Load(const std::vector<std::string>& files,
+                                   const DecoderOptions& options);
+
+  // Runs the decoders on a pre-decoded event: sets event->decoder and the decoded fields.
+  void Decode(Event* event) const;
+
+  // Returns the id for a decoder name (for rule <decoded_as>), or -1 when none has it.
+  int IdOf(std::string_view name) const;
+
+  size_t size() const { return all_.size(); }
+  const std::vector<std::unique_ptr<Decoder>>& all() const { return all_; }
+
+ private:
+  void RunChildren(const Decoder& root, size_t parent_end, Event* event) const;
+
+  std::vector<std::unique_ptr<Decoder>> all_;
+  std::vector<const Decoder*> with_program_;
+  std::vector<const Decoder*> without_program_;
+};
+
+}  // namespace vigil::analysis

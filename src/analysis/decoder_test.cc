@@ -1,0 +1,118 @@
+#include <gtest/gtest.h>
+
+#include "analysis/test_fixture.h"
+
+namespace vigil::analysis {
+namespace {
+
+using DecoderTest = AnalyzerFixture;
+
+const char* kDecoders = R"(
+<decoder name="sshd">
+  <program_name>^sshd</program_name>
+</decoder>
+<decoder name="sshd-invalid">
+  <parent>sshd</parent>
+  <prematch>^Invalid user </prematch>
+  <regex offset="after_prematch">^(\S+) from (\S+)</regex>
+  <order>srcuser, srcip</order>
+</decoder>
+<decoder name="sshd-own">
+  <parent>sshd</parent>
+  <use_own_name>true</use_own_name>
+  <prematch>^Accepted </prematch>
+  <regex offset="after_prematch">^\S+ for (\S+) from (\S+) port (\d+)</regex>
+  <order>user, srcip, srcport</order>
+</decoder>
+<decoder name="kv">
+  <prematch>^kv: </prematch>
+</decoder>
+<decoder name="kv-fields">
+  <parent>kv</parent>
+  <regex offset="after_parent">^a=(\w+) </regex>
+  <order>exe</order>
+</decoder>
+<decoder name="kv-fields">
+  <parent>kv</parent>
+  <regex offset="after_regex">^b=(\w+)</regex>
+  <order>id</order>
+</decoder>
+)";
+
+TEST_F(DecoderTest, ChildDecodesFieldsAndReportsParentName) {
+  ASSERT_EQ(Load(kDecoders, kTemplateRules), "");
+  Feed("Dec  1 10:00:00 web1 sshd[1]: Invalid user admin from 203.0.113.9 port 22");
+  ASSERT_NE(event_.decoder, nullptr);
+  EXPECT_EQ(event_.decoder->ReportedName(), "sshd");
+  EXPECT_EQ(event_.Get(Field::kSrcUser), "admin");
+  EXPECT_EQ(event_.Get(Field::kSrcIp), "203.0.113.9");
+  ASSERT_EQ(event_.decoded_order.size(), 2u);
+  EXPECT_EQ(event_.decoded_order[0].first, "srcuser");
+}
+
+TEST_F(DecoderTest, UseOwnNameReportsChildName) {
+  ASSERT_EQ(Load(kDecoders, kTemplateRules), "");
+  Feed("Dec  1 10:00:00 web1 sshd[1]: Accepted publickey for bob from 10.1.1.1 port 5555 ssh2");
+  ASSERT_NE(event_.decoder, nullptr);
+  EXPECT_EQ(event_.decoder->ReportedName(), "sshd-own");
+  EXPECT_EQ(event_.Get(Field::kDstUser), "bob");
+  EXPECT_EQ(event_.Get(Field::kSrcPort), "5555");
+}
+
+TEST_F(DecoderTest, ProgramNameDecodersOnlyForEventsWithProgram) {
+  ASSERT_EQ(Load(kDecoders, kTemplateRules), "");
+  Feed("kv: a=one b=two");
+  ASSERT_NE(event_.decoder, nullptr);
+  EXPECT_EQ(event_.decoder->ReportedName(), "kv");
+  // A line with a program name never reaches the prematch-only decoder.
+  Feed("Dec  1 10:00:00 web1 app: kv: a=one b=two");
+  EXPECT_EQ(event_.decoder, nullptr);
+}
+
+TEST_F(DecoderTest, SameNameSiblingsContinueAfterRegex) {
+  ASSERT_EQ(Load(kDecoders, kTemplateRules), "");
+  Feed("kv: a=one b=two");
+  const std::string* exe = event_.GetDynamic("exe");
+  ASSERT_NE(exe, nullptr);
+  EXPECT_EQ(*exe, "one");
+  EXPECT_EQ(event_.Get(Field::kId), "two");
+}
+
+TEST_F(DecoderTest, ReportsEveryLoadErrorWithFileAndLine) {
+  std::string error = Load(R"(
+<decoder name="a">
+  <parent>later</parent>
+</decoder>
+<decoder name="b">
+  <prematch>x</prematch>
+  <regex>(\d+</regex>
+  <order>id</order>
+</decoder>
+<decoder name="c">
+  <prematch>y</prematch>
+  <regex>(\d+)</regex>
+</decoder>
+<decoder name="later"><prematch>z</prematch></decoder>
+)",
+                           kTemplateRules);
+  EXPECT_NE(error.find("decoders.xml:2: decoder 'a': <parent> names decoder 'later', which is "
+                       "not defined before it"),
+            std::string::npos)
+      << error;
+  EXPECT_NE(error.find("decoders.xml:7: <regex>"), std::string::npos) << error;
+  EXPECT_NE(error.find("decoder 'c': has a <regex> but no <order>"), std::string::npos) << error;
+}
+
+TEST_F(DecoderTest, TooManyCaptureGroupsIsAnError) {
+  std::string error = Load(R"(
+<decoder name="many">
+  <prematch>^m </prematch>
+  <regex>(\w)(\w)(\w)(\w)(\w)(\w)(\w)(\w)(\w)(\w)(\w)</regex>
+  <order>a,b,c,d,e,f,g,h,i,j,k</order>
+</decoder>)",
+                           kTemplateRules);
+  EXPECT_NE(error.find("11 capture groups"), std::string::npos) << error;
+}
+
+}  // namespace
+}  // namespace vigil::analysis

@@ -1,0 +1,153 @@
+// Rules: OSSEC's <rule> definitions and the rule tree they form.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "analysis/decoder.h"
+#include "analysis/ip_list.h"
+#include "analysis/pattern/pattern.h"
+
+namespace vigil::analysis {
+
+// Bits of <options>.
+enum RuleOption : uint32_t {
+  kOptionAlertByEmail = 1 << 0,
+  kOptionNoEmailAlert = 1 << 1,
+  kOptionLogAlert = 1 << 2,
+  kOptionNoLog = 1 << 3,
+  kOptionNoAr = 1 << 4,
+  kOptionNoFullLog = 1 << 5,
+};
+
+// Bits of the context elements that restrict which earlier events count for correlation.
+enum SameFlag : uint32_t {
+  kSameSourceIp = 1 << 0,
+  kSameSrcPort = 1 << 1,
+  kSameDstPort = 1 << 2,
+  kSameUser = 1 << 3,
+  kSameLocation = 1 << 4,
+  kSameId = 1 << 5,
+  kDifferentUrl = 1 << 6,
+  kDifferentSrcIp = 1 << 7,
+};
+
+// A pattern condition on one event field.
+struct FieldCondition {
+  enum class Source : uint8_t { kField, kUser, kHostname, kProgramName, kDynamic };
+  Source source = Source::kField;
+  Field field = Field::kData;
+  std::string dynamic_name;
+  Pattern pattern;
+};
+
+// A <time> range in minutes since midnight, inclusive; negated when written with `!` or when
+// the range wraps past midnight (as OSSEC stores it).
+struct TimeRange {
+  int start_minute = 0;
+  int end_minute = 0;
+  bool negate = false;
+};
+
+struct RuleInfo {
+  std::string type;  // text, link, cve or osvdb
+  std::string value;
+};
+
+// One earlier event kept for correlation: the fields that same_* and different_* compare.
+struct StoredEvent {
+  int64_t time = 0;
+  std::string full_log;
+  std::string log;
+  std::string srcip;
+  std::string srcport;
+  std::string dstport;
+  std::string dstuser;
+  std::string hostname;
+  std::string id;
+  std::string url;
+  Category category = Category::kSyslog;
+  bool has_srcip = false, has_srcport = false, has_dstport = false, has_dstuser = false;
+  bool has_id = false, has_url = false;
+  // Level of the correlation rule this event last helped fire; it stops later searches by
+  // rules at or below that level, so a rule does not fire again on the same events.
+  int matched = 0;
+};
+
+// Earlier events that matched a rule (for if_matched_sid) or a group (for if_matched_group),
+// newest first, trimmed by age and count.
+struct EventList {
+  std::deque<std::shared_ptr<StoredEvent>> events;
+  int max_age_seconds = 0;  // the longest timeframe of the rules that search this list
+};
+
+struct Rule {
+  int id = 0;
+  int level = 0;
+  int sort_level = 0;  // level x 100 (level 0 sorts first as 9900), as OSSEC orders siblings
+  int maxsize = 0;
+  int frequency = 0;
+  int timeframe = 0;
+  int ignore_seconds = 0;
+  bool noalert = false;
+  std::string description;
+  std::string groups;  // the group string: "syslog,sshd,authentication_failed,"
+  std::vector<RuleInfo> info;
+  uint32_t options = 0;
+  bool log_alert = false;   // written to alerts.log
+  bool mail_alert = false;  // marked " mail " in alerts.log
+
+  // Conditions, tested in OSSEC's order.
+  int decoded_as = -1;  // decoder id, -1 when not set
+  std::string decoded_as_name;
+  std::optional<Category> category;
+  std::optional<Pattern> program_name;
+  std::optional<Pattern> id_pattern;
+  std::optional<Pattern> match;
+  std::optional<Pattern> regex;
+  std::optional<std::string> action;  // compared exactly, case-sensitive
+  std::optional<Pattern> url;
+  std::vector<FieldCondition> dynamic_fields;
+  IpList srcip;
+  IpList dstip;
+  std::optional<Pattern> srcport;
+  std::optional<Pattern> dstport;
+  std::optional<Pattern> user;
+  std::optional<Pattern> extra_data;
+  std::optional<Pattern> hostname;
+  std::optional<Pattern> status;
+  std::optional<TimeRange> time;
+  uint8_t weekdays = 0;  // bit d for day d (0 = Sunday); 0 when not set
+  bool if_fts = false;
+
+  // Tree placement.
+  std::vector<int> if_sid;
+  std::optional<int> if_level;
+  std::string if_group;
+
+  // Correlation.
+  std::vector<int> if_matched_sid;
+  std::string if_matched_group;
+  std::optional<Pattern> if_matched_regex;
+  uint32_t same = 0;  // SameFlag bits
+  std::vector<std::string> ignore_fields;
+  std::vector<std::string> check_if_ignored_fields;
+
+  std::vector<Rule*> children;  // sorted by sort_level, level 0 first
+
+  // Runtime state, owned by the engine thread.
+  EventList* matched_list = nullptr;    // the list this rule searches, for if_matched_*
+  std::shared_ptr<EventList> own_list;  // events this rule alerted on, when some rule searches
+  std::vector<EventList*> group_lists;  // lists of if_matched_group rules that match this one
+  int64_t ignore_until = 0;
+  uint64_t fired_times = 0;
+
+  std::string file;
+  int line = 0;
+};
+
+}  // namespace vigil::analysis

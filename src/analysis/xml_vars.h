@@ -1,0 +1,17 @@
+// OSSEC's <var> substitution for rule and decoder files.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "config/xml.h"
+
+namespace vigil::analysis {
+
+// Removes every top-level <var name="X">value</var> from `nodes` and replaces `$X` in the text
+// and attribute values of the elements after it. A `$` not followed by a defined name stays as
+// written, because `$` is also the end anchor of patterns.
+Status ApplyVariables(std::vector<config::XmlNode>* nodes, const std::string& file);
+
+}  // namespace vigil::analysis

@@ -1,0 +1,37 @@
+// `vigil check`: load a configuration and everything it names, report problems, print a
+// description.
+#include <cstdio>
+
+#include "analysis/analyzer.h"
+#include "cli/commands.h"
+#include "config/describe.h"
+
+namespace vigil::cli {
+
+RunFunction RegisterCheck(CLI::App* app) {
+  auto config_path = std::make_shared<std::string>();
+  auto quiet = std::make_shared<bool>(false);
+  app->add_option("-c,--config", *config_path,
+                  "Configuration file in ossec.conf format (default: the bundled configuration)");
+  app->add_flag("-q,--quiet", *quiet, "Print nothing when the configuration is valid");
+  return [config_path, quiet]() {
+    std::optional<config::Config> config = LoadConfigOrReport(*config_path);
+    if (!config) return kExitConfig;
+    Expected<std::unique_ptr<analysis::Analyzer>> analyzer =
+        analysis::Analyzer::Create(*config, &SystemClock::Get());
+    if (!analyzer.ok()) {
+      std::fprintf(stderr, "vigil: cannot load decoders and rules:\n%s\n",
+                   analyzer.status().message().c_str());
+      return kExitConfig;
+    }
+    if (!*quiet) {
+      std::printf("%s", config::DescribeConfig(*config).c_str());
+      std::printf("Loaded %zu decoders and %zu rules.\n", (*analyzer)->decoders().size(),
+                  (*analyzer)->rules().size());
+      std::printf("Configuration is valid.\n");
+    }
+    return kExitOk;
+  };
+}
+
+}  // namespace vigil::cli

@@ -1,0 +1,32 @@
+// The subcommands of `vigil`. Each Register* adds its options to the parser and returns the
+// function that runs it; main() calls the one the user chose and exits with its status.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "common/status.h"
+#include "config/config.h"
+
+namespace vigil::cli {
+
+using RunFunction = std::function<int()>;
+
+RunFunction RegisterAnalyze(CLI::App* app);
+RunFunction RegisterLogtest(CLI::App* app);
+RunFunction RegisterCheck(CLI::App* app);
+
+// Loads the config at `path`, or the bundled default when `path` is empty. Prints warnings to
+// the "config" logger. On error prints every problem to stderr and returns nullopt.
+std::optional<config::Config> LoadConfigOrReport(const std::string& path);
+
+// Exit statuses shared by the subcommands.
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitFailure = 1;      // a run that could not complete
+inline constexpr int kExitUsage = 2;        // invalid command line
+inline constexpr int kExitConfig = 78;      // invalid configuration (EX_CONFIG)
+inline constexpr int kExitInputError = 66;  // an input could not be read (EX_NOINPUT)
+
+}  // namespace vigil::cli

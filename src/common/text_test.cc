@@ -1,0 +1,60 @@
+#include "common/text.h"
+
+#include <gtest/gtest.h>
+
+namespace vigil {
+namespace {
+
+TEST(IsCleanUtf8, AcceptsAsciiAndMultibyte) {
+  EXPECT_TRUE(IsCleanUtf8(""));
+  EXPECT_TRUE(IsCleanUtf8("plain ascii line that is longer than eight bytes"));
+  EXPECT_TRUE(IsCleanUtf8("Käse \xE2\x82\xAC \xF0\x9F\x98\x80"));
+}
+
+TEST(IsCleanUtf8, RejectsNulAndInvalidBytes) {
+  EXPECT_FALSE(IsCleanUtf8(std::string("a\0b", 3)));
+  EXPECT_FALSE(IsCleanUtf8("abc\xff"));
+  EXPECT_FALSE(IsCleanUtf8("\xC0\xAF"));                  // overlong slash
+  EXPECT_FALSE(IsCleanUtf8("\xED\xA0\x80"));              // surrogate
+  EXPECT_FALSE(IsCleanUtf8("\xE2\x82"));                  // cut sequence
+  EXPECT_FALSE(IsCleanUtf8("12345678\xF5\x80\x80\x80"));  // above U+10FFFF
+}
+
+TEST(SanitizeText, EscapesAndCountsWithoutDropping) {
+  std::string text("ok\0\xff\xC3\xA4 end", 9);
+  SanitizeCounts counts;
+  SanitizeText(&text, &counts);
+  EXPECT_EQ(text, "ok\\x00\\xff\xC3\xA4 end");
+  EXPECT_EQ(counts.nul_bytes, 1u);
+  EXPECT_EQ(counts.invalid_bytes, 1u);
+  EXPECT_TRUE(IsCleanUtf8(text));
+}
+
+TEST(SanitizeText, LeavesCleanTextAlone) {
+  std::string text = "Dec  1 10:00:00 host sshd[1]: ok";
+  SanitizeCounts counts;
+  SanitizeText(&text, &counts);
+  EXPECT_EQ(text, "Dec  1 10:00:00 host sshd[1]: ok");
+  EXPECT_EQ(counts.nul_bytes + counts.invalid_bytes, 0u);
+}
+
+TEST(SplitList, TrimsAndDropsEmptyParts) {
+  std::vector<std::string> parts = SplitList(" a, b ,,c d", ", ");
+  ASSERT_EQ(parts.size(), 4u);
+  EXPECT_EQ(parts[0], "a");
+  EXPECT_EQ(parts[1], "b");
+  EXPECT_EQ(parts[2], "c");
+  EXPECT_EQ(parts[3], "d");
+}
+
+TEST(ParseUint, RejectsSignsAndTrailingText) {
+  uint64_t value = 0;
+  EXPECT_TRUE(ParseUint("360", &value));
+  EXPECT_EQ(value, 360u);
+  EXPECT_FALSE(ParseUint("", &value));
+  EXPECT_FALSE(ParseUint("-1", &value));
+  EXPECT_FALSE(ParseUint("12s", &value));
+}
+
+}  // namespace
+}  // namespace vigil
