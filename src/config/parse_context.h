@@ -17,10 +17,9 @@ namespace vigil::config::internal {
 // An <active-response> whose <command> is checked once every block has been read, because the
 // command may be defined after the response.
 struct PendingResponse {
-  size_t index = 0;       // into Config::active_responses
-  int command_line = 0;   // line of its <command> element
-  int timeout_line = 0;   // line of its <timeout> element, 0 when absent
-  bool has_name = false;  // true when <name> was written
+  size_t index = 0;      // into Config::active_responses
+  int command_line = 0;  // line of its <command> element
+  int timeout_line = 0;  // line of its <timeout> element, 0 when absent
 };
 
 // Collects errors and warnings while one configuration file is read. Every message starts
