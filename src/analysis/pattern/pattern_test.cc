@@ -4,6 +4,10 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -642,6 +646,82 @@ TEST(PatternSearch, EmptySubject) {
   });
   Pattern pattern = MustCompile(kOsRegex, "\\d*");
   EXPECT_TRUE(pattern.Search(std::string_view()));
+}
+
+// Returns the syntax OSSEC uses for a decoder or rule element, or nothing for elements that
+// hold no pattern.
+std::optional<PatternSyntax> ElementSyntax(std::string_view name) {
+  if (name == "pcre2" || name.ends_with("_pcre2")) return kPcre2;
+  if (name == "regex" || name == "prematch") return kOsRegex;
+  for (std::string_view match_element : {"match", "program_name", "user", "url", "id", "status",
+                                         "hostname", "extra_data", "srcport", "dstport"}) {
+    if (name == match_element) return kOsMatch;
+  }
+  return std::nullopt;
+}
+
+struct FilePattern {
+  std::string element;
+  std::string text;
+};
+
+// Returns the text of every pattern element in an OSSEC decoder or rule file. OSSEC's XML
+// dialect keeps `&` and `\<` literal, so the elements are cut out by their tags.
+std::vector<FilePattern> ReadPatternElements(const std::string& content) {
+  std::string text = content;
+  for (size_t start = text.find("<!--"); start != std::string::npos;
+       start = text.find("<!--", start)) {
+    size_t end = text.find("-->", start);
+    text.erase(start, end == std::string::npos ? std::string::npos : end + 3 - start);
+  }
+  std::vector<FilePattern> patterns;
+  size_t pos = 0;
+  while ((pos = text.find('<', pos)) != std::string::npos) {
+    size_t name_end = text.find_first_of(" \t\n>/", pos + 1);
+    if (name_end == std::string::npos) break;
+    std::string name = text.substr(pos + 1, name_end - pos - 1);
+    size_t open_end = text.find('>', name_end);
+    if (!ElementSyntax(name).has_value() || open_end == std::string::npos) {
+      ++pos;
+      continue;
+    }
+    if (text[open_end - 1] == '/') {
+      patterns.push_back({name, ""});  // an empty element such as <program_name />
+      pos = open_end;
+      continue;
+    }
+    size_t close = text.find("</" + name + ">", open_end);
+    if (close == std::string::npos) break;
+    patterns.push_back({name, text.substr(open_end + 1, close - open_end - 1)});
+    pos = close;
+  }
+  return patterns;
+}
+
+TEST(OssecFiles, EveryDecoderAndRulePatternCompiles) {
+  namespace fs = std::filesystem;
+  const fs::path etc = fs::path(VIGIL_SOURCE_DIR) / "../shared/compat/ossec-3.7.0/etc";
+  if (!fs::is_directory(etc)) {
+    GTEST_SKIP() << "the OSSEC 3.7.0 decoder and rule files are not at " << etc;
+  }
+  std::vector<fs::path> files = {etc / "decoder.xml"};
+  for (const auto& entry : fs::directory_iterator(etc / "rules")) {
+    if (entry.path().extension() == ".xml") files.push_back(entry.path());
+  }
+  size_t compiled = 0;
+  for (const fs::path& file : files) {
+    std::ifstream stream(file);
+    std::stringstream content;
+    content << stream.rdbuf();
+    for (const FilePattern& pattern : ReadPatternElements(content.str())) {
+      SCOPED_TRACE(file.filename().string() + " <" + pattern.element + ">" + pattern.text);
+      auto compiled_pattern = Pattern::Compile(*ElementSyntax(pattern.element), pattern.text);
+      EXPECT_TRUE(compiled_pattern.ok()) << compiled_pattern.status().message();
+      ++compiled;
+    }
+  }
+  // The 3.7.0 decoder and rule files have 1,719 pattern elements outside comments.
+  EXPECT_EQ(compiled, 1719u);
 }
 
 }  // namespace
