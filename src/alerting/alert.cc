@@ -55,7 +55,7 @@ std::string FormatAlertLog(const Alert& alert) {
   out += alert.id;
   out += ':';
   if (rule.mail_alert) out += " mail ";
-  out += "- ";
+  out += " - ";
   out += rule.groups;
   out += '\n';
   out += FormatAlertTime(event.time);
