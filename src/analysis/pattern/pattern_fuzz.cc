@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include "analysis/pattern/pattern.h"
+#include "analysis/pattern/translate.h"
 #include "common/logging.h"
 #include "common/text.h"
 
@@ -29,6 +30,30 @@ void CheckMatch(std::string_view subject, const Pattern& pattern, const MatchRes
         capture.data() + capture.size() > subject.data() + subject.size()) {
       std::abort();
     }
+  }
+}
+
+bool IsAscii(std::string_view text) {
+  for (char c : text) {
+    if (static_cast<unsigned char>(c) >= 0x80) return false;
+  }
+  return true;
+}
+
+// Aborts unless `native` and the PCRE2 pattern `engine_text` find the same match. Callers pass
+// only ASCII subjects without a newline, where ASCII case folding and PCRE2's agree and PCRE2's
+// `$` means the end of the subject.
+void CompareWithEngine(const Pattern& native, const std::string& engine_text,
+                       std::string_view subject) {
+  auto engine = Pattern::Compile(PatternSyntax::kPcre2, engine_text);
+  if (!engine.ok()) return;  // the translation can exceed the maximum pattern size
+  MatchResult native_match;
+  MatchResult engine_match;
+  bool found = native.Search(subject, &native_match);
+  if (engine->Search(subject, &engine_match) != found) std::abort();
+  if (!found) return;
+  if (native_match.begin != engine_match.begin || native_match.end != engine_match.end) {
+    std::abort();
   }
 }
 
@@ -57,6 +82,20 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (found) CheckMatch(subject, *pattern, match);
     // A search without a result must agree with one that fills it.
     if (pattern->Search(subject) != found) std::abort();
+  }
+
+  // The native paths must agree with PCRE2 wherever both case foldings are the same.
+  bool comparable =
+      IsAscii(pattern_text) && IsAscii(subject) && subject.find('\n') == std::string::npos;
+  if (!comparable) return 0;
+  auto os_match = Pattern::Compile(PatternSyntax::kOsMatch, pattern_text);
+  if (os_match.ok()) {
+    CompareWithEngine(*os_match, vigil::analysis::pattern_internal::TranslateOsMatch(pattern_text),
+                      subject);
+  }
+  if (vigil::analysis::pattern_internal::ParseAnchoredLiteral(pattern_text).has_value()) {
+    auto literal = Pattern::Compile(PatternSyntax::kOsRegex, pattern_text);
+    if (literal.ok()) CompareWithEngine(*literal, "(?:)" + std::string(pattern_text), subject);
   }
   return 0;
 }

@@ -12,6 +12,8 @@
 #include <thread>
 #include <vector>
 
+#include "analysis/pattern/translate.h"
+
 namespace vigil::analysis {
 namespace {
 
@@ -325,19 +327,35 @@ TEST(OsRegexSearch, DecoderStylePatterns) {
 }
 
 TEST(OsRegexSearch, FastPathLiteralsMatchLikeTheEngine) {
-  // Anchored literals skip PCRE2; the same text with a class escape goes through PCRE2.
-  RunSearchCases({
+  std::vector<SearchCase> cases = {
       {kOsRegex, "^Accepted password for ", "accepted PASSWORD for root", true},
       {kOsRegex, "^Accepted password for ", "x Accepted password for ", false},
       {kOsRegex, "ssh2$", "port 22 SSH2", true},
       {kOsRegex, "ssh2$", "ssh2 ", false},
       {kOsRegex, "^ssh2$", "Ssh2", true},
       {kOsRegex, "^ssh2$", "ssh", false},
+      {kOsRegex, "^ssh2$", "", false},
       {kOsRegex, "^", "", true},
       {kOsRegex, "$", "x", true},
+      {kOsRegex, "^$", "", true},
+      {kOsRegex, "^$", "x", false},
       {kOsRegex, "^a,b:c;d<e=f>g@h_i`j~k-l!m\"n#o%p&q'r/s$",
        "A,B:C;D<E=F>G@H_I`J~K-L!M\"N#O%P&Q'R/S", true},
-  });
+  };
+  RunSearchCases(cases);
+  // Anchored literals skip PCRE2. A leading "(?:)" forces the same text through PCRE2, where
+  // these characters are literal too, and both must report the same match.
+  for (const SearchCase& c : cases) {
+    SCOPED_TRACE(Describe(c));
+    Pattern native = MustCompile(kOsRegex, c.pattern);
+    Pattern engine = MustCompile(kPcre2, "(?:)" + c.pattern);
+    MatchResult native_match;
+    MatchResult engine_match;
+    ASSERT_EQ(native.Search(c.subject, &native_match), engine.Search(c.subject, &engine_match));
+    if (!c.matches) continue;
+    EXPECT_EQ(native_match.begin, engine_match.begin);
+    EXPECT_EQ(native_match.end, engine_match.end);
+  }
 }
 
 TEST(OsRegexSearch, UnsetGroupsAreLeftOut) {
@@ -393,6 +411,32 @@ TEST(OsMatchSearch, AnchorsAndAlternatives) {
       {kOsMatch, "$", "anything", true},
       {kOsMatch, "xx|^", "", true},
   });
+}
+
+TEST(OsMatchSearch, NativePathAgreesWithPcre2Translation) {
+  // Non-ASCII OS_Match patterns go through this translation, so it must match exactly what
+  // the native ASCII path matches, with the same bounds.
+  std::vector<std::string> patterns = {
+      "abc", "^abc", "abc$", "^abc$", "a.c", "(x)*", "b|^a|c$", "|",   "^",
+      "$",   "^$",   "zz|",  "\\d",   "[a]", "a|ab", "ab|a",    "c|b", "\\E\\Q",
+  };
+  std::vector<std::string> subjects = {
+      "abc", "ABC", "xabcx", "a.c", "(X)*", "cba", "", "\\d", "[A]", "ab", "zz", "\\e\\q",
+  };
+  for (const std::string& text : patterns) {
+    Pattern native = MustCompile(kOsMatch, text);
+    Pattern engine = MustCompile(kPcre2, pattern_internal::TranslateOsMatch(text));
+    for (const std::string& subject : subjects) {
+      SCOPED_TRACE("'" + text + "' on '" + subject + "'");
+      MatchResult native_match;
+      MatchResult engine_match;
+      bool found = native.Search(subject, &native_match);
+      ASSERT_EQ(found, engine.Search(subject, &engine_match));
+      if (!found) continue;
+      EXPECT_EQ(native_match.begin, engine_match.begin);
+      EXPECT_EQ(native_match.end, engine_match.end);
+    }
+  }
 }
 
 TEST(OsMatchSearch, NonAsciiFoldsCase) {
