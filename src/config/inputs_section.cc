@@ -91,39 +91,43 @@ std::optional<ServerEntry> ParseServerBlock(ParseContext& context, const XmlNode
   return entry;
 }
 
+// Splits HOST, HOST:PORT, IPV6 or [IPV6]:PORT. `port_text` is empty when no port is written
+// and nullopt when the text is malformed.
+std::optional<std::string> SplitHostPort(const std::string& value, std::string* host) {
+  if (value.front() == '[') {
+    size_t close = value.find(']');
+    if (close == std::string::npos) return std::nullopt;
+    *host = value.substr(1, close - 1);
+    std::string rest = value.substr(close + 1);
+    if (rest.empty()) return std::string();
+    if (rest.front() != ':' || rest.size() == 1) return std::nullopt;
+    return rest.substr(1);
+  }
+  if (std::count(value.begin(), value.end(), ':') != 1) {
+    *host = value;  // a host name, an IPv4 address or a bare IPv6 address
+    return std::string();
+  }
+  size_t colon = value.find(':');
+  *host = value.substr(0, colon);
+  if (colon + 1 == value.size()) return std::nullopt;
+  return value.substr(colon + 1);
+}
+
 // Parses <server>: Vigil's HOST, HOST:PORT, IPV6 or [IPV6]:PORT, or Wazuh's block form.
 std::optional<ServerEntry> ParseServer(ParseContext& context, const XmlNode& node) {
   if (!node.children.empty()) return ParseServerBlock(context, node);
   std::optional<std::string> text = context.NonEmptyText(node);
   if (!text) return std::nullopt;
+
   ServerEntry entry;
-  std::string port_text;
-  const std::string& value = *text;
-  if (value.front() == '[') {
-    size_t close = value.find(']');
-    if (close != std::string::npos) {
-      entry.host = value.substr(1, close - 1);
-      std::string rest = value.substr(close + 1);
-      if (!rest.empty() && rest.front() == ':') {
-        port_text = rest.substr(1);
-      } else if (!rest.empty()) {
-        entry.host.clear();
-      }
-    }
-  } else if (std::count(value.begin(), value.end(), ':') == 1) {
-    size_t colon = value.find(':');
-    entry.host = value.substr(0, colon);
-    port_text = value.substr(colon + 1);
-  } else {
-    entry.host = value;
-  }
+  std::optional<std::string> port_text = SplitHostPort(*text, &entry.host);
   uint64_t port = 0;
-  bool port_ok = port_text.empty() || (ParseUint(port_text, &port) && port >= 1 && port <= 65535);
-  if (entry.host.empty() || !port_ok) {
-    context.Error(node,
-                  "expected HOST, HOST:PORT or [IPV6]:PORT with a port from 1 to 65535, "
-                  "got " +
-                      Quote(value));
+  bool valid = port_text.has_value() && !entry.host.empty() &&
+               (port_text->empty() || (ParseUint(*port_text, &port) && port >= 1 && port <= 65535));
+  if (!valid) {
+    context.Error(
+        node,
+        "expected HOST, HOST:PORT or [IPV6]:PORT with a port from 1 to 65535, got " + Quote(*text));
     return std::nullopt;
   }
   entry.port = static_cast<int>(port);

@@ -700,6 +700,34 @@ TEST_F(LoaderTest, RejectsBadClientValues) {
   EXPECT_EQ(errors[4], conf() + ":6: <server>: missing <address>");
 }
 
+TEST_F(LoaderTest, ValidatesServerAddresses) {
+  struct Case {
+    const char* text;
+    const char* address;  // nullptr when the text must be rejected
+  };
+  const Case cases[] = {
+      {"10.0.0.1", "10.0.0.1:1514"}, {"10.0.0.1:99", "10.0.0.1:99"},
+      {"[::1]", "[::1]:1514"},       {"[::1]:77", "[::1]:77"},
+      {"::1", "[::1]:1514"},         {"host:", nullptr},
+      {"[::1]:", nullptr},           {"[::1", nullptr},
+      {"[::1]x", nullptr},           {":1515", nullptr},
+      {"host:99999", nullptr},       {"host:abc", nullptr},
+      {"[]:1515", nullptr},
+  };
+  for (const Case& test : cases) {
+    SCOPED_TRACE(test.text);
+    Expected<Config> config =
+        LoadBody(std::string("<client><server>") + test.text + "</server></client>\n");
+    if (test.address == nullptr) {
+      ASSERT_FALSE(config.ok());
+      EXPECT_THAT(config.status().message(), HasSubstr(":2: <server>: expected HOST"));
+      continue;
+    }
+    ASSERT_TRUE(config.ok()) << config.status().message();
+    EXPECT_THAT(config->client->server_addresses, ElementsAre(test.address));
+  }
+}
+
 TEST_F(LoaderTest, RejectsClientWithoutServer) {
   std::vector<std::string> errors = LoadErrors("<client><notify_time>5</notify_time></client>\n");
   ASSERT_THAT(errors, SizeIs(1));
@@ -727,6 +755,57 @@ TEST_F(LoaderTest, WarnsOnceAboutUnsupportedSections) {
                           conf() + ":6: <rootcheck> is not supported by Vigil and is ignored",
                           conf() + ":8: <email_to> is not supported by Vigil and is ignored",
                           conf() + ":10: <smtp_server> is not supported by Vigil and is ignored"));
+}
+
+TEST_F(LoaderTest, LoadsTypicalOssecServerConfig) {
+  Write("etc/rules/sshd_rules.xml", "<group/>");
+  Write("etc/decoder.xml", "<decoder/>");
+  std::string path = Write("etc/ossec.conf",
+                           "<ossec_config>\n"
+                           "  <global>\n"
+                           "    <email_notification>yes</email_notification>\n"
+                           "    <email_to>admin@example.com</email_to>\n"
+                           "    <smtp_server>mail.example.com</smtp_server>\n"
+                           "    <white_list>127.0.0.1</white_list>\n"
+                           "  </global>\n"
+                           "  <rules><include>sshd_rules.xml</include></rules>\n"
+                           "  <syscheck><frequency>79200</frequency></syscheck>\n"
+                           "  <rootcheck><disabled>no</disabled></rootcheck>\n"
+                           "  <remote><connection>secure</connection></remote>\n"
+                           "  <command>\n"
+                           "    <name>host-deny</name>\n"
+                           "    <executable>host-deny.sh</executable>\n"
+                           "    <expect>srcip</expect>\n"
+                           "    <timeout_allowed>yes</timeout_allowed>\n"
+                           "  </command>\n"
+                           "  <active-response>\n"
+                           "    <command>host-deny</command>\n"
+                           "    <location>local</location>\n"
+                           "    <level>6</level>\n"
+                           "    <timeout>600</timeout>\n"
+                           "  </active-response>\n"
+                           "  <localfile>\n"
+                           "    <log_format>full_command</log_format>\n"
+                           "    <command>netstat -tan | grep LISTEN</command>\n"
+                           "  </localfile>\n"
+                           "</ossec_config>\n");
+
+  Expected<Config> config = LoadConfig(path);
+  ASSERT_TRUE(config.ok()) << config.status().message();
+  EXPECT_THAT(config->rules.rule_files, ElementsAre(dir_ + "/etc/rules/sshd_rules.xml"));
+  EXPECT_THAT(config->rules.decoder_files, ElementsAre(dir_ + "/etc/decoder.xml"));
+  EXPECT_TRUE(config->global.email_notification);
+  ASSERT_THAT(config->remotes, SizeIs(1));
+  EXPECT_EQ(config->remotes[0].port, 1514);
+  ASSERT_THAT(config->active_responses, SizeIs(1));
+  EXPECT_EQ(config->active_responses[0].name, "host-deny600");
+  ASSERT_THAT(config->localfiles, SizeIs(1));
+  EXPECT_EQ(config->localfiles[0].command, "netstat -tan | grep LISTEN");
+  EXPECT_THAT(config->warnings,
+              ElementsAre(path + ":4: <email_to> is not supported by Vigil and is ignored",
+                          path + ":5: <smtp_server> is not supported by Vigil and is ignored",
+                          path + ":9: <syscheck> is not supported by Vigil and is ignored",
+                          path + ":10: <rootcheck> is not supported by Vigil and is ignored"));
 }
 
 TEST_F(LoaderTest, RejectsUnknownElements) {
@@ -769,6 +848,7 @@ TEST_F(LoaderTest, ReportsSeveralErrorsTogether) {
 TEST_F(LoaderTest, RejectsOtherTopLevelElements) {
   Expected<Config> config = LoadConfig(Write("ossec.conf", "<agent_config/>\n"));
   ASSERT_FALSE(config.ok());
+  EXPECT_EQ(config.status().code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(config.status().message(),
             conf() + ":1: <agent_config>: expected <ossec_config> at the top level");
   Expected<Config> empty = LoadConfig(Write("ossec.conf", "<!-- nothing -->\n"));
