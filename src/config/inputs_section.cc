@@ -91,8 +91,8 @@ std::optional<ServerEntry> ParseServerBlock(ParseContext& context, const XmlNode
   return entry;
 }
 
-// Splits HOST, HOST:PORT, IPV6 or [IPV6]:PORT. `port_text` is empty when no port is written
-// and nullopt when the text is malformed.
+// Splits HOST, HOST:PORT, IPV6 or [IPV6]:PORT into `host` and the returned port text, which
+// is empty when no port is written. Returns nullopt when the text is malformed.
 std::optional<std::string> SplitHostPort(const std::string& value, std::string* host) {
   if (value.front() == '[') {
     size_t close = value.find(']');
