@@ -6,9 +6,10 @@
 // How relative paths resolve ("config folder" is the folder of the config file):
 //   - <include> and <rule> names without '/' are looked up in the config folder's rules/
 //     subfolder, then in the config folder itself (the bundled ruleset keeps them there).
-//   - Every other path, <decoder> and <list> included, resolves against the config folder.
-//     OSSEC writes these paths relative to its install folder, so when the config folder is
-//     named `etc` and the path exists only under its parent, the parent is used.
+//   - Every other path resolves against the config folder. OSSEC writes <decoder>, <list>,
+//     <rule_dir>, <decoder_dir> and <include> paths with '/' relative to its install folder,
+//     so for those, when the config folder is named `etc` and the path exists only under its
+//     parent, the parent is used.
 //
 // Elements that Vigil adds to the OSSEC format:
 //   <paths>: <state_dir>, <output_dir>, <responses_dir> (see PathsConfig).
