@@ -159,9 +159,7 @@ void MysqlLogReader::OnLine(std::string_view line, bool truncated, const RecordC
 }
 
 HeaderedReader::HeaderedReader(ReaderOptions options, Dialect dialect, std::string separator)
-    : PendingRecordReader(std::move(options)),
-      dialect_(dialect),
-      separator_(std::move(separator)) {
+    : PendingRecordReader(std::move(options)), dialect_(dialect), separator_(std::move(separator)) {
   queue_ = dialect == Dialect::kPostgresql ? 'b' : '1';
 }
 

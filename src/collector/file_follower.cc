@@ -1,0 +1,535 @@
+#include "collector/file_follower.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <glob.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "common/file.h"
+
+namespace vigil::collector {
+namespace {
+
+bool HasGlob(std::string_view text) { return text.find_first_of("*?[") != std::string::npos; }
+
+std::string ErrnoText(int error) { return std::strerror(error); }
+
+}  // namespace
+
+struct FileFollower::Source {
+  config::LocalFileConfig config;
+  SourceCounters counters;  // reader counters of closed files plus the follower's own counters
+  // Problems already logged per path ("missing", "directory", ...), so each is logged once
+  // until it clears.
+  std::map<std::string, std::string> reported;
+};
+
+struct FileFollower::Tail {
+  Source* source = nullptr;
+  std::string path;
+  int fd = -1;
+  dev_t device = 0;
+  ino_t inode = 0;
+  uint64_t offset = 0;  // next byte to read
+  Fingerprint fingerprint;
+  off_t last_size = -1;
+  timespec last_mtime = {};
+  std::unique_ptr<RecordReader> reader;
+  std::chrono::steady_clock::time_point last_data;
+  bool draining = false;
+  std::chrono::steady_clock::time_point drain_deadline;
+};
+
+FileFollower::FileFollower(FollowerOptions options)
+    : options_(std::move(options)),
+      log_(GetLogger("collector")),
+      positions_(options_.positions_file),
+      buffer_(256 * 1024) {
+  if (options_.drain_grace.count() == 0) options_.drain_grace = options_.loop_timeout;
+}
+
+FileFollower::~FileFollower() {
+  for (auto& [key, tail] : tails_) close(tail->fd);
+}
+
+std::chrono::steady_clock::time_point FileFollower::SteadyNow() const {
+  return options_.clock != nullptr ? options_.clock->SteadyNow() : std::chrono::steady_clock::now();
+}
+
+Status FileFollower::LoadPositions() {
+  std::vector<std::string> warnings;
+  Status status = positions_.Load(&warnings);
+  for (const std::string& warning : warnings) log_->warn("{}", warning);
+  if (!status.ok()) return status;
+  if (!positions_.path().empty()) {
+    log_->info("loaded {} read positions from {}", positions_.all().size(), positions_.path());
+  }
+  return Status::Ok();
+}
+
+Status FileFollower::AddSource(const config::LocalFileConfig& config) {
+  // Build one reader now, so a bad format or attribute fails at start-up with its line.
+  ReaderOptions reader_options;
+  reader_options.location = config.location;
+  reader_options.loop_timeout = options_.loop_timeout;
+  auto reader = MakeReader(config.log_format, config.format_options, reader_options);
+  if (!reader.ok()) {
+    return Status::InvalidArgument(config.source.file + ":" + std::to_string(config.source.line) +
+                                   ": " + reader.status().message());
+  }
+  auto source = std::make_unique<Source>();
+  source->config = config;
+  sources_.push_back(std::move(source));
+  return Status::Ok();
+}
+
+std::vector<std::string> FileFollower::Expand(const std::string& location) const {
+  std::string pattern = location;
+  if (location.find('%') != std::string::npos) {
+    auto now = options_.clock != nullptr ? options_.clock->Now() : std::chrono::system_clock::now();
+    time_t seconds = std::chrono::system_clock::to_time_t(now);
+    struct tm local = {};
+    localtime_r(&seconds, &local);
+    char expanded[4096];
+    size_t length = strftime(expanded, sizeof(expanded), location.c_str(), &local);
+    if (length > 0) pattern.assign(expanded, length);
+  }
+  if (!HasGlob(pattern)) return {pattern};
+  std::vector<std::string> paths;
+  glob_t matches = {};
+  if (glob(pattern.c_str(), GLOB_ERR, nullptr, &matches) == 0) {
+    for (size_t i = 0; i < matches.gl_pathc; ++i) paths.emplace_back(matches.gl_pathv[i]);
+  }
+  globfree(&matches);
+  return paths;
+}
+
+void FileFollower::Report(Source* source, const std::string& path, const std::string& problem,
+                          spdlog::level::level_enum level) {
+  auto [it, inserted] = source->reported.try_emplace(path, problem);
+  if (!inserted && it->second == problem) return;
+  it->second = problem;
+  log_->log(level, "{} ({}): {}", path, source->config.log_format, problem);
+}
+
+void FileFollower::ClearReport(Source* source, const std::string& path) {
+  auto it = source->reported.find(path);
+  if (it == source->reported.end()) return;
+  log_->info("{}: readable again after: {}", path, it->second);
+  source->reported.erase(it);
+}
+
+std::unique_ptr<RecordReader> FileFollower::MakeTailReader(const Source& source,
+                                                           const std::string& path,
+                                                           uint64_t offset) {
+  ReaderOptions reader_options;
+  reader_options.location = path;
+  reader_options.start_offset = offset;
+  reader_options.max_record_bytes = options_.max_record_bytes;
+  reader_options.loop_timeout = options_.loop_timeout;
+  reader_options.default_flush_timeout = options_.flush_timeout;
+  reader_options.clock = options_.clock;
+  auto reader = MakeReader(source.config.log_format, source.config.format_options, reader_options);
+  // AddSource() built the same reader successfully; only djb-multilog depends on the path.
+  if (!reader.ok()) {
+    log_->error("{}: {}", path, reader.status().message());
+    return nullptr;
+  }
+  return std::move(reader).value();
+}
+
+FileFollower::Tail* FileFollower::OpenTail(Source* source, const std::string& path, bool at_startup,
+                                           const FilePosition* resume) {
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
+  if (fd < 0) {
+    ++source->counters.open_errors;
+    Report(source, path, "cannot open: " + ErrnoText(errno) + "; retrying at each scan",
+           spdlog::level::err);
+    return nullptr;
+  }
+  struct stat st = {};
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    close(fd);
+    return nullptr;
+  }
+  Key key{st.st_dev, st.st_ino};
+  if (tails_.count(key) != 0) {
+    close(fd);
+    return nullptr;
+  }
+  ClearReport(source, path);
+
+  const FilePosition* saved = resume != nullptr ? resume : positions_.Find(st.st_dev, st.st_ino);
+  uint64_t size = static_cast<uint64_t>(st.st_size);
+  uint64_t offset = 0;
+  const char* origin = "its first byte";
+  if (at_startup && source->config.only_future_events && resume == nullptr) {
+    offset = size;
+    origin = "its end (only-future-events)";
+  } else if (saved != nullptr) {
+    Fingerprint now_print;
+    bool same =
+        saved->offset <= size && (saved->fingerprint.length == 0 ||
+                                  (ReadFingerprint(fd, saved->fingerprint.length, &now_print) &&
+                                   now_print == saved->fingerprint));
+    if (same) {
+      offset = saved->offset;
+      origin = "its saved position";
+    } else {
+      log_->info("{}: replaced since its position was saved; reading from its first byte", path);
+    }
+  }
+  if (lseek(fd, static_cast<off_t>(offset), SEEK_SET) < 0) {
+    close(fd);
+    return nullptr;
+  }
+  auto tail = std::make_unique<Tail>();
+  tail->source = source;
+  tail->path = path;
+  tail->fd = fd;
+  tail->device = st.st_dev;
+  tail->inode = st.st_ino;
+  tail->offset = offset;
+  tail->last_size = st.st_size;
+  tail->last_mtime = st.st_mtim;
+  tail->last_data = SteadyNow();
+  ReadFingerprint(fd, std::min<uint64_t>(size, Fingerprint::kFingerprintBytes), &tail->fingerprint);
+  tail->reader = MakeTailReader(*source, path, offset);
+  if (tail->reader == nullptr) {
+    close(fd);
+    return nullptr;
+  }
+  ++source->counters.files_opened;
+  log_->info("following {} ({}) from {}, offset {}", path, source->config.log_format, origin,
+             offset);
+  Tail* raw = tail.get();
+  tails_.emplace(key, std::move(tail));
+  positions_dirty_ = true;
+  return raw;
+}
+
+void FileFollower::Rescan(std::chrono::steady_clock::time_point now) {
+  bool at_startup = !scanned_;
+  std::set<Key> seen;
+  for (auto& source_ptr : sources_) {
+    Source* source = source_ptr.get();
+    const std::string& location = source->config.location;
+    std::vector<std::string> paths = Expand(location);
+    if (paths.empty() && HasGlob(location)) {
+      Report(source, location, "no file matches yet; waiting", spdlog::level::info);
+    } else if (HasGlob(location)) {
+      ClearReport(source, location);
+    }
+    for (const std::string& path : paths) {
+      struct stat st = {};
+      if (stat(path.c_str(), &st) != 0) {
+        int error = errno;
+        if (error == ENOENT) {
+          Report(source, path, "not found; waiting for it to appear", spdlog::level::warn);
+        } else {
+          ++source->counters.open_errors;
+          Report(source, path, "cannot stat: " + ErrnoText(error), spdlog::level::err);
+        }
+        continue;
+      }
+      if (S_ISDIR(st.st_mode)) {
+        Report(source, path, "is a directory, not a log file; skipped", spdlog::level::err);
+        continue;
+      }
+      if (!S_ISREG(st.st_mode)) {
+        Report(source, path, "is not a regular file; skipped", spdlog::level::err);
+        continue;
+      }
+      Key key{st.st_dev, st.st_ino};
+      auto found = tails_.find(key);
+      if (found != tails_.end()) {
+        Tail* tail = found->second.get();
+        if (tail->source != source) {
+          Report(source, path, "already read through " + tail->path + "; read once",
+                 spdlog::level::info);
+          continue;
+        }
+        seen.insert(key);
+        if (tail->draining) {
+          tail->draining = false;
+          log_->info("{}: back in its location as {}", tail->path, path);
+        }
+        if (tail->path != path) {
+          log_->info("{}: renamed to {}; keeping its position", tail->path, path);
+          tail->path = path;
+          positions_dirty_ = true;
+        }
+        continue;
+      }
+      if (OpenTail(source, path, at_startup, nullptr) != nullptr) seen.insert(key);
+    }
+  }
+  for (auto& [key, tail] : tails_) {
+    if (seen.count(key) != 0 || tail->draining) continue;
+    tail->draining = true;
+    tail->drain_deadline = now + options_.drain_grace;
+    log_->info("{}: left its location (rotated or deleted); reading the rest", tail->path);
+    ++tail->source->counters.rotations;
+  }
+  if (at_startup) ResumeRotatedWhileStopped(now);
+  scanned_ = true;
+}
+
+void FileFollower::ResumeRotatedWhileStopped(std::chrono::steady_clock::time_point now) {
+  // A saved file that is no longer at its path was rotated while Vigil was stopped. Look for
+  // its inode beside its old name and read its rest before anything else.
+  for (const auto& [key, saved] : positions_.all()) {
+    if (tails_.count(key) != 0) continue;
+    Source* owner = nullptr;
+    for (auto& source : sources_) {
+      std::vector<std::string> expanded = Expand(source->config.location);
+      for (const std::string& pattern : expanded) {
+        if (pattern == saved.path) owner = source.get();
+      }
+      if (owner == nullptr &&
+          fnmatch(source->config.location.c_str(), saved.path.c_str(), FNM_PATHNAME) == 0) {
+        owner = source.get();
+      }
+      if (owner != nullptr) break;
+    }
+    if (owner == nullptr) continue;
+    std::string folder = DirName(saved.path);
+    DIR* dir = opendir(folder.c_str());
+    if (dir == nullptr) continue;
+    std::string match;
+    while (dirent* entry = readdir(dir)) {
+      if (entry->d_ino != saved.inode) continue;
+      std::string candidate = folder + "/" + entry->d_name;
+      struct stat st = {};
+      if (stat(candidate.c_str(), &st) == 0 && st.st_dev == saved.device &&
+          st.st_ino == saved.inode && S_ISREG(st.st_mode)) {
+        match = candidate;
+        break;
+      }
+    }
+    closedir(dir);
+    if (match.empty()) {
+      log_->warn(
+          "{}: rotated while stopped and the old file is gone; lines it got after "
+          "offset {} are lost",
+          saved.path, saved.offset);
+      continue;
+    }
+    FilePosition resume = saved;
+    Tail* tail = OpenTail(owner, match, /*at_startup=*/false, &resume);
+    if (tail == nullptr) continue;
+    log_->info("{}: rotated to {} while stopped; reading its rest from offset {}", saved.path,
+               match, tail->offset);
+    ++owner->counters.rotations;
+    tail->draining = true;
+    tail->drain_deadline = now;
+  }
+}
+
+void FileFollower::FoldCounters(Tail* tail) {
+  if (tail->reader != nullptr) tail->source->counters.reader += tail->reader->counters();
+}
+
+void FileFollower::RestartTail(Tail* tail, const char* reason, const RecordCallback& emit) {
+  log_->info("{}: {}; reading it again from its first byte", tail->path, reason);
+  ++tail->source->counters.rotations;
+  // The bytes already read are real lines that no longer exist in the file: emit them.
+  tail->reader->Flush(emit);
+  FoldCounters(tail);
+  tail->offset = 0;
+  lseek(tail->fd, 0, SEEK_SET);
+  tail->fingerprint = Fingerprint();
+  tail->reader = MakeTailReader(*tail->source, tail->path, 0);
+  positions_dirty_ = true;
+}
+
+void FileFollower::CheckRewritten(Tail* tail, const RecordCallback& emit) {
+  struct stat st = {};
+  if (fstat(tail->fd, &st) != 0) return;
+  bool changed = st.st_size != tail->last_size || st.st_mtim.tv_sec != tail->last_mtime.tv_sec ||
+                 st.st_mtim.tv_nsec != tail->last_mtime.tv_nsec;
+  tail->last_size = st.st_size;
+  tail->last_mtime = st.st_mtim;
+  if (static_cast<uint64_t>(st.st_size) < tail->offset) {
+    RestartTail(tail, "truncated", emit);
+    return;
+  }
+  if (!changed || tail->fingerprint.length == 0) return;
+  Fingerprint current;
+  if (!ReadFingerprint(tail->fd, tail->fingerprint.length, &current) ||
+      !(current == tail->fingerprint)) {
+    // NOTE: a file truncated and rewritten with the same first bytes up to past the old
+    // offset cannot be told from an appended file; its new bytes before the offset are skipped.
+    RestartTail(tail, "rewritten (its first bytes changed)", emit);
+  }
+}
+
+bool FileFollower::ReadTail(Tail* tail, std::chrono::steady_clock::time_point now,
+                            const RecordCallback& emit) {
+  if (tail->reader == nullptr) return false;
+  size_t budget = options_.read_budget_bytes;
+  while (budget > 0) {
+    ssize_t n = read(tail->fd, buffer_.data(), std::min(buffer_.size(), budget));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      ++tail->source->counters.open_errors;
+      Report(tail->source, tail->path, "read failed: " + ErrnoText(errno), spdlog::level::err);
+      return false;
+    }
+    if (n == 0) break;
+    tail->offset += static_cast<uint64_t>(n);
+    tail->source->counters.bytes_read += static_cast<uint64_t>(n);
+    budget -= static_cast<size_t>(n);
+    tail->reader->Feed(std::string_view(buffer_.data(), static_cast<size_t>(n)), emit);
+    tail->last_data = now;
+    positions_dirty_ = true;
+  }
+  if (tail->fingerprint.length < Fingerprint::kFingerprintBytes &&
+      tail->offset > tail->fingerprint.length) {
+    ReadFingerprint(tail->fd, std::min<uint64_t>(tail->offset, Fingerprint::kFingerprintBytes),
+                    &tail->fingerprint);
+  }
+  return budget == 0;
+}
+
+void FileFollower::CloseTail(const Key& key, const RecordCallback& emit) {
+  auto it = tails_.find(key);
+  if (it == tails_.end()) return;
+  Tail* tail = it->second.get();
+  if (tail->reader != nullptr) {
+    // Nobody writes to this file any more: its partial last line is complete.
+    tail->reader->Flush(emit);
+    FoldCounters(tail);
+  }
+  log_->info("{}: closed at offset {}", tail->path, tail->offset);
+  close(tail->fd);
+  positions_.Erase(key.first, key.second);
+  tails_.erase(it);
+  positions_dirty_ = true;
+}
+
+bool FileFollower::Poll(bool rescan, const RecordCallback& emit) {
+  auto now = SteadyNow();
+  if (rescan || !scanned_) Rescan(now);
+  bool more = false;
+
+  // Files that left their location first, so an old file's rest comes before the new file.
+  std::vector<Key> finished;
+  for (auto& [key, tail] : tails_) {
+    if (!tail->draining) continue;
+    CheckRewritten(tail.get(), emit);
+    while (ReadTail(tail.get(), now, emit)) {
+    }
+    if (now >= tail->drain_deadline) finished.push_back(key);
+  }
+  for (const Key& key : finished) CloseTail(key, emit);
+
+  for (auto& [key, tail] : tails_) {
+    if (tail->draining) continue;
+    CheckRewritten(tail.get(), emit);
+    if (ReadTail(tail.get(), now, emit)) more = true;
+  }
+
+  for (auto& [key, tail] : tails_) {
+    RecordReader* reader = tail->reader.get();
+    if (reader == nullptr) continue;
+    reader->Expire(now, emit);
+    if (reader->HasPending() && now - tail->last_data >= reader->flush_timeout()) {
+      reader->Flush(emit);
+      positions_dirty_ = true;
+    }
+  }
+
+  if (positions_dirty_ && now - last_save_ >= options_.save_interval) {
+    Status saved = SavePositions();
+    if (!saved.ok()) log_->error("saving read positions failed: {}", saved.message());
+  }
+  return more;
+}
+
+void FileFollower::UpdatePositions() {
+  for (auto& [key, tail] : tails_) {
+    FilePosition position;
+    position.device = tail->device;
+    position.inode = tail->inode;
+    position.offset = tail->reader != nullptr ? tail->reader->ResumeOffset() : tail->offset;
+    position.fingerprint = tail->fingerprint;
+    position.path = tail->path;
+    positions_.Set(position);
+  }
+}
+
+Status FileFollower::SavePositions() {
+  UpdatePositions();
+  last_save_ = SteadyNow();
+  positions_dirty_ = false;
+  return positions_.Save();
+}
+
+void FileFollower::Close(const RecordCallback& emit) {
+  for (auto& [key, tail] : tails_) {
+    if (tail->reader != nullptr) tail->reader->PrepareStop(emit);
+  }
+  Status saved = SavePositions();
+  if (!saved.ok()) log_->error("saving read positions failed: {}", saved.message());
+  for (auto& [key, tail] : tails_) {
+    FoldCounters(tail.get());
+    tail->reader.reset();
+    close(tail->fd);
+  }
+  tails_.clear();
+}
+
+std::chrono::steady_clock::time_point FileFollower::NextDeadline() const {
+  auto next = std::chrono::steady_clock::time_point::max();
+  for (const auto& [key, tail] : tails_) {
+    if (tail->draining) next = std::min(next, tail->drain_deadline);
+    if (tail->reader == nullptr) continue;
+    next = std::min(next, tail->reader->NextExpiry());
+    if (tail->reader->HasPending()) {
+      next = std::min(next, tail->last_data + tail->reader->flush_timeout());
+    }
+  }
+  return next;
+}
+
+std::set<std::string> FileFollower::WatchDirectories() const {
+  std::set<std::string> folders;
+  for (const auto& source : sources_) {
+    for (const std::string& path : Expand(source->config.location)) {
+      std::string folder = DirName(path);
+      if (!HasGlob(folder)) folders.insert(folder);
+    }
+    std::string folder = DirName(source->config.location);
+    if (!HasGlob(folder) && folder.find('%') == std::string::npos) folders.insert(folder);
+  }
+  for (const auto& [key, tail] : tails_) folders.insert(DirName(tail->path));
+  return folders;
+}
+
+std::vector<SourceStatus> FileFollower::Statuses() const {
+  std::vector<SourceStatus> statuses;
+  for (const auto& source : sources_) {
+    SourceStatus status;
+    status.location = source->config.location;
+    status.log_format = source->config.log_format;
+    status.counters = source->counters;
+    for (const auto& [key, tail] : tails_) {
+      if (tail->source != source.get()) continue;
+      status.files.push_back(tail->path);
+      if (tail->reader != nullptr) status.counters.reader += tail->reader->counters();
+    }
+    std::sort(status.files.begin(), status.files.end());
+    statuses.push_back(std::move(status));
+  }
+  return statuses;
+}
+
+}  // namespace vigil::collector

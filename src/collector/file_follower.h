@@ -1,0 +1,126 @@
+// Follows the files of every <localfile> with a file location: globs, strftime names,
+// rotation, truncation and restart.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "collector/positions.h"
+#include "collector/reader.h"
+#include "collector/source_status.h"
+#include "common/clock.h"
+#include "common/logging.h"
+#include "config/config.h"
+
+namespace vigil::collector {
+
+struct FollowerOptions {
+  // Interval of the periodic rescan, and the unit of timeouts written as plain numbers.
+  std::chrono::milliseconds loop_timeout{2000};
+  // Idle time after which a partial last line or a pending multi-line record is emitted,
+  // unless the log format sets its own `timeout`.
+  std::chrono::milliseconds flush_timeout{5000};
+  // How long a file that left its location (renamed away or deleted) is still read, for
+  // writers that have not reopened yet. Zero uses loop_timeout.
+  std::chrono::milliseconds drain_grace{0};
+  // Records longer than this are cut and marked truncated (bytes).
+  size_t max_record_bytes = 64 * 1024;
+  // State file of read positions; empty keeps positions in memory only.
+  std::string positions_file;
+  // Minimum time between two position saves while running (every stop saves).
+  std::chrono::milliseconds save_interval{1000};
+  // Bytes read from one file in one pass before the other files get their turn.
+  size_t read_budget_bytes = 64 * 1024 * 1024;
+  // Time source; null means the system clocks. Not owned.
+  const Clock* clock = nullptr;
+};
+
+// Reads every file a set of locations names, each file once, in order, from where the last
+// run stopped. One thread drives it through Poll(); it is not thread-safe.
+//
+// A file is identified by device and inode. It is read from its first byte when it appears
+// (or from its end at start-up when only_future_events is set) and from its saved position
+// after a restart. Renaming a file within its location keeps its position. A file that
+// leaves its location (rename rotation, deletion) is read to its end for drain_grace before
+// it is closed, and that happens before the new file at the same name is read in each pass.
+// A size below the read offset (copytruncate) or changed first bytes (truncate, then regrow)
+// restarts the file from its first byte. A file named by two locations, a symlink and its
+// target, or two hard links is read once, by the first location that reaches it.
+class FileFollower {
+ public:
+  explicit FileFollower(FollowerOptions options);
+  ~FileFollower();
+  FileFollower(const FileFollower&) = delete;
+  FileFollower& operator=(const FileFollower&) = delete;
+
+  // Loads the positions file. Call before the first Poll(). Malformed lines are logged and
+  // skipped; an unreadable file is an error.
+  Status LoadPositions();
+
+  // Adds a <localfile> with a location. Errors (an invalid log format or attribute) name the
+  // config file and line.
+  Status AddSource(const config::LocalFileConfig& config);
+
+  // Runs one pass: re-evaluates the locations when `rescan` is true (always on the first
+  // pass), reads new bytes from every file, emits records through `emit`, flushes idle
+  // partial records, expires groups and saves positions when due. Returns true when a file
+  // still had bytes left after its read budget, so the caller should poll again at once.
+  bool Poll(bool rescan, const RecordCallback& emit);
+
+  // Emits what a restart could not rebuild (PrepareStop()), saves positions and closes every
+  // file. Partial lines and incomplete records stay unread, so the next run reads them.
+  void Close(const RecordCallback& emit);
+
+  // Returns the earliest time at which Poll() has timed work: an idle flush or a group expiry.
+  std::chrono::steady_clock::time_point NextDeadline() const;
+
+  // Returns the folders to watch for new, renamed and changed files.
+  std::set<std::string> WatchDirectories() const;
+
+  // Returns one status per source, counters included.
+  std::vector<SourceStatus> Statuses() const;
+
+  // Writes the positions file now.
+  Status SavePositions();
+
+ private:
+  struct Source;
+  struct Tail;
+  using Key = std::pair<dev_t, ino_t>;
+
+  std::chrono::steady_clock::time_point SteadyNow() const;
+  std::vector<std::string> Expand(const std::string& location) const;
+  void Rescan(std::chrono::steady_clock::time_point now);
+  void ResumeRotatedWhileStopped(std::chrono::steady_clock::time_point now);
+  Tail* OpenTail(Source* source, const std::string& path, bool at_startup,
+                 const FilePosition* resume);
+  std::unique_ptr<RecordReader> MakeTailReader(const Source& source, const std::string& path,
+                                               uint64_t offset);
+  void CheckRewritten(Tail* tail, const RecordCallback& emit);
+  void RestartTail(Tail* tail, const char* reason, const RecordCallback& emit);
+  bool ReadTail(Tail* tail, std::chrono::steady_clock::time_point now, const RecordCallback& emit);
+  void CloseTail(const Key& key, const RecordCallback& emit);
+  void FoldCounters(Tail* tail);
+  void Report(Source* source, const std::string& path, const std::string& problem,
+              spdlog::level::level_enum level);
+  void ClearReport(Source* source, const std::string& path);
+  void UpdatePositions();
+
+  FollowerOptions options_;
+  std::shared_ptr<spdlog::logger> log_;
+  PositionStore positions_;
+  std::vector<std::unique_ptr<Source>> sources_;
+  std::map<Key, std::unique_ptr<Tail>> tails_;
+  bool scanned_ = false;
+  bool positions_dirty_ = false;
+  std::chrono::steady_clock::time_point last_save_;
+  std::vector<char> buffer_;
+};
+
+}  // namespace vigil::collector
