@@ -156,7 +156,7 @@ struct InternalOptions {
 
 // Folders for state and output. They come from the config or flags, never a fixed root.
 // Written as <paths><state_dir>DIR</state_dir><output_dir>DIR</output_dir>
-// <responses_dir>DIR</responses_dir></paths>; empty when not configured.
+// <responses_dir>DIR</responses_dir></paths>. A folder not configured is empty.
 struct PathsConfig {
   std::string state_dir;      // positions, queues, pending responses
   std::string output_dir;     // alerts.log, alerts.json, archives
@@ -175,8 +175,10 @@ struct Config {
   std::optional<ClientConfig> client;
   InternalOptions internal;
   PathsConfig paths;
-  // One warning per OSSEC section that Vigil accepts but does not implement, such as
-  // "ossec.conf:12: <syscheck> is not supported by Vigil and is ignored".
+  // Problems that do not stop loading, each starting with "FILE:LINE: ". There is one per
+  // OSSEC section or element that Vigil accepts but does not implement, such as
+  // "ossec.conf:12: <syscheck> is not supported by Vigil and is ignored", and one per
+  // repeated rule file or log location and per response that can never run.
   std::vector<std::string> warnings;
 };
 
