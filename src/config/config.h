@@ -52,9 +52,9 @@ struct ListRef {
 };
 
 struct RulesConfig {
-  // Decoder files in load order (<decoder>, then files found by <decoder_dir>). When no
-  // decoder is configured, the loader fills in etc/decoder.xml and etc/local_decoder.xml
-  // beside the config file, as OSSEC does.
+  // Decoder files in load order: <decoder> and <decoder_dir> in document order. When neither
+  // is configured, the loader adds decoder.xml and local_decoder.xml from the config folder
+  // when they exist, as OSSEC loads etc/decoder.xml and etc/local_decoder.xml.
   std::vector<std::string> decoder_files;
   // Rule files in load order: <include>, <rule> and <rule_dir> in document order, where each
   // <rule_dir> adds its matching files sorted by name. A file is listed once.
@@ -178,7 +178,7 @@ struct Config {
   // Problems that do not stop loading, each starting with "FILE:LINE: ". There is one per
   // OSSEC section or element that Vigil accepts but does not implement, such as
   // "ossec.conf:12: <syscheck> is not supported by Vigil and is ignored", and one per
-  // repeated rule file or log location and per response that can never run.
+  // repeated rule file, decoder file or log location and per response that can never run.
   std::vector<std::string> warnings;
 };
 
