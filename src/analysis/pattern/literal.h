@@ -11,7 +11,7 @@
 
 namespace vigil::analysis::pattern_internal {
 
-// Where a literal must sit in the subject.
+// Position constraint of a literal within the subject.
 enum class Anchor {
   kNone,   // anywhere (substring)
   kStart,  // prefix
@@ -36,7 +36,7 @@ class Literal {
 
   Anchor anchor_;
   std::string lower_;  // the literal, ASCII lower-case
-  // Horspool shift for each subject byte, both cases folded; filled for kNone only.
+  // Horspool shift for each subject byte with both cases folded. Filled for kNone only.
   std::array<uint16_t, 256> shift_{};
 };
 

@@ -56,22 +56,22 @@ bool IsAsciiPunctuation(char c) {
          (c >= '{' && c <= '~');
 }
 
-// Returns true when the quantifier just before `pos` is the last one of its alternative: only
-// `)`s stand between it and a `|`, a `$` or the end of the pattern.
+// Returns true when the quantifier just before `pos` is the last one of its alternative, that
+// is when only `)`s are between it and a `|`, a `$` or the end of the pattern.
 bool EndsAlternative(std::string_view text, size_t pos) {
   while (pos < text.size() && text[pos] == ')') ++pos;
   return pos == text.size() || text[pos] == '|' || text[pos] == '$';
 }
 
-// Shows a pattern byte in an error message; bytes that are not printable ASCII become \xHH.
+// Formats a pattern byte for an error message. Bytes that are not printable ASCII become \xHH.
 std::string Printable(char c) {
   auto byte = static_cast<unsigned char>(c);
   if (byte >= 0x20 && byte < 0x7f) return std::string(1, c);
   return fmt::format("\\x{:02x}", byte);
 }
 
-// Appends PCRE2 text for OS_Match literal bytes: ASCII punctuation is escaped, so only the
-// anchors added by the caller are special.
+// Appends PCRE2 text for OS_Match literal bytes. ASCII punctuation is escaped, so only the
+// anchors that the caller adds are special.
 void AppendEscapedLiteral(std::string_view literal, std::string* out) {
   for (char c : literal) {
     if (IsAsciiPunctuation(c)) out->push_back('\\');

@@ -33,7 +33,7 @@ struct Translation {
 // Errors are InvalidArgument naming the reason and the source offset.
 Expected<Translation> TranslateOsRegex(std::string_view text);
 
-// Splits an OS_Match pattern at every `|`; a leading `^` and a trailing `$` of an alternative
+// Splits an OS_Match pattern at every `|`. A leading `^` and a trailing `$` of an alternative
 // become its anchors.
 std::vector<Literal> SplitOsMatch(std::string_view text);
 
