@@ -1,0 +1,53 @@
+#include "collector/analyze.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <fstream>
+
+namespace vigil::collector {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+
+TEST(FrameFile, FramesWholeFileAndFlushesLastLine) {
+  char path[] = "/tmp/vigil-analyze-XXXXXX";
+  int fd = mkstemp(path);
+  ASSERT_GE(fd, 0);
+  close(fd);
+  {
+    std::ofstream out(path, std::ios::binary);
+    out << "a\nb\nc\nd";
+  }
+  auto framed = FrameFile(path, "multiline", {{"lines", "3"}});
+  unlink(path);
+  ASSERT_TRUE(framed.ok()) << framed.status().message();
+  ASSERT_EQ(framed->records.size(), 2u);
+  EXPECT_EQ(framed->records[0].text, "a b c");
+  EXPECT_EQ(framed->records[1].text, "d");
+  EXPECT_EQ(framed->records[1].location, path);
+  EXPECT_EQ(framed->counters.lines, 4u);
+}
+
+TEST(FrameFile, MissingFileNamesThePath) {
+  auto framed = FrameFile("/nonexistent/vigil.log", "syslog", {});
+  ASSERT_FALSE(framed.ok());
+  EXPECT_THAT(framed.status().message(), HasSubstr("/nonexistent/vigil.log"));
+}
+
+TEST(FrameFile, InvalidOptionIsAnError) {
+  auto framed = FrameFile("/dev/null", "multiline", {});
+  ASSERT_FALSE(framed.ok());
+  EXPECT_THAT(framed.status().message(), HasSubstr("lines"));
+}
+
+TEST(RecordToJson, EscapesQuotesAndNewlines) {
+  Record record;
+  record.text = "say \"hi\"\nthen\\go";
+  EXPECT_EQ(RecordToJson(record), "\"say \\\"hi\\\"\\nthen\\\\go\"");
+}
+
+}  // namespace
+}  // namespace vigil::collector
