@@ -91,6 +91,92 @@ size_t Literal::FindSubstring(std::string_view subject) const {
   return std::string_view::npos;
 }
 
+LiteralSet::LiteralSet(std::vector<Literal> literals) : literals_(std::move(literals)) {
+  for (size_t i = 0; i < literals_.size(); ++i) {
+    const Literal& literal = literals_[i];
+    if (literal.anchor() != Anchor::kNone || literal.size() == 0) {
+      fixed_.push_back(i);
+    } else {
+      unanchored_.push_back(i);
+    }
+  }
+  if (unanchored_.size() < 2) return;
+
+  // Counting sort of the alternatives by first byte; a letter goes in both case groups and
+  // each group keeps pattern order.
+  std::array<std::vector<uint32_t>, 256> groups;
+  for (size_t i : unanchored_) {
+    unsigned char first = static_cast<unsigned char>(literals_[i].lower()[0]);
+    groups[first].push_back(static_cast<uint32_t>(i));
+    if (first >= 'a' && first <= 'z')
+      groups[first - ('a' - 'A')].push_back(static_cast<uint32_t>(i));
+  }
+  bucket_starts_.reserve(257);
+  for (const std::vector<uint32_t>& group : groups) {
+    bucket_starts_.push_back(static_cast<uint32_t>(bucket_items_.size()));
+    bucket_items_.insert(bucket_items_.end(), group.begin(), group.end());
+  }
+  bucket_starts_.push_back(static_cast<uint32_t>(bucket_items_.size()));
+}
+
+bool LiteralSet::Search(std::string_view subject, size_t* begin, size_t* end) const {
+  bool want_bounds = begin != nullptr || end != nullptr;
+  size_t best_begin = std::string_view::npos;
+  size_t best_index = 0;
+  for (size_t i : fixed_) {
+    size_t found = literals_[i].Find(subject);
+    if (found == std::string_view::npos) continue;
+    if (!want_bounds) return true;
+    // fixed_ is in pattern order, so on equal offsets the earlier alternative stays.
+    if (best_begin == std::string_view::npos || found < best_begin) {
+      best_begin = found;
+      best_index = i;
+    }
+  }
+  size_t found = std::string_view::npos;
+  size_t found_index = 0;
+  if (unanchored_.size() == 1) {
+    // One substring alone: the Horspool search of the literal beats the byte-by-byte scan.
+    found_index = unanchored_[0];
+    found = literals_[found_index].Find(subject);
+  } else if (unanchored_.size() > 1) {
+    size_t last_begin = best_begin == std::string_view::npos ? subject.size() : best_begin;
+    if (!ScanUnanchored(subject, last_begin, &found, &found_index)) {
+      found = std::string_view::npos;
+    }
+  }
+  if (found != std::string_view::npos &&
+      (best_begin == std::string_view::npos || found < best_begin ||
+       (found == best_begin && found_index < best_index))) {
+    best_begin = found;
+    best_index = found_index;
+  }
+  if (best_begin == std::string_view::npos) return false;
+  if (begin != nullptr) *begin = best_begin;
+  if (end != nullptr) *end = best_begin + literals_[best_index].size();
+  return true;
+}
+
+bool LiteralSet::ScanUnanchored(std::string_view subject, size_t last_begin, size_t* begin,
+                                size_t* index) const {
+  const char* s = subject.data();
+  size_t n = subject.size();
+  for (size_t pos = 0; pos <= last_begin && pos < n; ++pos) {
+    unsigned char c = static_cast<unsigned char>(s[pos]);
+    for (uint32_t k = bucket_starts_[c]; k < bucket_starts_[c + 1]; ++k) {
+      size_t i = bucket_items_[k];
+      const std::string& lower = literals_[i].lower();
+      if (lower.size() > n - pos) continue;
+      if (EqualsIgnoreAsciiCase(std::string_view(s + pos, lower.size()), lower)) {
+        *begin = pos;
+        *index = i;
+        return true;
+      }
+    }
+  }
+  return false;
+}
+
 std::optional<Literal> ParseAnchoredLiteral(std::string_view text) {
   bool start = !text.empty() && text.front() == '^';
   if (start) text.remove_prefix(1);

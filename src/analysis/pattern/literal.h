@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace vigil::analysis::pattern_internal {
 
@@ -30,6 +31,8 @@ class Literal {
 
   Anchor anchor() const { return anchor_; }
   size_t size() const { return lower_.size(); }
+  // The literal in ASCII lower case.
+  const std::string& lower() const { return lower_; }
 
  private:
   size_t FindSubstring(std::string_view subject) const;
@@ -38,6 +41,35 @@ class Literal {
   std::string lower_;  // the literal, ASCII lower-case
   // Horspool shift for each subject byte with both cases folded. Filled for kNone only.
   std::array<uint16_t, 256> shift_{};
+};
+
+// The alternatives of an OS_Match pattern, searched together. Immutable after construction.
+class LiteralSet {
+ public:
+  explicit LiteralSet(std::vector<Literal> literals);
+
+  // Finds the leftmost match and, among the alternatives matching at that offset, the first in
+  // pattern order, which is the match PCRE2 reports for the same alternation. Returns false
+  // when no alternative matches. `*begin` and `*end` may be null when only the answer matters.
+  bool Search(std::string_view subject, size_t* begin, size_t* end) const;
+
+ private:
+  // Searches only the unanchored, non-empty alternatives, in one pass over the subject, for a
+  // match starting at or before `last_begin`. Sets `*begin` and `*index` of the leftmost one.
+  bool ScanUnanchored(std::string_view subject, size_t last_begin, size_t* begin,
+                      size_t* index) const;
+
+  std::vector<Literal> literals_;
+  // Indexes of the anchored and empty alternatives, checked one by one.
+  std::vector<size_t> fixed_;
+  // Indexes of the unanchored non-empty alternatives grouped by their first byte (either
+  // case), so a scan checks only the alternatives that can start at a position. The group of
+  // byte b is bucket_items_[bucket_starts_[b] .. bucket_starts_[b + 1]). Built only when there
+  // are two or more such alternatives.
+  std::vector<uint32_t> bucket_starts_;
+  std::vector<uint32_t> bucket_items_;
+  // Indexes of the unanchored non-empty alternatives, in pattern order.
+  std::vector<size_t> unanchored_;
 };
 
 // Returns true when `a` and `b` have the same length and are equal ignoring ASCII case.

@@ -16,7 +16,7 @@
 namespace vigil::analysis {
 namespace {
 
-using pattern_internal::Literal;
+using pattern_internal::LiteralSet;
 
 // Backtracking budget of a pcre2_match call, in PCRE2's match() calls or their JIT
 // equivalent; exceeding it ends the search. A lazy quantifier over a 64 KiB line stays far
@@ -106,7 +106,7 @@ struct Pattern::Impl {
   PatternSyntax syntax = PatternSyntax::kOsMatch;
   std::string text;
   // Native literal alternatives; used when code is null.
-  std::vector<Literal> literals;
+  std::optional<LiteralSet> literals;
   pcre2_code* code = nullptr;
   uint32_t capture_count = 0;
 
@@ -147,7 +147,7 @@ Expected<Pattern> Pattern::Compile(PatternSyntax syntax, std::string_view text) 
   switch (syntax) {
     case PatternSyntax::kOsMatch:
       if (IsAscii(text)) {
-        impl->literals = pattern_internal::SplitOsMatch(text);
+        impl->literals.emplace(pattern_internal::SplitOsMatch(text));
       } else {
         // PCRE2 rejects nothing in this translation but invalid UTF-8, so the error names
         // no offset.
@@ -158,7 +158,7 @@ Expected<Pattern> Pattern::Compile(PatternSyntax syntax, std::string_view text) 
       break;
     case PatternSyntax::kOsRegex:
       if (auto literal = pattern_internal::ParseAnchoredLiteral(text)) {
-        impl->literals.push_back(std::move(*literal));
+        impl->literals.emplace(std::vector{std::move(*literal)});
         break;
       }
       {
@@ -175,7 +175,7 @@ Expected<Pattern> Pattern::Compile(PatternSyntax syntax, std::string_view text) 
         return Status::InvalidArgument("invalid PCRE2: the pattern is empty");
       }
       if (auto literal = pattern_internal::ParseAnchoredLiteral(text)) {
-        impl->literals.push_back(std::move(*literal));
+        impl->literals.emplace(std::vector{std::move(*literal)});
         break;
       }
       VIGIL_RETURN_IF_ERROR(
@@ -223,23 +223,8 @@ Status Pattern::Impl::CompilePcre2(
 }
 
 bool Pattern::Impl::SearchLiterals(std::string_view subject, MatchResult* match) const {
-  // Leftmost match, and the first alternative among those starting at the same offset, which
-  // is what PCRE2 reports for the same alternatives.
-  size_t best_begin = std::string_view::npos;
-  size_t best_size = 0;
-  for (const Literal& literal : literals) {
-    size_t begin = literal.Find(subject);
-    if (begin == std::string_view::npos) continue;
-    if (match == nullptr) return true;
-    if (best_begin == std::string_view::npos || begin < best_begin) {
-      best_begin = begin;
-      best_size = literal.size();
-      if (begin == 0) break;
-    }
-  }
-  if (best_begin == std::string_view::npos) return false;
-  match->begin = best_begin;
-  match->end = best_begin + best_size;
+  if (match == nullptr) return literals->Search(subject, nullptr, nullptr);
+  if (!literals->Search(subject, &match->begin, &match->end)) return false;
   match->captures.clear();
   return true;
 }

@@ -63,6 +63,18 @@ void BM_OsMatchAlternatives(benchmark::State& state) {
 }
 BENCHMARK(BM_OsMatchAlternatives);
 
+// Twenty alternatives, none of which occurs in the lines: the whole subject is scanned.
+void BM_OsMatchManyAlternatives(benchmark::State& state) {
+  static const Pattern pattern =
+      CompileOrDie(PatternSyntax::kOsMatch,
+                   "segfault|segmentation fault|general protection|kernel panic|Oops:|BUG: unable|"
+                   "out of memory|oom-killer|call trace|I/O error|EXT4-fs error|XFS|nfs: server|"
+                   "not responding|link is down|promiscuous mode|device eth|martian source|"
+                   "possible SYN flooding|nf_conntrack: table full");
+  SearchLines(state, pattern, false);
+}
+BENCHMARK(BM_OsMatchManyAlternatives);
+
 void BM_OsRegexPrematch(benchmark::State& state) {
   static const Pattern pattern =
       CompileOrDie(PatternSyntax::kOsRegex, "^Failed \\S+ |^Accepted \\S+ ");

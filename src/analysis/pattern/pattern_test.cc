@@ -416,13 +416,17 @@ TEST(OsMatchSearch, AnchorsAndAlternatives) {
 TEST(OsMatchSearch, NativePathAgreesWithPcre2Translation) {
   // Non-ASCII OS_Match patterns go through this translation, so it must match exactly what
   // the native ASCII path matches, with the same bounds.
+  // clang-format off
   std::vector<std::string> patterns = {
-      "abc", "^abc", "abc$", "^abc$", "a.c", "(x)*", "b|^a|c$", "|",   "^",
-      "$",   "^$",   "zz|",  "\\d",   "[a]", "a|ab", "ab|a",    "c|b", "\\E\\Q",
+      "abc", "^abc", "abc$", "^abc$", "a.c", "(x)*", "b|^a|c$", "|", "^", "$", "^$", "zz|", "\\d",
+      "[a]", "a|ab", "ab|a", "c|b", "\\E\\Q", "xyz|^abc|bc|c$|", "B|b|A", "ca|ab|bc",
+      "zz|bc$|abc|b", "q|^ab|a", "x|y|z",
   };
   std::vector<std::string> subjects = {
-      "abc", "ABC", "xabcx", "a.c", "(X)*", "cba", "", "\\d", "[A]", "ab", "zz", "\\e\\q",
+      "abc", "ABC", "xabcx", "a.c", "(X)*", "cba", "", "\\d", "[A]", "ab", "zz", "\\e\\q", "abcabc",
+      "xbcab", "zzz",
   };
+  // clang-format on
   for (const std::string& text : patterns) {
     Pattern native = MustCompile(kOsMatch, text);
     Pattern engine = MustCompile(kPcre2, pattern_internal::TranslateOsMatch(text));
