@@ -1,0 +1,131 @@
+// The manager's state folder: its CA and server credential, the enrolled agents, the
+// enrollment tokens and the revoked certificate serials.
+//
+// Layout of `state_dir` (every file mode 0600, the folder 0700):
+//   ca.key, ca.crt          the manager's own CA, created on first open
+//   server.key, server.crt  the TLS server credential, issued by the CA
+//   agents.json             enrolled agents: id, name, address, certificate serial, removed
+//   revoked.json            serials of certificates that are no longer accepted
+//   tokens.json             enrollment tokens: id, SHA-256 of the secret, name, expiry
+//   lock                    flock(2) target that serialises writers across processes
+// The `vigil manager enroll-token` command and a running manager both open the same folder;
+// every change re-reads the file it changes under the lock, so neither overwrites the other.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "common/clock.h"
+#include "common/status.h"
+#include "transport/message.h"
+#include "transport/tls.h"
+
+namespace vigil::transport {
+
+struct AgentEntry {
+  std::string id;  // "001", "002", ...; never reused after removal
+  std::string name;
+  std::string address;      // an IP address the agent must connect from, or "any"
+  std::string serial;       // serial of the agent's current certificate (upper-case hex)
+  int64_t enrolled_at = 0;  // Unix seconds
+  bool removed = false;
+};
+
+struct EnrollTokenOptions {
+  std::string name;  // the agent name the token enrolls
+  int64_t ttl_seconds = 3600;
+  // "any" (default), an IP address, or "src" to record the address the agent enrolls from.
+  std::string address = "any";
+  // Replace an enrolled agent of the same name (keeping its id) or address (removing it).
+  bool force = false;
+};
+
+// A new token as `vigil manager enroll-token` prints it. `token` contains the CA fingerprint,
+// so `vigil agent enroll` needs nothing else to authenticate the manager.
+struct IssuedToken {
+  std::string token;
+  std::string ca_fingerprint;
+  int64_t expires_at = 0;  // Unix seconds
+};
+
+// The parts of a token string "V1.<id>.<secret>.<ca fingerprint>".
+struct ParsedToken {
+  std::string id;
+  std::string secret;
+  std::string ca_fingerprint;
+};
+Expected<ParsedToken> ParseToken(const std::string& token);
+
+// Returns true for names of 1 to 64 characters from [A-Za-z0-9._-].
+bool IsValidAgentName(const std::string& name);
+
+// Thread-safe. Files are re-read when another process changed them (checked by mtime on
+// Refresh() and before every change).
+class ManagerStore {
+ public:
+  // Opens `state_dir`, creating the folder, the CA and the server credential when missing.
+  static Expected<std::unique_ptr<ManagerStore>> Open(const std::string& state_dir,
+                                                      const Clock& clock = SystemClock::Get());
+
+  Expected<IssuedToken> CreateEnrollToken(const EnrollTokenOptions& options);
+
+  // Checks the token and issues a certificate for the request's public key. `peer_address` is
+  // the address the request came from. The token is spent even when the enrollment fails
+  // after the token check, so a token cannot be used to probe names.
+  Expected<EnrollReplyMessage> Enroll(const EnrollRequestMessage& request,
+                                      const std::string& peer_address);
+
+  // Marks the agent removed and revokes its certificate.
+  Status RemoveAgent(const std::string& id);
+
+  std::optional<AgentEntry> FindAgent(const std::string& id) const;
+  std::vector<AgentEntry> ListAgents() const;
+
+  // Returns OK when a client certificate with `serial` and common name `id` belongs to an
+  // enrolled, non-removed agent and is not revoked; otherwise the reason.
+  Status CheckClientCertificate(const std::string& id, const std::string& serial) const;
+
+  // Re-reads agents.json and revoked.json when another process changed them.
+  void Refresh();
+
+  const std::string& state_dir() const { return state_dir_; }
+  const std::string& ca_fingerprint() const { return ca_fingerprint_; }
+  X509* ca_certificate() const { return ca_cert_.get(); }
+  X509* server_certificate() const { return server_cert_.get(); }
+  EVP_PKEY* server_key() const { return server_key_.get(); }
+
+ private:
+  ManagerStore(std::string state_dir, const Clock& clock)
+      : state_dir_(std::move(state_dir)), clock_(clock) {}
+
+  Status LoadOrCreateCredentials();
+  // REQUIRES: mu_ held. Reload the files when their mtime moved.
+  void RefreshLocked();
+  Status LoadAgentsLocked();
+  Status SaveAgentsLocked();
+  Status SaveRevokedLocked();
+  std::string NextAgentIdLocked() const;
+  Expected<EnrollReplyMessage> EnrollLocked(const EnrollRequestMessage& request,
+                                            const std::string& peer_address);
+
+  std::string state_dir_;
+  const Clock& clock_;
+  PkeyPtr ca_key_;
+  X509Ptr ca_cert_;
+  PkeyPtr server_key_;
+  X509Ptr server_cert_;
+  std::string ca_fingerprint_;
+
+  mutable std::mutex mu_;
+  std::map<std::string, AgentEntry> agents_;  // by id
+  std::set<std::string> revoked_;
+  int64_t agents_mtime_ns_ = -1;
+  int64_t revoked_mtime_ns_ = -1;
+};
+
+}  // namespace vigil::transport
