@@ -1,0 +1,111 @@
+// The analysis side of active response: decides which responses an alert triggers, checks
+// the values they take from the alert and sends the requests to execd.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "config/config.h"
+#include "response/action_log.h"
+#include "response/address.h"
+#include "response/message.h"
+#include "response/socket.h"
+#include "response/table.h"
+
+namespace vigil::response {
+
+// What active response needs from an alert. Values are as decoded from the log line and not
+// yet trusted; empty strings mean absent.
+struct AlertFacts {
+  int rule_id = 0;
+  int level = 0;
+  std::vector<std::string> groups;  // the rule's groups, whole names
+  bool no_ar = false;               // the rule has <options>no_ar</options>
+  std::string srcip;
+  std::string user;  // dstuser, as OSSEC passes it
+  std::string filename;
+  std::string location;
+  std::string alert_id;  // "<epoch>.<offset>", as in alerts.log
+  std::string agent_id;  // empty or "000" for this host
+};
+
+// Returns true when `response` is bound to the alert: its level is set and the alert's level
+// is at or above it, or the alert's rule id is in its rules_id, or one of the alert's groups
+// equals one of its rules_group names. Whole names: OSSEC matched rules_group as a pattern
+// anywhere in the group string, so `pam` also matched `pam_unix`; Vigil does not. Alerts of
+// level 0 and with no_ar bind nothing, and disabled responses bind nothing.
+bool IsBound(const config::ActiveResponseConfig& response, const AlertFacts& alert);
+
+// Where a request goes. Implementations are thread-safe.
+class RequestSink {
+ public:
+  virtual ~RequestSink() = default;
+  virtual Status Send(const ExecRequest& request) = 0;
+};
+
+// Sends requests as JSON datagrams to execd's socket.
+class ExecqSink final : public RequestSink {
+ public:
+  static Expected<std::unique_ptr<ExecqSink>> Create(std::string socket_path);
+  Status Send(const ExecRequest& request) override;
+
+ private:
+  ExecqSink(std::string path, DatagramSocket socket)
+      : path_(std::move(path)), socket_(std::move(socket)) {}
+  std::string path_;
+  DatagramSocket socket_;
+};
+
+// The outcome for one bound response.
+struct Decision {
+  std::string response;
+  bool sent = false;
+  std::string reason;  // why it was skipped, or the send error
+};
+
+struct ResponderCounters {
+  uint64_t alerts = 0;
+  uint64_t sent = 0;
+  uint64_t skipped = 0;
+  uint64_t send_errors = 0;
+};
+
+// Thread-safe after Create(): OnAlert may be called from several threads.
+class Responder {
+ public:
+  // Builds the bindings from `config`. `sink` and `log` are not owned and must outlive the
+  // Responder; `log` may be null. Fails when the configuration has a response naming an
+  // unknown command; allow-list entries that are not addresses are logged and ignored.
+  static Expected<std::unique_ptr<Responder>> Create(const config::Config& config,
+                                                     RequestSink* sink, ActionLog* log);
+
+  // Decides, validates, checks the allow list and sends, for every response bound to
+  // `alert`. Every decision is recorded in the action log and returned.
+  std::vector<Decision> OnAlert(const AlertFacts& alert);
+
+  ResponderCounters counters() const;
+
+ private:
+  struct Binding {
+    config::ActiveResponseConfig response;
+    TableEntry entry;
+  };
+  Responder(std::vector<Binding> bindings, AllowList allow_list, RequestSink* sink, ActionLog* log)
+      : bindings_(std::move(bindings)),
+        allow_list_(std::move(allow_list)),
+        sink_(sink),
+        log_(log) {}
+
+  Decision Decide(const Binding& binding, const AlertFacts& alert);
+
+  std::vector<Binding> bindings_;
+  AllowList allow_list_;
+  RequestSink* sink_;
+  ActionLog* log_;
+  std::atomic<uint64_t> alerts_{0}, sent_{0}, skipped_{0}, send_errors_{0};
+};
+
+}  // namespace vigil::response
