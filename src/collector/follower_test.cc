@@ -6,8 +6,10 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <condition_variable>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <random>
 
 #include "collector/collector.h"
@@ -368,6 +370,16 @@ TEST_F(Tailer, MultilineGroupResumesAfterRestart) {
   EXPECT_THAT(ReadAll(), ElementsAre("d e f"));
 }
 
+TEST_F(Tailer, IncompleteGroupIsFlushedWhenIdle) {
+  Follow("app.log", "multiline", {{"lines", "3"}, {"timeout", "3s"}});
+  Start();
+  Append("app.log", "a\nb\n");
+  EXPECT_THAT(ReadAll(), IsEmpty());
+  EXPECT_THAT(IdleFlush(), ElementsAre("a b"));
+  Append("app.log", "c\nd\ne\n");
+  EXPECT_THAT(ReadAll(), ElementsAre("c d e")) << "the flushed group does not shift later groups";
+}
+
 TEST_F(Tailer, AuditdGroupsAreEmittedAtStopAndNotRepeated) {
   Follow("audit.log", "linux_auditd", {{"timeout", "1s"}});
   Start();
@@ -437,6 +449,44 @@ TEST_F(Tailer, CommandOutputBecomesRecords) {
   EXPECT_THAT(ReadAll(),
               ElementsAre("ossec: output: 'letters': L1", "ossec: output: 'letters': L2"));
   EXPECT_EQ(records_[0].location, "letters");
+}
+
+// The collector thread reads a change as soon as inotify reports it, well before the
+// periodic rescan.
+TEST(CollectorThread, InotifyWakesItBeforeTheRescan) {
+  char pattern[] = "/tmp/vigil-thread-XXXXXX";
+  ASSERT_NE(mkdtemp(pattern), nullptr);
+  std::string dir = pattern;
+  std::string path = dir + "/app.log";
+  std::ofstream(path) << "first\n";
+  std::mutex mu;
+  std::condition_variable arrived;
+  std::vector<std::string> texts;
+  CollectorOptions options;
+  config::LocalFileConfig localfile;
+  localfile.location = path;
+  options.localfiles.push_back(localfile);
+  options.follower.loop_timeout = std::chrono::seconds(60);
+  auto collector = Collector::Create(options, [&](Record&& record) {
+    std::lock_guard<std::mutex> lock(mu);
+    texts.push_back(record.text);
+    arrived.notify_all();
+  });
+  ASSERT_TRUE(collector.ok()) << collector.status().message();
+  ASSERT_TRUE((*collector)->Start().ok());
+  auto wait_for = [&](size_t count) {
+    std::unique_lock<std::mutex> lock(mu);
+    return arrived.wait_for(lock, std::chrono::seconds(10), [&] { return texts.size() >= count; });
+  };
+  EXPECT_TRUE(wait_for(1));
+  std::ofstream(path, std::ios::app) << "second\n";
+  EXPECT_TRUE(wait_for(2)) << "the append was not read within 10 s of a 60 s loop";
+  (*collector)->Stop();
+  EXPECT_THAT(texts, ElementsAre("first", "second"));
+  CollectorStatus status = (*collector)->Snapshot();
+  ASSERT_EQ(status.sources.size(), 1u);
+  EXPECT_EQ(status.sources[0].counters.reader.records, 2u);
+  fs::remove_all(dir);
 }
 
 // Writes numbered lines to several files through random rotations, truncations and restarts,
