@@ -13,9 +13,9 @@ namespace vigil::collector {
 Expected<ReaderCounters> FrameStream(int fd, const std::string& log_format,
                                      const std::map<std::string, std::string>& format_options,
                                      const ReaderOptions& options, const RecordCallback& emit) {
-  auto made = MakeReader(log_format, format_options, options);
-  if (!made.ok()) return made.status();
-  std::unique_ptr<RecordReader> reader = std::move(made).value();
+  auto created = MakeReader(log_format, format_options, options);
+  if (!created.ok()) return created.status();
+  std::unique_ptr<RecordReader> reader = std::move(created).value();
   std::vector<char> buffer(1 << 20);
   auto now = [&] {
     return options.clock != nullptr ? options.clock->SteadyNow() : std::chrono::steady_clock::now();

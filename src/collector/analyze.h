@@ -14,11 +14,11 @@ struct FramedInput {
   ReaderCounters counters;
 };
 
-// Frames everything `fd` delivers until end of file with the reader of `log_format`, emitting
-// records as they complete; at the end, Flush() emits the partial last line and every open
-// group. Grouped readers also end groups whose timeout passes while the stream is idle (a pipe
-// from `tail -f`). Returns the reader's counters. Errors are an invalid format or attribute
-// and read failures.
+// Frames everything `fd` delivers until end of file with the reader of `log_format`, and
+// emits records as they complete. At the end, Flush() emits the partial last line and every
+// open group. Groups whose timeout passes while the stream is idle (a pipe from `tail -f`)
+// end on time. Returns the reader's counters. Errors are an invalid format or attribute and
+// read failures.
 Expected<ReaderCounters> FrameStream(int fd, const std::string& log_format,
                                      const std::map<std::string, std::string>& format_options,
                                      const ReaderOptions& options, const RecordCallback& emit);

@@ -117,8 +117,8 @@ Status Collector::Start() {
 void Collector::Stop() {
   if (!started_ || !thread_.joinable()) return;
   stopping_ = true;
-  uint64_t one = 1;
-  (void)!write(wake_fd_, &one, sizeof(one));
+  uint64_t increment = 1;
+  (void)!write(wake_fd_, &increment, sizeof(increment));
   thread_.join();
 }
 
@@ -172,6 +172,8 @@ void Collector::RunDueCommands() {
 }
 
 bool Collector::Pass(bool rescan) {
+  // Watch before reading, so a write that lands during the read still wakes the next pass.
+  if (rescan) UpdateWatches();
   bool more = follower_->Poll(rescan, sink_);
   if (rescan) UpdateWatches();
   if (queue_ != nullptr) queue_->Receive(sink_);

@@ -65,8 +65,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (!reader.ok()) abort();
   auto check = [&](Record&& record) {
     if (!vigil::IsCleanUtf8(record.text)) abort();
-    // A record of at most max bytes grows to at most 4 times that when every byte is escaped;
-    // fixed prefixes (command, snort, mysql, djb headers) add less than 64 bytes.
+    // Readers cut records at max bytes before escaping, and escaping turns a byte into at
+    // most 4. Fixed prefixes (command, snort, mysql, djb headers) add less than 64 bytes.
     if (record.text.size() > 4 * options.max_record_bytes + 64) abort();
   };
   for (size_t at = 0; at < input.size(); at += chunk) {

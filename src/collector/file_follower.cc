@@ -365,8 +365,8 @@ void FileFollower::CheckRewritten(Tail* tail, const RecordCallback& emit) {
   Fingerprint current;
   if (!ReadFingerprint(tail->fd, tail->fingerprint.length, &current) ||
       !(current == tail->fingerprint)) {
-    // NOTE: a file truncated and rewritten with the same first bytes up to past the old
-    // offset cannot be told from an appended file; its new bytes before the offset are skipped.
+    // NOTE: a file truncated and rewritten past the old offset with the same first bytes looks
+    // like an appended file, so its new bytes before the old offset are skipped.
     RestartTail(tail, "rewritten (its first bytes changed)", emit);
   }
 }
@@ -404,7 +404,7 @@ void FileFollower::CloseTail(const Key& key, const RecordCallback& emit) {
   if (it == tails_.end()) return;
   Tail* tail = it->second.get();
   if (tail->reader != nullptr) {
-    // Nobody writes to this file any more: its partial last line is complete.
+    // The file left its location, so its partial last line is final.
     tail->reader->Flush(emit);
     FoldCounters(tail);
   }

@@ -380,7 +380,7 @@ TEST_F(Tailer, IncompleteGroupIsFlushedWhenIdle) {
   EXPECT_THAT(ReadAll(), ElementsAre("c d e")) << "the flushed group does not shift later groups";
 }
 
-TEST_F(Tailer, AuditdGroupsAreEmittedAtStopAndNotRepeated) {
+TEST_F(Tailer, AuditdGroupsEmittedOnceAtStop) {
   Follow("audit.log", "linux_auditd", {{"timeout", "1s"}});
   Start();
   Append("audit.log", "type=A msg=audit(1:1): a\ntype=B msg=audit(1:2): b\n");
@@ -459,6 +459,7 @@ TEST(CollectorThread, InotifyWakesItBeforeTheRescan) {
   std::string dir = pattern;
   std::string path = dir + "/app.log";
   std::ofstream(path) << "first\n";
+
   std::mutex mu;
   std::condition_variable arrived;
   std::vector<std::string> texts;
@@ -474,6 +475,7 @@ TEST(CollectorThread, InotifyWakesItBeforeTheRescan) {
   });
   ASSERT_TRUE(collector.ok()) << collector.status().message();
   ASSERT_TRUE((*collector)->Start().ok());
+
   auto wait_for = [&](size_t count) {
     std::unique_lock<std::mutex> lock(mu);
     return arrived.wait_for(lock, std::chrono::seconds(10), [&] { return texts.size() >= count; });
@@ -481,6 +483,7 @@ TEST(CollectorThread, InotifyWakesItBeforeTheRescan) {
   EXPECT_TRUE(wait_for(1));
   std::ofstream(path, std::ios::app) << "second\n";
   EXPECT_TRUE(wait_for(2)) << "the append was not read within 10 s of a 60 s loop";
+
   (*collector)->Stop();
   EXPECT_THAT(texts, ElementsAre("first", "second"));
   CollectorStatus status = (*collector)->Snapshot();
@@ -495,6 +498,7 @@ class NoLossTailer : public Tailer, public ::testing::WithParamInterface<int> {}
 
 TEST_P(NoLossTailer, ThroughRandomRotationsTruncationsAndRestarts) {
   std::mt19937 random(GetParam());
+
   const std::vector<std::string> files = {"a.log", "b.log", "c.log"};
   Follow("*.log");
   Start();
@@ -502,8 +506,8 @@ TEST_P(NoLossTailer, ThroughRandomRotationsTruncationsAndRestarts) {
   std::map<std::string, std::string> prefix_of;
   for (const std::string& file : files) prefix_of[file] = file.substr(0, 1) + "-";
   int rotations = 0;
-  // Rotation tools run long after a file appeared; rotating a file the collector has never
-  // seen would model a file that existed for less than one scan.
+  // Rotation tools run long after a file appeared. Rotating a file the collector has never
+  // seen would model a file that existed for less than one scan, which no scan can catch.
   std::set<std::string> known;
   auto read_all = [&] {
     ReadAll();
@@ -544,6 +548,7 @@ TEST_P(NoLossTailer, ThroughRandomRotationsTruncationsAndRestarts) {
         break;
     }
   }
+
   ReadAll();
   std::map<std::string, int> next;
   for (const Record& record : records_) {

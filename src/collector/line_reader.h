@@ -7,10 +7,10 @@
 
 namespace vigil::collector {
 
-// The base of every line-oriented reader. It splits the stream at `\n`, strips a trailing
-// `\r`, cuts lines over the maximum record size (the rest of such a line up to its newline is
-// dropped, so the next line starts in sync) and keeps a partial last line until its newline
-// or Flush(). Subclasses see whole lines through OnLine() and build records from them.
+// The base of every line-oriented reader. It splits the stream at `\n` and strips a trailing
+// `\r`. It cuts a line over the maximum record size and drops the rest of that line up to its
+// newline, so the next line starts in sync. A partial last line waits for its newline or
+// Flush(). Subclasses see whole lines through OnLine() and build records from them.
 class LineBasedReader : public RecordReader {
  public:
   explicit LineBasedReader(ReaderOptions options);
@@ -95,7 +95,7 @@ class PendingRecordReader : public LineBasedReader {
  protected:
   using LineBasedReader::LineBasedReader;
 
-  // Emits `pending_`, if it holds a record, on queue `queue_`.
+  // Emits the record in `pending_`, if there is one, on queue `queue_`.
   void FlushRecord(const RecordCallback& emit) override;
   bool PendingRecordStart(uint64_t* offset) const override;
 
@@ -105,9 +105,9 @@ class PendingRecordReader : public LineBasedReader {
 
 // One record per line, for syslog and every single-line format. Empty lines are skipped.
 // With `continuation` set, indented lines, `Caused by:`, `Suppressed:` and `... N more` /
-// `... N common frames omitted` lines join the record before them (Java and Python stack
-// traces, where the unindented last line of a Python
-// traceback ends it), so a record ends at the next ordinary line or after the idle flush timeout.
+// `... N common frames omitted` lines join the record before them, as in Java and Python stack
+// traces. The unindented last line of a Python traceback joins and ends it. Otherwise a record
+// ends at the next ordinary line or after the idle flush timeout.
 class OneLineReader final : public PendingRecordReader {
  public:
   OneLineReader(ReaderOptions options, bool continuation, std::string separator);

@@ -25,8 +25,8 @@ class MultiLineReader final : public PendingRecordReader {
   std::string separator_;
 };
 
-// multi-line_indented: a line starting with a space or tab joins the record before it, with
-// its indentation replaced by the separator; an empty line ends the record; any other line
+// multi-line_indented: a line starting with a space or tab joins the record before it, and
+// the separator replaces its indentation. An empty line ends the record. Any other line
 // starts a new one.
 class IndentedReader final : public PendingRecordReader {
  public:

@@ -199,11 +199,13 @@ void DjbMultilogReader::OnLine(std::string_view line, bool truncated, const Reco
     if (digit < 0) labelled = false;
     label_seconds = label_seconds * 16 + static_cast<uint64_t>(digit < 0 ? 0 : digit);
   }
+
   if (!labelled) {
     ++counters_.format_errors;
     Emit(std::string(line), truncated, line_end(), emit, 'a');
     return;
   }
+
   std::string_view message = line.substr(26);
   if (StartsWithSyslogTime(message)) {
     Emit(std::string(message), truncated, line_end(), emit, 'a');
@@ -213,6 +215,7 @@ void DjbMultilogReader::OnLine(std::string_view line, bool truncated, const Reco
   constexpr uint64_t kTai64Base = uint64_t{1} << 62;
   time_t seconds =
       label_seconds >= kTai64Base + 10 ? static_cast<time_t>(label_seconds - kTai64Base - 10) : 0;
+
   struct tm local = {};
   localtime_r(&seconds, &local);
   char stamp[32];

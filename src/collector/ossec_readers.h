@@ -9,7 +9,7 @@
 namespace vigil::collector {
 
 // snort-full: an alert is a `[**] [` line, an optional `[Classification: ` or `[Priority: `
-// line and a `MM/DD-hh:mm:ss.uuuuuu ...` line; the record joins the first two lines and the
+// line and a `MM/DD-hh:mm:ss.uuuuuu ...` line. The record joins the first two lines and the
 // third line after its first space, without separators. An alert without its second line
 // gets `[Classification: Preprocessor] [Priority: 3] `. The packet lines after the third line
 // are skipped. A line out of order is a format error: it is counted and emitted alone.

@@ -47,8 +47,8 @@ class PositionStore {
   // Uses `path` as the state file; an empty path keeps positions in memory only.
   explicit PositionStore(std::string path) : path_(std::move(path)) {}
 
-  // Loads the state file. A missing file is an empty store; a malformed line is skipped and
-  // reported in the returned status, which is still OK when the rest loaded.
+  // Loads the state file. A missing file is an empty store. A malformed line is skipped and
+  // described in `warnings`, and the rest still loads.
   Status Load(std::vector<std::string>* warnings);
 
   // Replaces the file atomically with the current positions.

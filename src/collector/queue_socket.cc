@@ -60,7 +60,7 @@ Expected<std::unique_ptr<QueueSocket>> QueueSocket::Bind(const std::string& path
     return Status::IoError("queue socket " + path + ": bind failed: " + strerror(error));
   }
   chmod(path.c_str(), 0660);
-  // OSSEC asks for at least 6656 bytes; a larger buffer absorbs bursts from scripts.
+  // OSSEC sets at least 6656 bytes. A larger buffer absorbs bursts from scripts.
   int size = 1 << 20;
   setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
   GetLogger("collector")->info("listening for events on the queue socket {}", path);

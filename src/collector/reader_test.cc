@@ -460,7 +460,7 @@ TEST(GroupedReader, AuditUserspaceInterleavedSample) {
   size_t lines = 0;
   AuditKeyExtractor extractor;
   for (const Record& record : framed.records) {
-    // Every record holds the lines of exactly one event.
+    // Every record contains the lines of exactly one event.
     std::string key;
     size_t at = 0;
     std::set<std::string> record_ids;
