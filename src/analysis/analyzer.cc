@@ -3,13 +3,26 @@
 #include "common/text.h"
 
 namespace vigil::analysis {
+namespace {
 
-Analyzer::Analyzer(DecoderSet decoders, RuleSet rules, const Clock* clock)
+// Accumulated entries older than this are dropped, in seconds.
+constexpr int64_t kAccumulatorLifetime = 120;
+// How often expired accumulator entries are purged, in seconds.
+constexpr int64_t kAccumulatorPurgeInterval = 300;
+// The fields an accumulating decoder carries over, in Analyzer::Accumulated::values order.
+constexpr Field kAccumulatedFields[] = {Field::kSrcUser, Field::kDstUser, Field::kSrcIp,
+                                        Field::kDstIp,   Field::kSrcPort, Field::kDstPort,
+                                        Field::kData};
+
+}  // namespace
+
+Analyzer::Analyzer(DecoderSet decoders, RuleSet rules, const Clock* clock,
+                   EngineOptions engine_options)
     : decoders_(std::move(decoders)),
       rules_(std::move(rules)),
       clock_(clock),
       predecoder_(PreDecoder::ShortHostname()),
-      engine_(&rules_) {}
+      engine_(&rules_, std::move(engine_options)) {}
 
 Expected<std::unique_ptr<Analyzer>> Analyzer::Create(const config::Config& config,
                                                      const Clock* clock) {
@@ -22,11 +35,46 @@ Expected<std::unique_ptr<Analyzer>> Analyzer::Create(const config::Config& confi
     rule_options.log_alert_level = config.alerts.log_alert_level;
     rule_options.email_alert_level = config.alerts.email_alert_level;
     rule_options.default_timeframe = config.internal.default_timeframe;
+    for (const config::ListRef& list : config.rules.lists) rule_options.lists.push_back(list.path);
     rules = RuleSet::Load(config.rules.rule_files, *decoders, rule_options);
   }
   if (!decoders.ok()) return decoders.status();
   if (!rules.ok()) return rules.status();
-  return std::unique_ptr<Analyzer>(new Analyzer(std::move(*decoders), std::move(*rules), clock));
+  EngineOptions engine_options;
+  engine_options.memory_size = static_cast<size_t>(std::max(config.global.memory_size, 1));
+  return std::unique_ptr<Analyzer>(
+      new Analyzer(std::move(*decoders), std::move(*rules), clock, std::move(engine_options)));
+}
+
+void Analyzer::ResetState() {
+  rules_.ResetState();
+  engine_.ResetState();
+  accumulated_.clear();
+}
+
+void Analyzer::Accumulate(Event* event) {
+  if (!event->Has(Field::kId)) return;
+  int64_t now = event->time;
+  if (now >= next_accumulator_purge_) {
+    std::erase_if(accumulated_, [&](const auto& entry) {
+      return entry.second.time < now - kAccumulatorLifetime;
+    });
+    next_accumulator_purge_ = now + kAccumulatorPurgeInterval;
+  }
+  std::string key = event->hostname + " " + event->decoder->ReportedName() + " " +
+                    std::string(event->Get(Field::kId));
+  Accumulated& stored = accumulated_[key];
+  if (stored.time < now - kAccumulatorLifetime) stored = Accumulated();
+  for (size_t i = 0; i < std::size(kAccumulatedFields); ++i) {
+    Field field = kAccumulatedFields[i];
+    if (event->Has(field)) {
+      stored.values[i] = event->Get(field);
+      stored.present |= 1u << i;
+    } else if ((stored.present >> i) & 1u) {
+      event->Set(field, stored.values[i]);
+    }
+  }
+  stored.time = now;
 }
 
 RuleMatch Analyzer::Process(std::string_view location, std::string_view text, Event* event,
@@ -39,7 +87,10 @@ RuleMatch Analyzer::Process(std::string_view location, std::string_view text, Ev
   ++counters_.events;
   predecoder_.Run(event);
   decoders_.Decode(event);
-  if (event->decoder != nullptr) ++counters_.decoded;
+  if (event->decoder != nullptr) {
+    ++counters_.decoded;
+    if (event->decoder->accumulate) Accumulate(event);
+  }
   RuleMatch match = engine_.Match(*event, trace);
   if (match.rule != nullptr) ++counters_.matched;
   if (match.alert) ++counters_.alerts;

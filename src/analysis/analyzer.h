@@ -1,10 +1,12 @@
 // The analysis pipeline for one stream of records: pre-decoding, decoding and rules.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 
 #include "analysis/decoder.h"
 #include "analysis/event.h"
@@ -39,15 +41,25 @@ class Analyzer {
   RuleMatch Process(std::string_view location, std::string_view text, Event* event,
                     std::string* trace = nullptr);
 
-  // Drops all correlation state, as a fresh start would.
-  void ResetState() { rules_.ResetState(); }
+  // Drops all correlation, first-time-seen, ignore, diff and accumulator state, as a fresh
+  // start would.
+  void ResetState();
 
   const DecoderSet& decoders() const { return decoders_; }
   const RuleSet& rules() const { return rules_; }
   const AnalyzerCounters& counters() const { return counters_; }
 
  private:
-  Analyzer(DecoderSet decoders, RuleSet rules, const Clock* clock);
+  // Fields a decoder with <accumulate> carries from one event to the next of the same host,
+  // decoder and id.
+  struct Accumulated {
+    int64_t time = 0;
+    std::array<std::string, 7> values;
+    uint32_t present = 0;  // bit i: values[i] is set
+  };
+
+  Analyzer(DecoderSet decoders, RuleSet rules, const Clock* clock, EngineOptions engine_options);
+  void Accumulate(Event* event);
 
   DecoderSet decoders_;
   RuleSet rules_;
@@ -55,6 +67,8 @@ class Analyzer {
   PreDecoder predecoder_;
   RuleEngine engine_;
   AnalyzerCounters counters_;
+  std::unordered_map<std::string, Accumulated> accumulated_;
+  int64_t next_accumulator_purge_ = 0;
 };
 
 }  // namespace vigil::analysis

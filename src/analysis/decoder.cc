@@ -24,9 +24,6 @@ constexpr std::pair<std::string_view, Category> kCategories[] = {
     {"ossec", Category::kOssec},
 };
 
-constexpr std::string_view kPlugins[] = {"PF_Decoder", "SymantecWS_Decoder", "SonicWall_Decoder",
-                                         "OSSECAlert_Decoder"};
-
 // Text of the repeated pattern elements of one decoder, concatenated as OSSEC does.
 struct PatternText {
   std::string text;
@@ -176,13 +173,11 @@ class DecoderLoader {
       } else if (element == "accumulate") {
         decoder->accumulate = true;
       } else if (element == "plugin_decoder") {
-        bool known = false;
-        for (std::string_view plugin : kPlugins) known = known || plugin == value;
-        if (!known) {
+        if (!ParsePluginName(value, &decoder->plugin)) {
           errors_.push_back(Where(file, child) + "<plugin_decoder>: unknown plugin '" + value +
-                            "'");
+                            "', expected PF_Decoder, SymantecWS_Decoder, SonicWall_Decoder or "
+                            "OSSECAlert_Decoder");
         }
-        decoder->plugin = value;
       } else {
         errors_.push_back(Where(file, child) + "<" + child.name + "> is not a decoder element");
       }
@@ -201,11 +196,11 @@ class DecoderLoader {
     if (!prematch.seen && !program.seen && decoder->parent_name.empty()) {
       errors_.push_back(where + "needs a <prematch>, <program_name> or <parent>");
     }
-    if (regex.seen != has_order && decoder->plugin.empty()) {
+    if (regex.seen != has_order && decoder->plugin == Plugin::kNone) {
       errors_.push_back(
           where + (regex.seen ? "has a <regex> but no <order>" : "has an <order> but no <regex>"));
     }
-    if (!decoder->plugin.empty() && (regex.seen || has_order)) {
+    if (decoder->plugin != Plugin::kNone && (regex.seen || has_order)) {
       errors_.push_back(where + "<plugin_decoder> cannot be combined with <regex> or <order>");
     }
     if (program.seen) {
@@ -445,8 +440,11 @@ void DecoderSet::Decode(Event* event) const {
       parent_end = match.end;
     }
     event->decoder = root;
+    event->category = root->type;
     if (!root->children.empty()) {
       RunChildren(*root, parent_end, event);
+    } else if (root->plugin != Plugin::kNone) {
+      RunPlugin(root->plugin, event);
     } else if (root->regex) {
       size_t start = root->regex_offset == RegexOffset::kNone ? 0 : parent_end;
       if (root->regex->Search(log.substr(start), &match)) AssignCaptures(*root, match, event);
@@ -461,9 +459,11 @@ void DecoderSet::RunChildren(const Decoder& root, size_t parent_end, Event* even
   const std::vector<const Decoder*>& children = root.children;
   size_t index = 0;
   size_t child_end = parent_end;  // end of the selected child's prematch
-  for (; index < children.size(); ++index) {
+  while (index < children.size()) {
     const Decoder* child = children[index];
     if (!child->prematch) {
+      // Selected, but the event keeps the root as its decoder (name, id and type), as in
+      // OSSEC.
       child_end = parent_end;
       break;
     }
@@ -471,10 +471,18 @@ void DecoderSet::RunChildren(const Decoder& root, size_t parent_end, Event* even
     if (child->prematch->Search(log.substr(base), &match)) {
       child_end = base + match.end;
       event->decoder = child;
+      event->category = child->type;
       break;
     }
+    // A failed prematch skips the whole chain of same-named siblings that continue it.
+    while (index < children.size() && children[index]->get_next) ++index;
+    ++index;
   }
   if (index == children.size()) return;
+  if (children[index]->plugin != Plugin::kNone) {
+    RunPlugin(children[index]->plugin, event);
+    return;
+  }
 
   size_t previous_regex_end = std::string_view::npos;
   for (; index < children.size(); ++index) {

@@ -9,21 +9,10 @@
 
 #include "analysis/event.h"
 #include "analysis/pattern/pattern.h"
+#include "analysis/plugin_decoders.h"
 #include "common/status.h"
 
 namespace vigil::analysis {
-
-// Decoder <type>: decides which root rules an event is matched against.
-enum class Category : uint8_t {
-  kSyslog,
-  kFirewall,
-  kIds,
-  kWebLog,
-  kSquid,
-  kWindows,
-  kHostInformation,
-  kOssec,
-};
 
 // Parses a <type> or <category> value; false when unknown.
 bool ParseCategory(std::string_view text, Category* category);
@@ -66,7 +55,7 @@ struct Decoder {
   Category type = Category::kSyslog;
   bool use_own_name = false;
   bool accumulate = false;
-  std::string plugin;  // plugin_decoder name, empty when none
+  Plugin plugin = Plugin::kNone;  // <plugin_decoder>
   // Set when the next sibling has the same name: its regex continues this one's work.
   bool get_next = false;
   // Defined in code (syscheck, rootcheck, host information), never tried on log lines.

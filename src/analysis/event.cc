@@ -70,10 +70,13 @@ void Event::Reset() {
   full_log.clear();
   time = 0;
   log_offset = 0;
+  log_length = std::string::npos;
   hostname.clear();
   program_name.clear();
   has_program_name = false;
   decoder = nullptr;
+  category = Category::kSyslog;
+  generated_rule_id = 0;
   for (size_t i = 0; i < kFieldCount; ++i) {
     if ((fields_set >> i) & 1u) fields[i].clear();
   }

@@ -12,6 +12,18 @@ namespace vigil::analysis {
 
 struct Decoder;
 
+// Decoder <type> and rule <category>: decides which root rules an event is matched against.
+enum class Category : uint8_t {
+  kSyslog,
+  kFirewall,
+  kIds,
+  kWebLog,
+  kSquid,
+  kWindows,
+  kHostInformation,
+  kOssec,
+};
+
 // The fields a decoder's <order> can fill, besides dynamic ones. The names are those of
 // OSSEC's <order> element.
 enum class Field : uint8_t {
@@ -47,18 +59,26 @@ struct Event {
   int64_t time = 0;      // receive time, seconds since the epoch (OSSEC never parses the log's)
   // Set by the pre-decoder.
   size_t log_offset = 0;  // `log` is full_log from this offset: the message after its header
+  // Length of `log` in bytes; npos means up to the end of full_log. Only macOS ASL records,
+  // whose message is one bracketed item among others, end `log` early.
+  size_t log_length = std::string::npos;
   std::string hostname;
   std::string program_name;
   bool has_program_name = false;
   // Set by the decoders.
   const Decoder* decoder = nullptr;  // the decoder that matched, child or root
+  // The matched decoder's <type>, which a plugin decoder may change per event.
+  Category category = Category::kSyslog;
+  // Set by the OSSEC alert plugin: the id of the rule named by a forwarded alert, which
+  // becomes the decision without rule matching. 0 when not set.
+  int generated_rule_id = 0;
   std::array<std::string, kFieldCount> fields;
   uint32_t fields_set = 0;  // bit i is set when fields[i] holds a decoded value
   std::vector<std::pair<std::string, std::string>> dynamic_fields;
   // Fields in the order the decoder set them, for logtest's phase 2: (label, value).
   std::vector<std::pair<std::string, std::string>> decoded_order;
 
-  std::string_view log() const { return std::string_view(full_log).substr(log_offset); }
+  std::string_view log() const { return std::string_view(full_log).substr(log_offset, log_length); }
 
   bool Has(Field f) const { return (fields_set >> static_cast<unsigned>(f)) & 1u; }
   // Returns the field's value, or an empty view when it is not set.

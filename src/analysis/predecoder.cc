@@ -2,7 +2,9 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
+#include <string>
 
 namespace vigil::analysis {
 namespace {
@@ -78,33 +80,41 @@ bool IsColonDateTime(const Header& h) {
          h.At(16, ':');
 }
 
-// xferlog `Mon Apr 17 18:27:14 2006 `.
+// xferlog `Mon Apr 17 18:27:14 2006 1 64.160.42.130 ...`: the transfer time is one digit
+// followed by a space at 26, which tells it from vsftpd's `... 2016 [pid 2] ...`.
 bool IsXferlogTime(const Header& h) {
-  return h.At(3, ' ') && h.At(7, ' ') && h.At(10, ' ') && h.At(13, ':') && h.At(16, ':') &&
-         h.At(19, ' ') && h.DigitsAt(20, 4) && h.At(24, ' ');
+  return h.size() >= 28 && h.At(3, ' ') && h.At(7, ' ') && h.At(10, ' ') && h.At(13, ':') &&
+         h.At(16, ':') && h.At(19, ' ') && h.At(24, ' ') && h.At(26, ' ');
 }
 
-// snort `01/28-09:13:16.240702  `.
+// snort `01/28-09:13:16.240702  [**]`.
 bool IsSnortTime(const Header& h) {
-  return h.DigitsAt(0, 2) && h.At(2, '/') && h.At(5, '-') && h.At(8, ':') && h.At(11, ':') &&
+  return h.size() >= 24 && h.At(2, '/') && h.At(5, '-') && h.At(8, ':') && h.At(11, ':') &&
          h.At(14, '.') && h.At(21, ' ');
 }
 
-// suricata `01/28/1979-09:13:16.240702 `.
+// suricata `01/28/1979-09:13:16.240702  [**]`.
 bool IsSuricataTime(const Header& h) {
-  return h.DigitsAt(0, 2) && h.At(2, '/') && h.At(5, '/') && h.At(10, '-') && h.At(13, ':') &&
+  return h.size() >= 26 && h.At(2, '/') && h.At(5, '/') && h.At(10, '-') && h.At(13, ':') &&
          h.At(16, ':') && h.At(19, '.') && h.At(26, ' ');
 }
 
-// Apache error log `[Fri Feb 11 18:06:35 2004] `.
+// Apache error log `[Fri Feb 11 18:06:35 2004] [warn] ...`.
 bool IsApacheErrorTime(const Header& h) {
-  return h.At(0, '[') && h.At(4, ' ') && h.At(8, ' ') && h.At(11, ' ') && h.At(14, ':') &&
-         h.At(17, ':') && h.At(20, ' ') && h.At(25, ']') && h.At(26, ' ');
+  return h.size() >= 27 && h.At(0, '[') && h.At(4, ' ') && h.At(8, ' ') && h.At(11, ' ') &&
+         h.At(14, ':') && h.At(17, ':') && h.At(20, ' ') && h.At(25, ']');
 }
 
-// squid `1140804070.368  11623 ...`.
+// macOS ASL `[Time 2006.12.28 15:53:55 UTC] [Facility auth] [Sender sshd] ...`.
+bool IsAslTime(const Header& h) {
+  return h.size() >= 26 && h.At(0, '[') && h.At(1, 'T') && h.At(5, ' ') && h.At(10, '.') &&
+         h.At(13, '.') && h.At(16, ' ') && h.At(19, ':');
+}
+
+// squid `1140804070.368  11623 10.0.0.1 TCP_MISS/200 ...`.
 bool IsSquidTime(const Header& h) {
-  return h.At(0, '1') && h.At(10, '.') && h.DigitAt(13) && h.At(14, ' ');
+  return h.size() >= 32 && h.At(0, '1') && h.DigitsAt(1, 3) && h.At(10, '.') && h.DigitAt(13) &&
+         h.At(14, ' ') && (h.At(21, ' ') || h.At(22, ' '));
 }
 
 size_t SkipSpaces(std::string_view text, size_t i) {
@@ -117,52 +127,79 @@ size_t SkipHostnameChars(std::string_view text, size_t i) {
   return i;
 }
 
-// Returns the value of `[Name value]` in a macOS ASL line, or an empty view.
-std::string_view AslValue(std::string_view text, std::string_view name) {
-  std::string key = "[" + std::string(name) + " ";
-  size_t start = text.find(key);
-  if (start == std::string_view::npos) return {};
-  start += key.size();
-  size_t end = text.find(']', start);
-  if (end == std::string_view::npos) return {};
-  return text.substr(start, end - start);
-}
+bool IsLower(char c) { return c >= 'a' && c <= 'z'; }
+bool IsAlnum(char c) { return IsDigit(c) || IsLower(c) || (c >= 'A' && c <= 'Z'); }
 
-// Parses `prog: `, `prog[pid]: ` or `prog[pid] ` at `i`. On success sets the program name and
-// returns the offset of the message; returns npos otherwise.
-size_t ParseProgram(std::string_view text, size_t i, Event* event) {
+// Parses a program token at `i`: `prog: ` or `prog[123]: ` or `prog[123] `. On success sets
+// the program name and returns the offset just after the token; returns npos otherwise.
+size_t ParseProgramToken(std::string_view text, size_t i, Event* event) {
   size_t end = SkipHostnameChars(text, i);
-  if (end == i) return std::string_view::npos;
-  size_t next;
-  if (end + 1 < text.size() && text[end] == ':' && text[end + 1] == ' ') {
+  auto at = [&](size_t k, char c) { return k < text.size() && text[k] == c; };
+  size_t next = std::string_view::npos;
+  if (at(end, ':') && at(end + 1, ' ')) {
     next = end + 2;
-  } else if (end < text.size() && text[end] == '[') {
-    size_t close = end + 1;
-    while (close < text.size() && text[close] != ']' && text[close] != ' ') ++close;
-    if (close >= text.size() || text[close] != ']') return std::string_view::npos;
-    if (close + 1 < text.size() && text[close + 1] == ':' && close + 2 < text.size() &&
-        text[close + 2] == ' ') {
-      next = close + 3;
-    } else if (close + 1 < text.size() && text[close + 1] == ' ') {
-      next = close + 2;
-    } else if (close + 2 == text.size() && text[close + 1] == ':') {
-      next = close + 2;
-    } else {
-      return std::string_view::npos;
+  } else if (at(end, '[') && end + 1 < text.size() && IsDigit(text[end + 1])) {
+    size_t k = end + 1;
+    while (k < text.size() && IsDigit(text[k])) ++k;
+    if (at(k, ']') && at(k + 1, ':') && at(k + 2, ' ')) {
+      next = k + 3;
+    } else if (at(k, ']') && at(k + 1, ' ')) {
+      next = k + 2;
     }
-  } else if (end + 1 == text.size() && text[end] == ':') {
-    next = end + 1;
-  } else {
-    return std::string_view::npos;
   }
+  if (next == std::string_view::npos) return next;
   event->program_name.assign(text.substr(i, end - i));
   event->has_program_name = true;
-  // Solaris adds `[ID 123456 facility.severity] ` after the program.
-  if (text.substr(next).starts_with("[ID ")) {
-    size_t close = text.find("] ", next);
-    if (close != std::string_view::npos) next = close + 2;
-  }
   return next;
+}
+
+// Parses what follows a syslog host name: a program token, or AIX's
+// `|facility:severity prog: `. Returns the offset of the message, or npos when the text
+// after the host is not a program token (the message then starts at `i`).
+size_t ParseProgram(std::string_view text, size_t i, Event* event) {
+  if (i + 1 < text.size() && text[i] == '|' && IsLower(text[i + 1])) {
+    size_t k = i + 2;
+    while (k < text.size() && IsAlnum(text[k])) ++k;
+    if (k >= text.size() || text[k] != ':') return std::string_view::npos;
+    ++k;
+    while (k < text.size() && IsAlnum(text[k])) ++k;
+    if (k >= text.size() || text[k] != ' ') return std::string_view::npos;
+    return ParseProgramToken(text, k + 1, event);
+  }
+  return ParseProgramToken(text, i, event);
+}
+
+// Reads the bracketed items of a macOS ASL record from `i`: Sender is the program, the first
+// Message is the log and Host the host name, which ends the scan.
+void ParseAsl(std::string_view text, size_t i, Event* event, bool* host_known) {
+  bool message_done = false;
+  size_t open = text.find('[', i);
+  while (open != std::string_view::npos) {
+    size_t pos = open + 1;
+    std::string_view rest = text.substr(pos);
+    if (rest.starts_with("Sender ") && !event->has_program_name) {
+      size_t close = text.find(']', pos + 7);
+      if (close == std::string_view::npos) break;
+      event->program_name.assign(text.substr(pos + 7, close - pos - 7));
+      event->has_program_name = true;
+      pos = close + 1;
+    } else if (rest.starts_with("Message ") && !message_done) {
+      message_done = true;
+      event->log_offset = pos + 8;
+      size_t close = text.find(']', pos + 8);
+      if (close == std::string_view::npos) break;
+      event->log_length = close - (pos + 8);
+      pos = close + 1;
+    } else if (rest.starts_with("Host ")) {
+      size_t close = text.find(']', pos + 5);
+      if (close != std::string_view::npos) {
+        event->hostname.assign(text.substr(pos + 5, close - pos - 5));
+        *host_known = true;
+      }
+      break;
+    }
+    open = text.find('[', pos);
+  }
 }
 
 }  // namespace
@@ -178,14 +215,27 @@ std::string PreDecoder::ShortHostname() {
 
 void PreDecoder::Run(Event* event) const {
   std::string_view text = event->full_log;
-  Header h(text);
   event->log_offset = 0;
+  event->log_length = std::string::npos;
   event->hostname.clear();
   event->program_name.clear();
   event->has_program_name = false;
 
+  // A German `Mär` spells its month in four bytes; the header tests below then see every
+  // syslog position one byte later. Test a copy with `ä` folded to one byte, and add the
+  // byte back to every offset.
+  size_t shift = 0;
+  std::string folded;
+  if (text.size() > 3 && static_cast<unsigned char>(text[1]) == 0xC3 &&
+      static_cast<unsigned char>(text[2]) == 0xA4) {
+    folded = std::string(text.substr(0, 1)) + "a" + std::string(text.substr(3));
+    shift = 1;
+  }
+  std::string_view probe = shift > 0 ? std::string_view(folded) : text;
+  Header h(probe);
+
   size_t skip = 0;
-  if (IsSyslogTime(h)) {
+  if (h.size() >= 16 && IsSyslogTime(h)) {
     skip = 16;
   } else if (IsLog4jTime(h)) {
     skip = 23;
@@ -198,61 +248,57 @@ void PreDecoder::Run(Event* event) const {
   }
 
   bool host_known = false;
-  if (skip > 0 && skip <= text.size()) {
-    size_t i = skip;
+  if (skip > 0) {
+    size_t i = std::min(skip + shift, text.size());
     if (i < text.size() && text[i] == ' ') ++i;
     event->log_offset = i;
     size_t host_end = SkipHostnameChars(text, i);
-    if (host_end > i && host_end + 1 < text.size() && text[host_end] == ':' &&
-        text[host_end + 1] == ' ') {
+    if (host_end + 1 < text.size() && text[host_end] == ':' && text[host_end + 1] == ' ') {
       // No host name: the token is the program (Solaris style `prog: message`).
       event->program_name.assign(text.substr(i, host_end - i));
       event->has_program_name = true;
       event->log_offset = host_end + 2;
-    } else if (host_end > i && host_end < text.size() && text[host_end] == ' ') {
+    } else if (host_end < text.size() && text[host_end] == ' ') {
       event->hostname.assign(text.substr(i, host_end - i));
       host_known = true;
       size_t program_start = host_end + 1;
-      if (program_start < text.size() && text[program_start] == '|') {
-        // AIX: `host |facility:severity prog: message`.
-        size_t space = text.find(' ', program_start);
-        program_start = space == std::string_view::npos ? text.size() : space + 1;
-      }
       size_t message = ParseProgram(text, program_start, event);
-      event->log_offset = message == std::string_view::npos ? program_start : message;
+      if (message == std::string_view::npos) {
+        event->log_offset = program_start;
+      } else {
+        event->log_offset = message;
+        // Solaris adds `[ID 123456 facility.severity] ` after the program.
+        if (text.substr(message).starts_with("[ID ")) {
+          size_t close = text.find(']', message + 4);
+          if (close != std::string_view::npos) event->log_offset = close + 2;
+        }
+      }
     }
   } else if (IsXferlogTime(h)) {
     event->log_offset = 24;
   } else if (IsSnortTime(h)) {
-    event->log_offset = SkipSpaces(text, 21);
+    event->log_offset = 23;
   } else if (IsSuricataTime(h)) {
-    event->log_offset = SkipSpaces(text, 26);
+    event->log_offset = 28;
   } else if (IsApacheErrorTime(h)) {
     event->log_offset = 27;
-  } else if (text.starts_with("[Time ") && text.find("[Message ") != std::string_view::npos) {
-    std::string_view sender = AslValue(text, "Sender");
-    std::string_view host = AslValue(text, "Host");
-    size_t message = text.find("[Message ") + 9;
-    event->log_offset = message;
-    if (!sender.empty()) {
-      event->program_name.assign(sender);
-      event->has_program_name = true;
-    }
-    if (!host.empty()) {
-      event->hostname.assign(host);
-      host_known = true;
-    }
+  } else if (IsAslTime(h)) {
+    event->log_offset = 25;
+    ParseAsl(text, 25, event, &host_known);
   } else if (IsSquidTime(h)) {
     event->log_offset = SkipSpaces(text, 14);
   }
 
   if (event->log_offset > text.size()) event->log_offset = text.size();
-  if (!host_known) {
-    if (!event->location.empty() && event->location[0] == '(') {
-      event->hostname = event->location;
-    } else {
-      event->hostname = local_hostname_;
-    }
+  if (event->log_length != std::string::npos &&
+      event->log_offset + event->log_length > text.size()) {
+    event->log_length = std::string::npos;
+  }
+  if (!event->location.empty() && event->location[0] == '(') {
+    // Agent events are named after their agent whatever the header says, as OSSEC does.
+    event->hostname = event->location;
+  } else if (!host_known) {
+    event->hostname = local_hostname_;
   }
 }
 

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "analysis/cdb_list.h"
 #include "analysis/decoder.h"
 #include "analysis/ip_list.h"
 #include "analysis/pattern/pattern.h"
@@ -43,6 +44,36 @@ struct FieldCondition {
   Field field = Field::kData;
   std::string dynamic_name;
   Pattern pattern;
+};
+
+// Fields that <ignore> and <check_if_ignored> put in an ignore-store entry.
+enum IgnoreField : uint32_t {
+  kIgnoreName = 1 << 0,
+  kIgnoreUser = 1 << 1,
+  kIgnoreSrcIp = 1 << 2,
+  kIgnoreDstIp = 1 << 3,
+  kIgnoreId = 1 << 4,
+  kIgnoreLocation = 1 << 5,
+  kIgnoreData = 1 << 6,
+  kIgnoreSystemName = 1 << 7,
+};
+
+// A built-in test named by <compiled_rule>; returns true when the rule may match.
+using CompiledRule = bool (*)(const Event& event);
+
+// Returns the built-in test named `name`, or nullptr when there is none. The names are those
+// of OSSEC's compiled rules: comp_srcuser_dstuser, check_id_size,
+// comp_mswin_targetuser_calleruser_diff, is_simple_http_request and is_valid_crawler.
+CompiledRule FindCompiledRule(std::string_view name);
+
+// A <list> condition: the event field is looked up in a key-value list.
+struct ListCondition {
+  FieldCondition::Source source = FieldCondition::Source::kField;
+  Field field = Field::kSrcIp;
+  ListLookup lookup = ListLookup::kMatchKey;
+  std::shared_ptr<const KeyValueList> list;
+  std::optional<Pattern> check_value;
+  std::string path;  // as written in the rule
 };
 
 // A <time> range in minutes since midnight, inclusive; negated when written with `!` or when
@@ -123,6 +154,12 @@ struct Rule {
   std::optional<TimeRange> time;
   uint8_t weekdays = 0;  // bit d for day d (0 = Sunday); 0 when not set
   bool if_fts = false;
+  CompiledRule compiled_rule = nullptr;
+  std::string compiled_rule_name;
+  bool check_diff = false;
+  std::vector<ListCondition> lists;
+  // Set for rules with an element Vigil cannot evaluate (GeoIP): such a rule never matches.
+  std::string never_matches;
 
   // Tree placement.
   std::vector<int> if_sid;
@@ -134,8 +171,11 @@ struct Rule {
   std::string if_matched_group;
   std::optional<Pattern> if_matched_regex;
   uint32_t same = 0;  // SameFlag bits
-  std::vector<std::string> ignore_fields;
-  std::vector<std::string> check_if_ignored_fields;
+  // True when if_matched_regex is the only context element: the rule then searches the
+  // history of all alerted events rather than a rule's or group's list.
+  bool searches_history = false;
+  uint32_t ignore_fields = 0;            // IgnoreField bits of <ignore>
+  uint32_t check_if_ignored_fields = 0;  // IgnoreField bits of <check_if_ignored>
 
   std::vector<Rule*> children;  // sorted by sort_level, level 0 first
 
@@ -143,7 +183,7 @@ struct Rule {
   EventList* matched_list = nullptr;    // the list this rule searches, for if_matched_*
   std::shared_ptr<EventList> own_list;  // events this rule alerted on, when some rule searches
   std::vector<EventList*> group_lists;  // lists of if_matched_group rules that match this one
-  int64_t ignore_until = 0;
+  int64_t ignore_until = 0;             // alerts of this rule are suppressed before this time
   uint64_t fired_times = 0;
 
   std::string file;

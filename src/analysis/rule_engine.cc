@@ -1,6 +1,9 @@
 #include "analysis/rule_engine.h"
 
 #include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
 
 namespace vigil::analysis {
 namespace {
@@ -8,10 +11,6 @@ namespace {
 constexpr size_t kMaxPreviousEvents = 11;
 // Upper bound on events kept per correlation list, whatever the timeframes say.
 constexpr size_t kMaxListEvents = 16384;
-
-Category EventCategory(const Event& event) {
-  return event.decoder != nullptr ? event.decoder->type : Category::kSyslog;
-}
 
 bool MatchField(const std::optional<Pattern>& pattern, bool present, std::string_view value) {
   return !pattern || (present && pattern->Search(value));
@@ -26,31 +25,106 @@ std::string_view UserOf(const Event& event, bool* present) {
   return event.Get(Field::kSrcUser);
 }
 
+// Returns the value a <list> condition looks up, or false when the event lacks it.
+bool ListSubject(const ListCondition& condition, const Event& event, std::string_view* value) {
+  switch (condition.source) {
+    case FieldCondition::Source::kUser: {
+      bool present = false;
+      *value = UserOf(event, &present);
+      return present;
+    }
+    case FieldCondition::Source::kHostname:
+      *value = event.hostname;
+      return true;
+    case FieldCondition::Source::kProgramName:
+      *value = event.program_name;
+      return event.has_program_name;
+    case FieldCondition::Source::kField:
+    case FieldCondition::Source::kDynamic:
+      *value = event.Get(condition.field);
+      return event.Has(condition.field);
+  }
+  return false;
+}
+
+std::string_view ReportedDecoderName(const Event& event) {
+  return event.decoder != nullptr ? std::string_view(event.decoder->ReportedName())
+                                  : std::string_view();
+}
+
+// Appends `value` when `wanted`, then a space separator.
+void AppendKeyPart(std::string* key, bool wanted, std::string_view value) {
+  if (wanted) key->append(value);
+  key->push_back(' ');
+}
+
+bool SameValue(bool stored_present, const std::string& stored, const Event& event, Field field) {
+  return stored_present && event.Has(field) && stored == event.Get(field);
+}
+
 }  // namespace
+
+std::string IgnoreKey(const Event& event, uint32_t fields) {
+  std::string key;
+  AppendKeyPart(&key, fields & kIgnoreName, ReportedDecoderName(event));
+  AppendKeyPart(&key, fields & kIgnoreId, event.Get(Field::kId));
+  AppendKeyPart(&key, fields & kIgnoreUser, event.Get(Field::kDstUser));
+  AppendKeyPart(&key, fields & kIgnoreSrcIp, event.Get(Field::kSrcIp));
+  AppendKeyPart(&key, fields & kIgnoreDstIp, event.Get(Field::kDstIp));
+  AppendKeyPart(&key, fields & kIgnoreData, event.Get(Field::kData));
+  AppendKeyPart(&key, fields & kIgnoreSystemName, event.Get(Field::kSystemName));
+  if (fields & kIgnoreLocation) key.append(event.location);
+  return key;
+}
+
+std::string FtsKey(const Event& event, uint32_t fts_fields) {
+  std::string key;
+  AppendKeyPart(&key, fts_fields & kFtsName, ReportedDecoderName(event));
+  AppendKeyPart(&key, fts_fields & kFtsId, event.Get(Field::kId));
+  AppendKeyPart(&key, fts_fields & kFtsUser, event.Get(Field::kDstUser));
+  AppendKeyPart(&key, fts_fields & kFtsSrcUser, event.Get(Field::kSrcUser));
+  AppendKeyPart(&key, fts_fields & kFtsSrcIp, event.Get(Field::kSrcIp));
+  AppendKeyPart(&key, fts_fields & kFtsDstIp, event.Get(Field::kDstIp));
+  AppendKeyPart(&key, fts_fields & kFtsData, event.Get(Field::kData));
+  AppendKeyPart(&key, fts_fields & kFtsSystemName, event.Get(Field::kSystemName));
+  if (fts_fields & kFtsLocation) key.append(event.location);
+  return key;
+}
+
+void RuleEngine::ResetState() {
+  fts_seen_.clear();
+  ignored_.clear();
+  diff_last_.clear();
+  history_.clear();
+}
 
 bool RuleEngine::TestConditions(const Rule& rule, const Event& event, std::string* why) const {
   auto fail = [&](const char* reason) {
     if (why != nullptr) *why = reason;
     return false;
   };
-  if (rule.decoded_as == -2) return fail("uses an element Vigil does not evaluate");
+  if (!rule.never_matches.empty()) {
+    if (why != nullptr) *why = rule.never_matches;
+    return false;
+  }
   if (rule.decoded_as >= 0 && (event.decoder == nullptr || event.decoder->id != rule.decoded_as)) {
-    return fail("decoded_as differs");
+    return fail("decoded_as: the event was decoded by another decoder");
   }
   if (rule.program_name &&
       !(event.has_program_name && rule.program_name->Search(event.program_name))) {
-    return fail("program_name does not match");
+    return fail(event.has_program_name ? "program_name does not match"
+                                       : "program_name: the event has no program name");
   }
   if (!MatchField(rule.id_pattern, event.Has(Field::kId), event.Get(Field::kId))) {
-    return fail("id does not match");
+    return fail(event.Has(Field::kId) ? "id does not match" : "id: the event has no id");
   }
-  if (rule.match && !rule.match->Search(event.log())) return fail("match does not match");
-  if (rule.regex && !rule.regex->Search(event.log())) return fail("regex does not match");
+  if (rule.match && !rule.match->Search(event.log())) return fail("match does not match the log");
+  if (rule.regex && !rule.regex->Search(event.log())) return fail("regex does not match the log");
   if (rule.action && !(event.Has(Field::kAction) && event.Get(Field::kAction) == *rule.action)) {
-    return fail("action differs");
+    return fail(event.Has(Field::kAction) ? "action differs" : "action: the event has no action");
   }
   if (!MatchField(rule.url, event.Has(Field::kUrl), event.Get(Field::kUrl))) {
-    return fail("url does not match");
+    return fail(event.Has(Field::kUrl) ? "url does not match" : "url: the event has no url");
   }
   for (const FieldCondition& condition : rule.dynamic_fields) {
     if (condition.source == FieldCondition::Source::kField) {
@@ -66,11 +140,13 @@ bool RuleEngine::TestConditions(const Rule& rule, const Event& event, std::strin
   }
   if (!rule.srcip.empty() &&
       !(event.Has(Field::kSrcIp) && rule.srcip.Matches(event.Get(Field::kSrcIp)))) {
-    return fail("srcip does not match");
+    return fail(event.Has(Field::kSrcIp) ? "srcip is not in the list"
+                                         : "srcip: the event has no source address");
   }
   if (!rule.dstip.empty() &&
       !(event.Has(Field::kDstIp) && rule.dstip.Matches(event.Get(Field::kDstIp)))) {
-    return fail("dstip does not match");
+    return fail(event.Has(Field::kDstIp) ? "dstip is not in the list"
+                                         : "dstip: the event has no destination address");
   }
   if (!MatchField(rule.srcport, event.Has(Field::kSrcPort), event.Get(Field::kSrcPort))) {
     return fail("srcport does not match");
@@ -78,13 +154,17 @@ bool RuleEngine::TestConditions(const Rule& rule, const Event& event, std::strin
   if (!MatchField(rule.dstport, event.Has(Field::kDstPort), event.Get(Field::kDstPort))) {
     return fail("dstport does not match");
   }
+  if (rule.compiled_rule != nullptr && !rule.compiled_rule(event)) {
+    return fail("compiled_rule returned false");
+  }
   if (rule.user) {
     bool present = false;
     std::string_view user = UserOf(event, &present);
-    if (!present || !rule.user->Search(user)) return fail("user does not match");
+    if (!present) return fail("user: the event has no user");
+    if (!rule.user->Search(user)) return fail("user does not match");
   }
   if (rule.maxsize > 0 && event.log().size() < static_cast<size_t>(rule.maxsize)) {
-    return fail("log is shorter than maxsize");
+    return fail("the log is shorter than maxsize");
   }
   if (rule.time || rule.weekdays != 0) {
     time_t now = static_cast<time_t>(event.time);
@@ -96,7 +176,7 @@ bool RuleEngine::TestConditions(const Rule& rule, const Event& event, std::strin
       if (inside == rule.time->negate) return fail("time is outside the range");
     }
     if (rule.weekdays != 0 && ((rule.weekdays >> local.tm_wday) & 1) == 0) {
-      return fail("weekday does not match");
+      return fail("weekday is not listed");
     }
   }
   if (!MatchField(rule.extra_data, event.Has(Field::kData), event.Get(Field::kData))) {
@@ -106,51 +186,125 @@ bool RuleEngine::TestConditions(const Rule& rule, const Event& event, std::strin
     return fail("hostname does not match");
   }
   if (!MatchField(rule.status, event.Has(Field::kStatus), event.Get(Field::kStatus))) {
-    return fail("status does not match");
+    return fail(event.Has(Field::kStatus) ? "status does not match"
+                                          : "status: the event has no status");
   }
   return true;
 }
 
+bool RuleEngine::TestStateful(const Rule& rule, const Event& event, std::string* why) {
+  auto fail = [&](const char* reason) {
+    if (why != nullptr) *why = reason;
+    return false;
+  };
+  if (rule.check_diff && !CheckDiff(rule, event)) {
+    return fail("check_diff: the output has not changed");
+  }
+  if (rule.if_fts) {
+    if (event.decoder == nullptr || event.decoder->fts == 0) {
+      return fail("if_fts: the decoder has no <fts>");
+    }
+    if (!IsFirstTimeSeen(event)) return fail("if_fts: seen before");
+  }
+  for (const ListCondition& condition : rule.lists) {
+    std::string_view value;
+    if (!ListSubject(condition, event, &value)) return fail("list: the event lacks the field");
+    if (!LookupList(*condition.list, condition.lookup, value, condition.check_value)) {
+      return fail("list lookup failed");
+    }
+  }
+  return true;
+}
+
+bool RuleEngine::IsFirstTimeSeen(const Event& event) {
+  return fts_seen_.insert(FtsKey(event, event.decoder->fts)).second;
+}
+
+// Compares the log with the one stored for this host and rule and stores the new one. The
+// first output seen for a host and rule only sets the baseline.
+bool RuleEngine::CheckDiff(const Rule& rule, const Event& event) {
+  std::string log(event.log());
+  if (options_.diff_dir.empty()) {
+    std::string key = event.hostname + " " + std::to_string(rule.id);
+    auto [it, inserted] = diff_last_.try_emplace(key, log);
+    if (inserted) return false;
+    if (it->second == log) return false;
+    it->second = std::move(log);
+    return true;
+  }
+  std::string host = event.hostname;
+  for (char& c : host) {
+    if (c == '/' || c == '\0') c = '_';
+  }
+  if (host.empty() || host == "." || host == "..") host = "_";
+  std::filesystem::path dir =
+      std::filesystem::path(options_.diff_dir) / host / std::to_string(rule.id);
+  std::filesystem::path file = dir / "last-entry";
+  std::error_code error;
+  std::ifstream in(file, std::ios::binary);
+  bool had_previous = in.good();
+  std::string previous;
+  if (had_previous) {
+    std::stringstream buffer;
+    buffer << in.rdbuf();
+    previous = buffer.str();
+  }
+  if (had_previous && previous == log) return false;
+  std::filesystem::create_directories(dir, error);
+  std::ofstream out(file, std::ios::binary | std::ios::trunc);
+  out << log;
+  return had_previous;
+}
+
 bool RuleEngine::TestContext(const Rule& rule, const Event& event, ContextResult* result) const {
-  EventList* list = rule.matched_list;
-  if (list == nullptr) return false;
+  const std::deque<std::shared_ptr<StoredEvent>>* events = nullptr;
+  if (rule.matched_list != nullptr) {
+    events = &rule.matched_list->events;
+  } else if (rule.searches_history) {
+    events = &history_;
+  } else {
+    return false;
+  }
   int64_t now = event.time;
   std::vector<std::shared_ptr<const StoredEvent>> counted;
   int needed = rule.frequency + 1;
   int count = 0;
   std::shared_ptr<StoredEvent> last_counted;
-  for (const std::shared_ptr<StoredEvent>& stored : list->events) {
+  for (const std::shared_ptr<StoredEvent>& stored : *events) {
     if (stored->time < now - rule.timeframe) break;
     if (stored->matched >= rule.level && stored->matched != 0) break;
-    if (rule.same & kSameSourceIp) {
-      if (!stored->has_srcip || !event.Has(Field::kSrcIp) ||
-          stored->srcip != event.Get(Field::kSrcIp)) {
-        continue;
-      }
-    }
-    if (rule.same & kSameSrcPort) {
-      if (!stored->has_srcport || stored->srcport != event.Get(Field::kSrcPort)) continue;
-    }
-    if (rule.same & kSameDstPort) {
-      if (!stored->has_dstport || stored->dstport != event.Get(Field::kDstPort)) continue;
-    }
-    if (rule.same & kSameUser) {
-      if (!stored->has_dstuser || !event.Has(Field::kDstUser) ||
-          stored->dstuser != event.Get(Field::kDstUser)) {
-        continue;
-      }
-    }
-    if (rule.same & kSameLocation) {
-      if (stored->hostname != event.hostname) continue;
-    }
-    if (rule.same & kSameId) {
-      if (!stored->has_id || stored->id != event.Get(Field::kId)) continue;
-    }
-    if (rule.same & kDifferentUrl) {
-      if (!stored->has_url || stored->url == event.Get(Field::kUrl)) continue;
-    }
-    if (rule.if_matched_regex && rule.if_matched_sid.empty() && rule.if_matched_group.empty()) {
+    if (rule.searches_history) {
+      // The history holds every alerted event; only events of the same decoder type whose
+      // log matches if_matched_regex count, and ports and location are not compared.
+      if (stored->category != event.category) continue;
       if (!rule.if_matched_regex->Search(stored->log)) continue;
+    } else {
+      if ((rule.same & kSameSrcPort) &&
+          !SameValue(stored->has_srcport, stored->srcport, event, Field::kSrcPort)) {
+        continue;
+      }
+      if ((rule.same & kSameDstPort) &&
+          !SameValue(stored->has_dstport, stored->dstport, event, Field::kDstPort)) {
+        continue;
+      }
+      // same_location compares host names: the agent for agent events, the syslog host for
+      // others.
+      if ((rule.same & kSameLocation) && stored->hostname != event.hostname) continue;
+    }
+    if ((rule.same & kSameSourceIp) &&
+        !SameValue(stored->has_srcip, stored->srcip, event, Field::kSrcIp)) {
+      continue;
+    }
+    if ((rule.same & kSameUser) &&
+        !SameValue(stored->has_dstuser, stored->dstuser, event, Field::kDstUser)) {
+      continue;
+    }
+    if ((rule.same & kSameId) && !SameValue(stored->has_id, stored->id, event, Field::kId)) {
+      continue;
+    }
+    if ((rule.same & kDifferentUrl) &&
+        (!stored->has_url || !event.Has(Field::kUrl) || stored->url == event.Get(Field::kUrl))) {
+      continue;
     }
     ++count;
     last_counted = stored;
@@ -158,7 +312,7 @@ bool RuleEngine::TestContext(const Rule& rule, const Event& event, ContextResult
     if (count >= needed) {
       result->counted = std::move(counted);
       result->marks[0] = last_counted;
-      result->marks[1] = list->events.front();
+      result->marks[1] = events->front();
       result->level = rule.level;
       return true;
     }
@@ -171,9 +325,18 @@ const Rule* RuleEngine::Check(const Rule& rule, const Event& event, std::string*
     trace->append("    Trying rule: " + std::to_string(rule.id) + " - " + rule.description + "\n");
   }
   std::string why;
-  if (!TestConditions(rule, event, trace != nullptr ? &why : nullptr)) return nullptr;
+  std::string* reason = trace != nullptr ? &why : nullptr;
+  bool matched = TestConditions(rule, event, reason) && TestStateful(rule, event, reason);
   ContextResult context;
-  if (rule.matched_list != nullptr && !TestContext(rule, event, &context)) return nullptr;
+  if (matched && (rule.matched_list != nullptr || rule.searches_history) &&
+      !TestContext(rule, event, &context)) {
+    matched = false;
+    why = "fewer than frequency+1 earlier matching events within the timeframe";
+  }
+  if (!matched) {
+    if (trace != nullptr) trace->append("       *Not matched: " + why + "\n");
+    return nullptr;
+  }
   if (trace != nullptr) {
     trace->append("       *Rule " + std::to_string(rule.id) + " matched.\n");
   }
@@ -196,7 +359,8 @@ void RuleEngine::Store(const Rule& rule, const Event& event, int matched_level) 
   } else {
     targets = rule.group_lists;
   }
-  if (targets.empty()) return;
+  bool keep_history = rules_->uses_history();
+  if (targets.empty() && !keep_history) return;
   auto stored = std::make_shared<StoredEvent>();
   stored->time = event.time;
   stored->full_log = event.full_log;
@@ -214,7 +378,7 @@ void RuleEngine::Store(const Rule& rule, const Event& event, int matched_level) 
   stored->id = event.Get(Field::kId);
   stored->has_url = event.Has(Field::kUrl);
   stored->url = event.Get(Field::kUrl);
-  stored->category = EventCategory(event);
+  stored->category = event.category;
   stored->matched = matched_level;
   for (EventList* list : targets) {
     list->events.push_front(stored);
@@ -224,15 +388,30 @@ void RuleEngine::Store(const Rule& rule, const Event& event, int matched_level) 
       list->events.pop_back();
     }
   }
+  if (keep_history) {
+    history_.push_front(stored);
+    while (history_.size() > options_.memory_size) history_.pop_back();
+  }
 }
 
 RuleMatch RuleEngine::Match(const Event& event, std::string* trace) {
   RuleMatch result;
   selected_context_ = ContextResult();
-  Category category = EventCategory(event);
   if (trace != nullptr) trace->append("\n**Rule debugging:\n");
+  if (event.generated_rule_id != 0) {
+    // A forwarded alert names its rule: that rule is the decision.
+    if (const Rule* generated = rules_->Find(event.generated_rule_id)) {
+      result.rule = generated;
+      result.alert = generated->level > 0;
+      if (trace != nullptr) {
+        trace->append("    Rule " + std::to_string(generated->id) +
+                      " named by the forwarded alert.\n");
+      }
+      return result;
+    }
+  }
   for (const Rule* root : rules_->roots()) {
-    if (root->category.value_or(Category::kSyslog) != category) continue;
+    if (root->category.value_or(Category::kSyslog) != event.category) continue;
     const Rule* found = Check(*root, event, trace);
     if (found == nullptr) continue;
     result.rule = found;
@@ -241,12 +420,21 @@ RuleMatch RuleEngine::Match(const Event& event, std::string* trace) {
   if (result.rule == nullptr || result.rule->level == 0) return result;
 
   Rule* rule = rules_->Find(result.rule->id);
+  ++rule->fired_times;
   if (rule->ignore_seconds > 0) {
-    if (event.time < rule->ignore_until) return result;
+    if (event.time < rule->ignore_until) {
+      if (trace != nullptr) trace->append("       *Suppressed by the ignore attribute.\n");
+      return result;
+    }
     rule->ignore_until = event.time + rule->ignore_seconds;
   }
+  if (rule->check_if_ignored_fields != 0 &&
+      ignored_.count(IgnoreKey(event, rule->check_if_ignored_fields)) != 0) {
+    if (trace != nullptr) trace->append("       *Suppressed by <check_if_ignored>.\n");
+    return result;
+  }
+  if (rule->ignore_fields != 0) ignored_.insert(IgnoreKey(event, rule->ignore_fields));
   result.alert = true;
-  ++rule->fired_times;
   int matched_level = 0;
   if (selected_context_.level > 0) {
     result.previous = std::move(selected_context_.counted);

@@ -1,8 +1,11 @@
 // Matches decoded events against the rule tree, with OSSEC's correlation semantics.
 #pragma once
 
+#include <deque>
 #include <memory>
 #include <string>
+#include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "analysis/event.h"
@@ -15,19 +18,34 @@ struct RuleMatch {
   const Rule* rule = nullptr;  // nullptr when no rule matched
   // For correlation rules: the earlier events that counted, newest first (at most 11).
   std::vector<std::shared_ptr<const StoredEvent>> previous;
-  // True when the rule should produce an alert: level above 0 and not suppressed by ignore.
+  // True when the rule should produce an alert: level above 0 and not suppressed by the
+  // ignore attribute or by <check_if_ignored>.
   bool alert = false;
 };
 
-// Not thread-safe: one engine owns the correlation state inside its RuleSet.
+// Options for the state the engine keeps between events.
+struct EngineOptions {
+  size_t memory_size = 8192;  // alerted events kept for if_matched_regex searches
+  // Folder for <check_diff> state, one file per host and rule; empty keeps it in memory.
+  std::string diff_dir;
+};
+
+// Not thread-safe: one engine owns the correlation state inside its RuleSet and its own
+// first-time-seen, ignore, diff and history stores.
 class RuleEngine {
  public:
   // `rules` must outlive the engine. Event times come from Event::time.
-  explicit RuleEngine(RuleSet* rules) : rules_(rules) {}
+  explicit RuleEngine(RuleSet* rules, EngineOptions options = {})
+      : rules_(rules), options_(std::move(options)) {}
 
   // Finds the rule for `event` and records the event for later correlation when it alerts.
-  // When `trace` is not null, appends logtest's verbose explanation of every rule tried.
+  // When `trace` is not null, appends logtest's verbose explanation of every rule tried,
+  // with the reason each one failed.
   RuleMatch Match(const Event& event, std::string* trace = nullptr);
+
+  // Drops the first-time-seen keys, the ignore store, the diff state kept in memory and the
+  // event history.
+  void ResetState();
 
  private:
   // What a correlation rule found in its list when it fired.
@@ -38,13 +56,31 @@ class RuleEngine {
   };
 
   const Rule* Check(const Rule& rule, const Event& event, std::string* trace);
+  // Tests the conditions that need no state; on failure sets *why when it is not null.
   bool TestConditions(const Rule& rule, const Event& event, std::string* why) const;
+  // Tests check_diff, if_fts and <list>, which follow the stateless tests in OSSEC's order.
+  bool TestStateful(const Rule& rule, const Event& event, std::string* why);
   bool TestContext(const Rule& rule, const Event& event, ContextResult* result) const;
+  bool CheckDiff(const Rule& rule, const Event& event);
+  bool IsFirstTimeSeen(const Event& event);
   void Store(const Rule& rule, const Event& event, int matched_level);
 
   RuleSet* rules_;
+  EngineOptions options_;
   // Context of the rule Check() returned last.
   ContextResult selected_context_;
+  std::unordered_set<std::string> fts_seen_;
+  std::unordered_set<std::string> ignored_;
+  std::unordered_map<std::string, std::string> diff_last_;  // "host rule-id" -> last log
+  std::deque<std::shared_ptr<StoredEvent>> history_;        // alerted events, newest first
 };
+
+// Builds an ignore-store entry "<decoder> <id> <dstuser> <srcip> <dstip> <data> <system name>
+// <location>" with only the IgnoreField `fields` filled, the others empty.
+std::string IgnoreKey(const Event& event, uint32_t fields);
+
+// Builds a first-time-seen key "<decoder> <id> <dstuser> <srcuser> <srcip> <dstip> <data>
+// <system name> <location>" with only the decoder's <fts> fields filled.
+std::string FtsKey(const Event& event, uint32_t fts_fields);
 
 }  // namespace vigil::analysis

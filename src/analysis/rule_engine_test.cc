@@ -146,11 +146,11 @@ TEST_F(RuleEngineTest, ReportsUndefinedIfSidAndDuplicateIds) {
   <rule id="200" level="4"><match>b</match><description>z</description></rule>
   <rule id="300" level="3"><regex>(\d+</regex><description>bad</description></rule>
 )"));
-  EXPECT_NE(error.find("rules.xml:7: rule 100: <if_sid> names rule 5799, which is not defined"),
+  EXPECT_NE(error.find("rules.xml:8: rule 100: <if_sid> names rule 5799, which is not defined"),
             std::string::npos)
       << error;
   EXPECT_NE(error.find("duplicate rule id 200"), std::string::npos) << error;
-  EXPECT_NE(error.find("rules.xml:10: <regex>"), std::string::npos) << error;
+  EXPECT_NE(error.find("rules.xml:11: <regex>"), std::string::npos) << error;
 }
 
 TEST_F(RuleEngineTest, OverwriteReplacesDefinitionInPlace) {

@@ -111,6 +111,11 @@ bool ParseWeekdays(std::string_view text, uint8_t* days) {
       {"saturday", 1 << 6}, {"sat", 1 << 6}, {"weekdays", 0x3e},    {"weekends", 0x41},
   };
   uint8_t result = 0;
+  text = Trim(text);
+  // OSSEC 3.7 sees a leading `!` but does not skip it, so `!weekends` fails to load there.
+  // Vigil reads it as the days not listed.
+  bool negate = !text.empty() && text[0] == '!';
+  if (negate) text.remove_prefix(1);
   std::vector<std::string> parts = SplitList(ToLower(text), ", ");
   if (parts.empty()) return false;
   for (const std::string& part : parts) {
@@ -124,6 +129,7 @@ bool ParseWeekdays(std::string_view text, uint8_t* days) {
     }
     if (!found) return false;
   }
+  if (negate) result = static_cast<uint8_t>(~result & 0x7f);
   *days = result;
   return true;
 }
@@ -313,7 +319,7 @@ class RuleLoader {
       } else if (element == "srcgeoip" || element == "dstgeoip" || element == "srcgeoip_pcre2" ||
                  element == "dstgeoip_pcre2") {
         // GeoIP is not built in: such a rule can never match, as in an OSSEC build without it.
-        rule->decoded_as = -2;
+        rule->never_matches = "<" + element + "> needs GeoIP, which Vigil does not include";
       } else if (element == "decoded_as") {
         int decoder_id = decoders_.IdOf(value);
         if (decoder_id < 0) {
@@ -417,15 +423,23 @@ class RuleLoader {
       } else if (element == "not_same_id") {
         rule->same &= ~kSameId;
       } else if (element == "ignore") {
-        rule->ignore_fields = SplitList(value, ", ");
+        ParseIgnoreFields(child_where, element, value, &rule->ignore_fields);
       } else if (element == "check_if_ignored") {
-        rule->check_if_ignored_fields = SplitList(value, ", ");
-      } else if (element == "check_diff" || element == "compiled_rule" || element == "list") {
-        // TODO: check_diff, compiled rules and CDB lists are not evaluated yet; such a rule
-        // never matches, which is the safe side for an IDS rule that would otherwise be too
-        // broad.
-        rule->decoded_as = -2;
-        if (element == "check_diff") context = true;
+        ParseIgnoreFields(child_where, element, value, &rule->check_if_ignored_fields);
+      } else if (element == "check_diff") {
+        rule->check_diff = true;
+        context = true;
+      } else if (element == "compiled_rule") {
+        rule->compiled_rule = FindCompiledRule(value);
+        rule->compiled_rule_name = value;
+        if (rule->compiled_rule == nullptr) {
+          Error(child_where, "<compiled_rule>: unknown function '" + value +
+                                 "', expected comp_srcuser_dstuser, check_id_size, "
+                                 "comp_mswin_targetuser_calleruser_diff, "
+                                 "is_simple_http_request or is_valid_crawler");
+        }
+      } else if (element == "list") {
+        ParseList(child_where, child, value, rule.get());
       } else if (element == "field") {
         const std::string* name = child.Attribute("name");
         if (name == nullptr || name->empty()) {
@@ -468,6 +482,9 @@ class RuleLoader {
             "frequency and same_*/different_* need <if_matched_sid>, "
             "<if_matched_group> or <if_matched_regex>");
     }
+    rule->searches_history = rule->if_matched_regex.has_value() && rule->if_matched_sid.empty() &&
+                             rule->if_matched_group.empty();
+    if (rule->searches_history) set_->uses_history_ = true;
     if (!rule->if_matched_sid.empty() && rule->if_sid.empty() && rule->if_group.empty()) {
       rule->if_sid = rule->if_matched_sid;
     }
@@ -506,6 +523,111 @@ class RuleLoader {
 
   static PatternSyntax Syntax(const std::string& element) {
     return element.ends_with("_pcre2") ? PatternSyntax::kPcre2 : PatternSyntax::kOsMatch;
+  }
+
+  void ParseIgnoreFields(const std::string& where, const std::string& element,
+                         const std::string& value, uint32_t* bits) {
+    static constexpr std::pair<std::string_view, IgnoreField> kFields[] = {
+        {"name", kIgnoreName},         {"user", kIgnoreUser},
+        {"dstuser", kIgnoreUser},      {"srcip", kIgnoreSrcIp},
+        {"dstip", kIgnoreDstIp},       {"id", kIgnoreId},
+        {"location", kIgnoreLocation}, {"data", kIgnoreData},
+        {"extra_data", kIgnoreData},   {"system_name", kIgnoreSystemName},
+    };
+    for (const std::string& name : SplitList(value, ", ")) {
+      bool found = false;
+      for (const auto& [known, bit] : kFields) {
+        if (name == known) {
+          *bits |= bit;
+          found = true;
+        }
+      }
+      if (!found) {
+        Error(where, "<" + element + ">: unknown field '" + name +
+                         "', expected name, user, srcip, dstip, id, location, data or "
+                         "system_name");
+      }
+    }
+  }
+
+  void ParseList(const std::string& where, const XmlNode& node, const std::string& path,
+                 Rule* rule) {
+    static constexpr std::pair<std::string_view, FieldCondition::Source> kSources[] = {
+        {"user", FieldCondition::Source::kUser},
+        {"hostname", FieldCondition::Source::kHostname},
+        {"program_name", FieldCondition::Source::kProgramName},
+    };
+    static constexpr std::string_view kFieldNames[] = {"srcip", "srcport", "dstip",  "dstport",
+                                                       "url",   "id",      "status", "action"};
+    ListCondition condition;
+    condition.path = path;
+    const std::string* field = node.Attribute("field");
+    if (field == nullptr) {
+      Error(where, "<list> needs a field attribute");
+      return;
+    }
+    bool known = false;
+    for (const auto& [name, source] : kSources) {
+      if (*field == name) {
+        condition.source = source;
+        known = true;
+      }
+    }
+    for (std::string_view name : kFieldNames) {
+      if (*field == name) {
+        condition.source = FieldCondition::Source::kField;
+        ParseFieldName(name, &condition.field);
+        known = true;
+      }
+    }
+    if (!known) {
+      Error(where, "<list field=\"" + *field +
+                       "\">: expected srcip, srcport, dstip, dstport, user, url, id, hostname, "
+                       "program_name, status or action");
+      return;
+    }
+    if (const std::string* lookup = node.Attribute("lookup")) {
+      if (!ParseListLookup(*lookup, &condition.lookup)) {
+        Error(where, "<list lookup=\"" + *lookup +
+                         "\">: expected match_key, not_match_key, match_key_value, "
+                         "address_match_key, not_address_match_key or address_match_key_value");
+        return;
+      }
+    }
+    if (const std::string* check = node.Attribute("check_value")) {
+      Expected<Pattern> pattern = Pattern::Compile(PatternSyntax::kOsMatch, *check);
+      if (!pattern.ok()) {
+        Error(where, "<list check_value>: " + pattern.status().message());
+        return;
+      }
+      condition.check_value = std::move(*pattern);
+    }
+    condition.list = FindList(where, path);
+    if (condition.list == nullptr) return;
+    rule->lists.push_back(std::move(condition));
+  }
+
+  // Returns the declared list a rule's <list> path names, loading it on first use.
+  std::shared_ptr<const KeyValueList> FindList(const std::string& where, const std::string& path) {
+    for (const std::string& declared : options_.lists) {
+      bool same = declared == path || declared.ends_with("/" + path) ||
+                  declared.ends_with("/rules/" + path);
+      if (!same) continue;
+      auto it = lists_.find(declared);
+      if (it != lists_.end()) return it->second;
+      Expected<KeyValueList> list = KeyValueList::LoadText(declared);
+      if (!list.ok()) {
+        Error(where, "<list> " + path + ": " + list.status().message());
+        return nullptr;
+      }
+      auto shared = std::make_shared<const KeyValueList>(std::move(*list));
+      lists_.emplace(declared, shared);
+      return shared;
+    }
+    Error(where, "<list> names '" + path +
+                     "', which is not declared by a <list> in the <rules> section of the "
+                     "configuration");
+    return nullptr;
   }
 
   void ParseOption(const std::string& where, const std::string& value, Rule* rule) {
@@ -629,12 +751,21 @@ class RuleLoader {
     existing->if_matched_group = r.if_matched_group;
     existing->if_matched_regex = std::move(r.if_matched_regex);
     existing->same = r.same;
+    existing->searches_history = r.searches_history;
+    existing->ignore_fields = r.ignore_fields;
+    existing->check_if_ignored_fields = r.check_if_ignored_fields;
+    existing->compiled_rule = r.compiled_rule;
+    existing->compiled_rule_name = r.compiled_rule_name;
+    existing->check_diff = r.check_diff;
+    existing->if_fts = r.if_fts;
+    existing->never_matches = r.never_matches;
     existing->file = r.file;
     existing->line = r.line;
   }
 
   const DecoderSet& decoders_;
   RuleOptions options_;
+  std::map<std::string, std::shared_ptr<const KeyValueList>> lists_;
   RuleSet* set_;
   std::vector<std::string> errors_;
 };

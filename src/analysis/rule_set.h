@@ -16,6 +16,9 @@ struct RuleOptions {
   int log_alert_level = 1;      // rules at or above are written to alerts.log
   int email_alert_level = 7;    // rules at or above get the mail mark
   int default_timeframe = 360;  // seconds, for correlation rules without timeframe
+  // Text lists that rule <list> elements may name, as declared by <rules><list>. A rule's
+  // path matches a declared path that is equal to it or ends with "/" plus it.
+  std::vector<std::string> lists;
 };
 
 class RuleSet {
@@ -32,6 +35,8 @@ class RuleSet {
   // Rules with id below 10, in load order: the tree is walked from these.
   const std::vector<Rule*>& roots() const { return roots_; }
   Rule* Find(int id) const;
+  // True when some rule searches the history of all alerted events (if_matched_regex alone).
+  bool uses_history() const { return uses_history_; }
   size_t size() const { return rules_.size(); }
   const std::vector<std::unique_ptr<Rule>>& all() const { return rules_; }
 
@@ -44,6 +49,7 @@ class RuleSet {
   std::vector<Rule*> roots_;
   std::map<int, Rule*> by_id_;
   std::vector<std::shared_ptr<EventList>> lists_;
+  bool uses_history_ = false;
 };
 
 }  // namespace vigil::analysis

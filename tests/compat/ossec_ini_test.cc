@@ -3,6 +3,7 @@
 // The suite is read in place and the test skips when it is absent.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -27,47 +28,75 @@ struct IniCase {
 };
 
 // Reads a Python ConfigParser file: `[section]`, `key = value` or `key: value` split at the
-// first delimiter, `#`/`;` comment lines, indented continuation lines.
+// first delimiter, `#`/`;` comment lines, indented continuation lines. Keys are lowercased. A
+// section name that appears again continues the earlier section, and a key repeated in one
+// section replaces the earlier value but keeps its place, as ConfigParser's ordered
+// dictionaries do. OSSEC 3.7.0's suite repeats a `log N` key three times this way, so its 239
+// log lines are 236 cases.
 std::vector<IniCase> ReadIni(const std::string& path) {
-  std::vector<IniCase> cases;
+  struct Section {
+    std::string name;
+    std::vector<std::pair<std::string, std::string>> items;  // in first-seen order
+  };
+  std::vector<Section> sections;
   std::ifstream in(path);
   std::string line;
   std::string* last_value = nullptr;
+  size_t current = 0;
   while (std::getline(in, line)) {
     if (!line.empty() && line.back() == '\r') line.pop_back();
-    if (line.empty() || line[0] == '#' || line[0] == ';') continue;
+    if (Trim(line).empty() || line[0] == '#' || line[0] == ';') continue;
     if ((line[0] == ' ' || line[0] == '\t') && last_value != nullptr) {
       *last_value += "\n" + std::string(Trim(line));
       continue;
     }
     if (line[0] == '[') {
-      IniCase c;
-      c.file = std::filesystem::path(path).filename();
-      c.section = line.substr(1, line.find(']') - 1);
-      cases.push_back(std::move(c));
+      std::string name = line.substr(1, line.find(']') - 1);
+      auto same = std::find_if(sections.begin(), sections.end(),
+                               [&](const Section& s) { return s.name == name; });
+      if (same == sections.end()) {
+        sections.push_back({name, {}});
+        current = sections.size() - 1;
+      } else {
+        current = static_cast<size_t>(same - sections.begin());
+      }
       last_value = nullptr;
       continue;
     }
-    if (cases.empty()) continue;
+    if (sections.empty()) continue;
     size_t split = line.find_first_of("=:");
     if (split == std::string::npos) continue;
     std::string key = ToLower(Trim(line.substr(0, split)));
     std::string value(Trim(line.substr(split + 1)));
-    IniCase& c = cases.back();
-    if (key.starts_with("log ")) {
-      bool pass = key.ends_with(" pass");
-      c.logs.emplace_back(pass, value);
-      last_value = &c.logs.back().second;
-    } else if (key == "rule") {
-      c.rule = value;
-      last_value = &c.rule;
-    } else if (key == "alert") {
-      c.alert = value;
-      last_value = &c.alert;
-    } else if (key == "decoder") {
-      c.decoder = value;
-      last_value = &c.decoder;
+    auto& items = sections[current].items;
+    auto it = std::find_if(items.begin(), items.end(),
+                           [&](const auto& item) { return item.first == key; });
+    if (it == items.end()) {
+      items.emplace_back(key, value);
+      last_value = &items.back().second;
+    } else {
+      it->second = value;
+      last_value = &it->second;
     }
+  }
+
+  std::vector<IniCase> cases;
+  for (const Section& section : sections) {
+    IniCase c;
+    c.file = std::filesystem::path(path).filename();
+    c.section = section.name;
+    for (const auto& [key, value] : section.items) {
+      if (key.starts_with("log ")) {
+        c.logs.emplace_back(key.ends_with(" pass"), value);
+      } else if (key == "rule") {
+        c.rule = value;
+      } else if (key == "alert") {
+        c.alert = value;
+      } else if (key == "decoder") {
+        c.decoder = value;
+      }
+    }
+    cases.push_back(std::move(c));
   }
   return cases;
 }

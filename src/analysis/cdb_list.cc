@@ -1,0 +1,102 @@
+#include "analysis/cdb_list.h"
+
+#include "common/file.h"
+#include "common/text.h"
+
+namespace vigil::analysis {
+namespace {
+
+constexpr std::pair<std::string_view, ListLookup> kLookups[] = {
+    {"match_key", ListLookup::kMatchKey},
+    {"not_match_key", ListLookup::kNotMatchKey},
+    {"match_key_value", ListLookup::kMatchKeyValue},
+    {"address_match_key", ListLookup::kAddressMatchKey},
+    {"not_address_match_key", ListLookup::kNotAddressMatchKey},
+    {"address_match_key_value", ListLookup::kAddressMatchKeyValue},
+};
+
+// Finds `address` or, cutting it from the right, a prefix that ends with a dot: for 10.1.2.3
+// the keys 10.1.2.3, 10.1.2., 10.1. and 10. are tried in that order.
+const std::string* FindAddress(const KeyValueList& list, std::string_view address) {
+  if (const std::string* value = list.Find(address)) return value;
+  for (size_t end = address.size(); end > 0; --end) {
+    if (address[end - 1] != '.' || end == address.size()) continue;
+    if (const std::string* value = list.Find(address.substr(0, end))) return value;
+  }
+  return nullptr;
+}
+
+bool ValueMatches(const std::string* value, const std::optional<Pattern>& check_value) {
+  return value != nullptr && (!check_value || check_value->Search(*value));
+}
+
+}  // namespace
+
+Expected<KeyValueList> KeyValueList::LoadText(const std::string& path) {
+  Expected<std::string> content = ReadFile(path);
+  if (!content.ok()) return content.status();
+  KeyValueList list;
+  std::string_view text = *content;
+  while (!text.empty()) {
+    size_t newline = text.find('\n');
+    std::string_view line = text.substr(0, newline);
+    text = newline == std::string_view::npos ? std::string_view() : text.substr(newline + 1);
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    if (line.empty() || line[0] == '#') continue;
+    std::string_view key, value;
+    if (line[0] == '"') {
+      size_t close = line.find('"', 1);
+      if (close == std::string_view::npos) {
+        key = line.substr(1);
+      } else {
+        key = line.substr(1, close - 1);
+        std::string_view rest = line.substr(close + 1);
+        if (!rest.empty() && rest[0] == ':') value = rest.substr(1);
+      }
+    } else {
+      size_t colon = line.find(':');
+      key = line.substr(0, colon);
+      if (colon != std::string_view::npos) value = line.substr(colon + 1);
+    }
+    list.entries_.emplace(std::string(key), std::string(value));
+  }
+  return list;
+}
+
+const std::string* KeyValueList::Find(std::string_view key) const {
+  auto it = entries_.find(std::string(key));
+  return it == entries_.end() ? nullptr : &it->second;
+}
+
+bool ParseListLookup(std::string_view text, ListLookup* lookup) {
+  for (const auto& [name, value] : kLookups) {
+    if (name == text) {
+      *lookup = value;
+      return true;
+    }
+  }
+  return false;
+}
+
+bool LookupList(const KeyValueList& list, ListLookup lookup, std::string_view value,
+                const std::optional<Pattern>& check_value) {
+  switch (lookup) {
+    case ListLookup::kMatchKey:
+      return list.Find(value) != nullptr;
+    case ListLookup::kNotMatchKey:
+      return list.Find(value) == nullptr;
+    case ListLookup::kMatchKeyValue:
+      return ValueMatches(list.Find(value), check_value);
+    case ListLookup::kAddressMatchKey:
+      return FindAddress(list, value) != nullptr;
+    case ListLookup::kNotAddressMatchKey:
+      return FindAddress(list, value) == nullptr;
+    case ListLookup::kAddressMatchKeyValue:
+      // OSSEC 3.7 inverts this test (true when the value does not match); Vigil does what
+      // the name says.
+      return ValueMatches(FindAddress(list, value), check_value);
+  }
+  return false;
+}
+
+}  // namespace vigil::analysis
