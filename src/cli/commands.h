@@ -17,6 +17,8 @@ using RunFunction = std::function<int()>;
 RunFunction RegisterAnalyze(CLI::App* app);
 RunFunction RegisterLogtest(CLI::App* app);
 RunFunction RegisterCheck(CLI::App* app);
+RunFunction RegisterRun(CLI::App* app);
+RunFunction RegisterStatus(CLI::App* app);
 
 // Loads the config at `path`, or the bundled default when `path` is empty. Prints warnings to
 // the "config" logger. On error prints every problem to stderr and returns nullopt.

@@ -34,6 +34,9 @@ int main(int argc, char** argv) {
       vigil::cli::RegisterLogtest);
   add("check", "Load and validate a configuration with its decoders and rules",
       vigil::cli::RegisterCheck);
+  add("run", "Run the daemon: follow the configured logs, alert and respond",
+      vigil::cli::RegisterRun);
+  add("status", "Print the collector counters of a daemon", vigil::cli::RegisterStatus);
 
   try {
     app.parse(argc, argv);

@@ -1,0 +1,193 @@
+// `vigil run`: the daemon. Starts the components in dependency order (execd, analysis,
+// collector), stops them in reverse on SIGTERM or SIGINT, reloads rules on SIGHUP.
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstdio>
+
+#include "cli/commands.h"
+#include "collector/collector.h"
+#include "common/file.h"
+#include "common/logging.h"
+#include "daemon/pipeline.h"
+#include "response/execd.h"
+#include "response/responder.h"
+
+#ifndef VIGIL_VERSION
+#define VIGIL_VERSION "0.0.0"
+#endif
+
+namespace vigil::cli {
+namespace {
+
+struct RunOptions {
+  std::string config_path;
+  std::string state_dir;
+  std::string output_dir;
+  std::string responses_dir;
+  std::string log_file;
+  std::string log_level = "info";
+};
+
+// Fills the folders from flags, then the config, then defaults beside the config file.
+Status ResolvePaths(const RunOptions& options, config::Config* config) {
+  std::string base = DirName(config->path);
+  auto choose = [&](const std::string& flag, std::string* field, const char* fallback) {
+    if (!flag.empty()) {
+      *field = flag;
+    } else if (field->empty()) {
+      *field = ResolvePath(base, fallback);
+    }
+  };
+  choose(options.state_dir, &config->paths.state_dir, "var/state");
+  choose(options.output_dir, &config->paths.output_dir, "var/alerts");
+  choose(options.responses_dir, &config->paths.responses_dir, "active-response");
+  VIGIL_RETURN_IF_ERROR(MakeDirectories(config->paths.state_dir, 0750));
+  VIGIL_RETURN_IF_ERROR(MakeDirectories(config->paths.output_dir, 0750));
+  return Status::Ok();
+}
+
+int Run(const RunOptions& options) {
+  LoggingOptions logging;
+  logging.level = options.log_level;
+  logging.file = options.log_file;
+  ConfigureLogging(logging);
+  auto log = GetLogger("daemon");
+
+  std::optional<config::Config> config = LoadConfigOrReport(options.config_path);
+  if (!config) return kExitConfig;
+  Status paths = ResolvePaths(options, &*config);
+  if (!paths.ok()) {
+    log->critical("{}", paths.message());
+    return kExitFailure;
+  }
+
+  // Signals are handled by sigwait() on this thread; every thread started later inherits
+  // the blocked mask.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  log->info("vigil {} starting: config {}, pid {}, state {}, alerts {}", VIGIL_VERSION,
+            config->path, ::getpid(), config->paths.state_dir, config->paths.output_dir);
+
+  std::unique_ptr<response::Execd> execd;
+  std::unique_ptr<response::ExecqSink> execq;
+  std::unique_ptr<response::ActionLog> action_log;
+  std::unique_ptr<response::Responder> responder;
+  if (!config->active_responses.empty()) {
+    response::ExecdOptions execd_options;
+    execd_options.state_dir = config->paths.state_dir;
+    execd_options.responses_dir = config->paths.responses_dir;
+    Expected<std::unique_ptr<response::Execd>> started =
+        response::Execd::Start(*config, execd_options);
+    if (!started.ok()) {
+      log->critical("active response: {}", started.status().message());
+      return kExitFailure;
+    }
+    execd = std::move(*started);
+    Expected<std::unique_ptr<response::ExecqSink>> sink =
+        response::ExecqSink::Create(execd->paths().execq);
+    Expected<std::unique_ptr<response::ActionLog>> actions =
+        response::ActionLog::Open(execd->paths().actions, &SystemClock::Get());
+    if (!sink.ok() || !actions.ok()) {
+      log->critical("active response: {}",
+                    !sink.ok() ? sink.status().message() : actions.status().message());
+      execd->Stop();
+      return kExitFailure;
+    }
+    execq = std::move(*sink);
+    action_log = std::move(*actions);
+    Expected<std::unique_ptr<response::Responder>> created =
+        response::Responder::Create(*config, execq.get(), action_log.get());
+    if (!created.ok()) {
+      log->critical("active response: {}", created.status().message());
+      execd->Stop();
+      return kExitFailure;
+    }
+    responder = std::move(*created);
+  }
+
+  Expected<std::unique_ptr<daemon::Pipeline>> pipeline = daemon::Pipeline::Create(
+      *config, config->paths.output_dir, responder.get(), &SystemClock::Get());
+  if (!pipeline.ok()) {
+    log->critical("{}", pipeline.status().message());
+    if (execd) execd->Stop();
+    return kExitConfig;
+  }
+
+  collector::CollectorOptions collector_options = collector::CollectorOptionsFromConfig(*config);
+  daemon::Pipeline* sink = pipeline->get();
+  Expected<std::unique_ptr<collector::Collector>> collector = collector::Collector::Create(
+      collector_options, [sink](collector::Record&& record) { sink->Handle(record); });
+  if (!collector.ok()) {
+    log->critical("{}", collector.status().message());
+    if (execd) execd->Stop();
+    return kExitConfig;
+  }
+  Status started = (*collector)->Start();
+  if (!started.ok()) {
+    log->critical("{}", started.message());
+    if (execd) execd->Stop();
+    return kExitFailure;
+  }
+  log->info("running: {} log sources, {} active responses", config->localfiles.size(),
+            config->active_responses.size());
+
+  std::string reason;
+  while (reason.empty()) {
+    int signal_number = 0;
+    if (sigwait(&signals, &signal_number) != 0) continue;
+    if (signal_number == SIGHUP) {
+      log->info("SIGHUP: reloading decoders and rules from {}", options.config_path);
+      std::optional<config::Config> reloaded = LoadConfigOrReport(options.config_path);
+      if (!reloaded) {
+        log->error("reload failed: the configuration is invalid; keeping the running rules");
+        continue;
+      }
+      Status status = (*pipeline)->Reload(*reloaded);
+      if (!status.ok())
+        log->error("reload failed, keeping the running rules: {}", status.message());
+      continue;
+    }
+    reason = signal_number == SIGTERM ? "SIGTERM" : "SIGINT";
+  }
+
+  log->info("stopping on {}", reason);
+  (*collector)->Stop();
+  (*pipeline)->Flush();
+  if (execd) execd->Stop();
+  daemon::PipelineCounters counters = (*pipeline)->counters();
+  log->info("stopped: reason {}, records {}, alerts {}, responses sent {}, write errors {}", reason,
+            counters.records, counters.alerts, counters.responses_sent, counters.write_errors);
+  return kExitOk;
+}
+
+}  // namespace
+
+RunFunction RegisterRun(CLI::App* app) {
+  auto options = std::make_shared<RunOptions>();
+  app->add_option("-c,--config", options->config_path, "Configuration file in ossec.conf format")
+      ->required();
+  app->add_option("--state-dir", options->state_dir,
+                  "Folder for positions, queues and pending responses (default: the config's "
+                  "<paths><state_dir>, else var/state beside the config file)");
+  app->add_option("--output-dir", options->output_dir,
+                  "Folder for alerts.log, alerts.json and archives (default: the config's "
+                  "<paths><output_dir>, else var/alerts beside the config file)");
+  app->add_option("--responses-dir", options->responses_dir,
+                  "Folder of active-response programs (default: the config's "
+                  "<paths><responses_dir>, else active-response beside the config file)");
+  app->add_option("--log-file", options->log_file,
+                  "Status log file (default: stderr); alerts never go there");
+  app->add_option("--log-level", options->log_level,
+                  "Minimum status log level: trace, debug, info, warn, error")
+      ->capture_default_str();
+  return [options]() { return Run(*options); };
+}
+
+}  // namespace vigil::cli
