@@ -9,6 +9,7 @@
 #include <fstream>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "analysis/analyzer.h"
 #include "common/clock.h"
@@ -35,6 +36,7 @@ class AnalyzerFixture : public ::testing::Test {
     config::Config config;
     config.rules.decoder_files = {Write("decoders.xml", decoders)};
     config.rules.rule_files = {Write("rules.xml", rules)};
+    for (const std::string& list : lists_) config.rules.lists.push_back({list, {}});
     Expected<std::unique_ptr<Analyzer>> created = Analyzer::Create(config, &clock_);
     if (!created.ok()) return created.status().message();
     analyzer_ = std::move(*created);
@@ -44,6 +46,7 @@ class AnalyzerFixture : public ::testing::Test {
   RuleMatch Feed(const std::string& line) { return analyzer_->Process("test.log", line, &event_); }
 
   std::string dir_;
+  std::vector<std::string> lists_;  // text lists declared in <rules><list>, as full paths
   ManualClock clock_;
   std::unique_ptr<Analyzer> analyzer_;
   Event event_;
