@@ -387,7 +387,9 @@ bool FileFollower::ReadTail(Tail* tail, std::chrono::steady_clock::time_point no
     tail->offset += static_cast<uint64_t>(n);
     tail->source->counters.bytes_read += static_cast<uint64_t>(n);
     budget -= static_cast<size_t>(n);
+    ReaderCounters before = tail->reader->counters();
     tail->reader->Feed(std::string_view(buffer_.data(), static_cast<size_t>(n)), emit);
+    ReportBadInput(*tail, before);
     tail->last_data = now;
     positions_dirty_ = true;
   }
@@ -397,6 +399,30 @@ bool FileFollower::ReadTail(Tail* tail, std::chrono::steady_clock::time_point no
                     &tail->fingerprint);
   }
   return budget == 0;
+}
+
+void FileFollower::ReportBadInput(const Tail& tail, const ReaderCounters& before) {
+  const ReaderCounters& after = tail.reader->counters();
+  auto suppressed_note = [](uint64_t suppressed) {
+    return suppressed == 0 ? std::string()
+                           : " (" + std::to_string(suppressed) + " similar reports suppressed)";
+  };
+  uint64_t suppressed = 0;
+  if (after.truncated > before.truncated &&
+      bad_input_limiter_.ShouldLog("truncated " + tail.path, &suppressed)) {
+    log_->warn(
+        "{}: {} record(s) longer than {} bytes truncated before offset {}{}; raise the "
+        "format's max_size to keep them whole",
+        tail.path, after.truncated - before.truncated, options_.max_record_bytes, tail.offset,
+        suppressed_note(suppressed));
+  }
+  suppressed = 0;
+  if (after.escaped_bytes > before.escaped_bytes &&
+      bad_input_limiter_.ShouldLog("escaped " + tail.path, &suppressed)) {
+    log_->warn("{}: {} NUL or invalid UTF-8 byte(s) escaped as \\xHH before offset {}{}", tail.path,
+               after.escaped_bytes - before.escaped_bytes, tail.offset,
+               suppressed_note(suppressed));
+  }
 }
 
 void FileFollower::CloseTail(const Key& key, const RecordCallback& emit) {

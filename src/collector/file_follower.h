@@ -105,6 +105,8 @@ class FileFollower {
   void CheckRewritten(Tail* tail, const RecordCallback& emit);
   void RestartTail(Tail* tail, const char* reason, const RecordCallback& emit);
   bool ReadTail(Tail* tail, std::chrono::steady_clock::time_point now, const RecordCallback& emit);
+  // Logs (rate-limited) the records a Feed() truncated and the bytes it escaped.
+  void ReportBadInput(const Tail& tail, const ReaderCounters& before);
   void CloseTail(const Key& key, const RecordCallback& emit);
   void FoldCounters(Tail* tail);
   void Report(Source* source, const std::string& path, const std::string& problem,
@@ -121,6 +123,7 @@ class FileFollower {
   bool positions_dirty_ = false;
   std::chrono::steady_clock::time_point last_save_;
   std::vector<char> buffer_;
+  RepeatLimiter bad_input_limiter_;
 };
 
 }  // namespace vigil::collector
