@@ -39,8 +39,12 @@ class Literal {
 
   Anchor anchor_;
   std::string lower_;  // the literal, ASCII lower-case
-  // Horspool shift for each subject byte with both cases folded. Filled for kNone only.
-  std::array<uint16_t, 256> shift_{};
+  // The byte of the literal that a substring search looks for with memchr, chosen as the one
+  // least likely in log text, and its offset in the literal. key_upper_ is its upper case
+  // (the same byte when it is not a letter).
+  size_t key_offset_ = 0;
+  char key_lower_ = 0;
+  char key_upper_ = 0;
 };
 
 // The alternatives of an OS_Match pattern, searched together. Immutable after construction.
@@ -64,8 +68,8 @@ class LiteralSet {
   std::vector<size_t> fixed_;
   // Indexes of the unanchored non-empty alternatives grouped by their first byte (either
   // case), so a scan checks only the alternatives that can start at a position. The group of
-  // byte b is bucket_items_[bucket_starts_[b] .. bucket_starts_[b + 1]). Built only when there
-  // are two or more such alternatives.
+  // byte b is bucket_items_[bucket_starts_[b] .. bucket_starts_[b + 1]). Built only when a
+  // single scan is cheaper than one memchr search per alternative.
   std::vector<uint32_t> bucket_starts_;
   std::vector<uint32_t> bucket_items_;
   // Indexes of the unanchored non-empty alternatives, in pattern order.

@@ -421,6 +421,8 @@ TEST(OsMatchSearch, NativePathAgreesWithPcre2Translation) {
       "abc", "^abc", "abc$", "^abc$", "a.c", "(x)*", "b|^a|c$", "|", "^", "$", "^$", "zz|", "\\d",
       "[a]", "a|ab", "ab|a", "c|b", "\\E\\Q", "xyz|^abc|bc|c$|", "B|b|A", "ca|ab|bc",
       "zz|bc$|abc|b", "q|^ab|a", "x|y|z",
+      // Eight or more unanchored alternatives take the one-pass scan.
+      "q|w|e|r|t|y|u|i|o|p|bc|ab", "zz|yy|xx|ww|vv|uu|tt|ss|^a|c$|", "1|2|3|4|5|6|7|8|9|Ca|Bc|aB",
   };
   std::vector<std::string> subjects = {
       "abc", "ABC", "xabcx", "a.c", "(X)*", "cba", "", "\\d", "[A]", "ab", "zz", "\\e\\q", "abcabc",
@@ -554,7 +556,12 @@ TEST(PatternSearch, ReportsMatchBounds) {
       {kOsMatch, "123", "ab123cd", 2, 5},         {kOsMatch, "^AB", "ab123cd", 0, 2},
       {kOsMatch, "CD$", "ab123cd", 5, 7},         {kOsMatch, "^ab123cd$", "ab123cd", 0, 7},
       {kOsMatch, "cd|3", "ab123cd", 4, 5},        {kOsMatch, "cd|12|1", "ab123cd", 2, 4},
-      {kOsMatch, "\xc3\xa9", "ab\xc3\x89", 2, 4}, {kPcre2, "(\\d)(\\d)", "ab123cd", 2, 4},
+      {kOsMatch, "\xc3\xa9", "ab\xc3\x89", 2, 4},
+      // The substring search looks for the literal's rarest byte ('q' or 'z') first.
+      {kOsMatch, "pQz", "abcpqzpqz", 3, 6},
+      {kOsMatch, "zqa", "zqab", 0, 3},
+      {kOsMatch, "eeq", "eeeeeeEEQ", 6, 9},
+      {kOsMatch, "q ee", "q e q ee", 4, 8}, {kPcre2, "(\\d)(\\d)", "ab123cd", 2, 4},
       {kPcre2, "^ab", "ab123cd", 0, 2},
   };
   for (const BoundsCase& c : cases) {
