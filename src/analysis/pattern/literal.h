@@ -54,7 +54,7 @@ class LiteralSet {
 
   // Finds the leftmost match and, among the alternatives matching at that offset, the first in
   // pattern order, which is the match PCRE2 reports for the same alternation. Returns false
-  // when no alternative matches. `*begin` and `*end` may be null when only the answer matters.
+  // when no alternative matches. `*begin` and `*end` may be null when the bounds are not needed.
   bool Search(std::string_view subject, size_t* begin, size_t* end) const;
 
  private:
