@@ -11,82 +11,11 @@ namespace vigil::transport {
 namespace {
 
 using testing::CuttableProxy;
-using testing::EventSink;
 using testing::TempDir;
 using testing::WaitUntil;
 using namespace std::chrono_literals;
 
-class LinkTest : public ::testing::Test {
- protected:
-  void SetUp() override { StartManager(0); }
-
-  void StartManager(uint16_t port) {
-    ManagerOptions options;
-    options.state_dir = dir_.Sub("manager");
-    options.listen_address = "127.0.0.1";
-    options.port = port;
-    options.keepalive_seconds = 2;
-    options.handshake_timeout_ms = 2000;
-    options.on_events = sink_.Callback();
-    options.on_response_result = [this](const ResponseRecord& r) {
-      std::lock_guard lock(results_mu_);
-      results_.push_back(r);
-    };
-    Expected<std::unique_ptr<Manager>> manager = Manager::Create(options);
-    ASSERT_TRUE(manager.ok()) << manager.status().ToString();
-    manager_ = std::move(*manager);
-    ASSERT_TRUE(manager_->Start().ok());
-  }
-
-  std::string ManagerAddress() const { return "127.0.0.1:" + std::to_string(manager_->port()); }
-
-  // Enrolls a new agent into its own state folder and returns the folder.
-  std::string Enroll(const std::string& name, bool force = false) {
-    EnrollTokenOptions token_options;
-    token_options.name = name;
-    token_options.force = force;
-    Expected<IssuedToken> token = manager_->store().CreateEnrollToken(token_options);
-    EXPECT_TRUE(token.ok()) << token.status().ToString();
-    EnrollOptions options;
-    options.manager = ManagerAddress();
-    options.token = token->token;
-    options.state_dir = dir_.Sub("agent-" + name);
-    Expected<AgentIdentity> identity = EnrollAgent(options);
-    EXPECT_TRUE(identity.ok()) << identity.status().ToString();
-    return options.state_dir;
-  }
-
-  std::unique_ptr<Agent> StartAgent(const std::string& state_dir,
-                                    std::vector<std::string> managers = {},
-                                    ResponseHandler handler = nullptr) {
-    AgentOptions options;
-    options.state_dir = state_dir;
-    options.managers = managers.empty() ? std::vector<std::string>{ManagerAddress()} : managers;
-    options.version = "0.1.0";
-    options.config_checksum = "abc123";
-    options.keepalive = 1s;
-    options.connect_timeout = 2000ms;
-    options.backoff_initial = 20ms;
-    options.backoff_max = 200ms;
-    options.on_response = std::move(handler);
-    Expected<std::unique_ptr<Agent>> agent = Agent::Create(options);
-    EXPECT_TRUE(agent.ok()) << agent.status().ToString();
-    if (!agent.ok()) return nullptr;
-    EXPECT_TRUE((*agent)->Start().ok());
-    return std::move(*agent);
-  }
-
-  std::vector<ResponseRecord> results() {
-    std::lock_guard lock(results_mu_);
-    return results_;
-  }
-
-  TempDir dir_;
-  EventSink sink_;
-  std::unique_ptr<Manager> manager_;
-  std::mutex results_mu_;
-  std::vector<ResponseRecord> results_;
-};
+class LinkTest : public testing::LinkFixture {};
 
 int FileMode(const std::string& path) {
   struct stat st {};

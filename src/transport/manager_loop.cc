@@ -448,6 +448,7 @@ bool EventLoop::HandleHello(Connection* c, const HelloMessage& hello) {
   c->agent_address = entry->address == "any" ? c->peer_address : entry->address;
 
   ConnectionRef previous;
+  bool retired_session = false;
   HelloAckMessage ack;
   ack.agent_id = c->agent_id;
   ack.keepalive_seconds = impl_->options_.keepalive_seconds;
@@ -457,15 +458,12 @@ bool EventLoop::HandleHello(Connection* c, const HelloMessage& hello) {
     SessionState& s = rt.session;
     if (hello.session_id != s.session_id) {
       for (const std::string& retired : s.retired) {
-        if (retired == hello.session_id) {
-          ++impl_->counters_.rejected_sessions;
-          impl_->LogRejection("session:" + c->agent_id,
-                              "rejected agent {}: session {} was already replaced", c->agent_id,
-                              hello.session_id);
-          Reject(c, "session " + hello.session_id + " was replaced by a newer one");
-          return false;
-        }
+        if (retired == hello.session_id) retired_session = true;
       }
+    }
+    if (retired_session) {
+      ++impl_->counters_.rejected_sessions;
+    } else if (hello.session_id != s.session_id) {
       if (!s.session_id.empty()) {
         s.retired.push_back(s.session_id);
         if (s.retired.size() > 16) s.retired.pop_front();
@@ -478,12 +476,21 @@ bool EventLoop::HandleHello(Connection* c, const HelloMessage& hello) {
       impl_->sessions_dirty_ = true;
     }
     ack.last_delivered_seq = s.established ? s.last_seq : 0;
-    previous = rt.connection;
-    if (!previous.valid()) ++impl_->counters_.agents_connected;
-    rt.connection = ConnectionRef{index_, c->id};
-    rt.peer_address = c->peer_address;
-    rt.status = hello.status;
-    rt.last_keepalive = NowSeconds();
+    if (!retired_session) {
+      previous = rt.connection;
+      if (!previous.valid()) ++impl_->counters_.agents_connected;
+      rt.connection = ConnectionRef{index_, c->id};
+      rt.peer_address = c->peer_address;
+      rt.status = hello.status;
+      rt.last_keepalive = NowSeconds();
+    }
+  }
+  if (retired_session) {
+    impl_->LogRejection("session:" + c->agent_id,
+                        "rejected agent {}: session {} was already replaced by a newer one",
+                        c->agent_id, hello.session_id);
+    Reject(c, "session " + hello.session_id + " was replaced by a newer one");
+    return false;
   }
   if (previous.valid() && previous.connection_id != c->id) {
     impl_->PostToLoop(previous.loop, {LoopCommand::Kind::kClose, previous.connection_id,
