@@ -337,6 +337,15 @@ const Rule* RuleEngine::Check(const Rule& rule, const Event& event, std::string*
     if (trace != nullptr) trace->append("       *Not matched: " + why + "\n");
     return nullptr;
   }
+  if (context.level > 0) {
+    // As in OSSEC, the events that made the rule fire are marked as soon as the search
+    // succeeds, whether or not the rule ends up alerting; the current event carries the
+    // mark too when it is stored.
+    for (auto& mark : context.marks) {
+      if (mark) mark->matched = context.level;
+    }
+    current_matched_level_ = context.level;
+  }
   if (trace != nullptr) {
     trace->append("       *Rule " + std::to_string(rule.id) + " matched.\n");
   }
@@ -397,6 +406,7 @@ void RuleEngine::Store(const Rule& rule, const Event& event, int matched_level) 
 RuleMatch RuleEngine::Match(const Event& event, std::string* trace) {
   RuleMatch result;
   selected_context_ = ContextResult();
+  current_matched_level_ = 0;
   if (trace != nullptr) trace->append("\n**Rule debugging:\n");
   if (event.generated_rule_id != 0) {
     // A forwarded alert names its rule: that rule is the decision.
@@ -435,15 +445,8 @@ RuleMatch RuleEngine::Match(const Event& event, std::string* trace) {
   }
   if (rule->ignore_fields != 0) ignored_.insert(IgnoreKey(event, rule->ignore_fields));
   result.alert = true;
-  int matched_level = 0;
-  if (selected_context_.level > 0) {
-    result.previous = std::move(selected_context_.counted);
-    for (auto& mark : selected_context_.marks) {
-      if (mark) mark->matched = selected_context_.level;
-    }
-    matched_level = selected_context_.level;
-  }
-  Store(*rule, event, matched_level);
+  if (selected_context_.level > 0) result.previous = std::move(selected_context_.counted);
+  Store(*rule, event, current_matched_level_);
   return result;
 }
 

@@ -69,6 +69,8 @@ class RuleEngine {
   EngineOptions options_;
   // Context of the rule Check() returned last.
   ContextResult selected_context_;
+  // Level of the last correlation rule whose search succeeded for the current event.
+  int current_matched_level_ = 0;
   std::unordered_set<std::string> fts_seen_;
   std::unordered_set<std::string> ignored_;
   std::unordered_map<std::string, std::string> diff_last_;  // "host rule-id" -> last log
