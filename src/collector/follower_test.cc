@@ -12,6 +12,7 @@
 #include <fstream>
 #include <mutex>
 #include <random>
+#include <sstream>
 
 #include "collector/collector.h"
 #include "collector/queue_socket.h"
@@ -470,6 +471,91 @@ TEST_F(Tailer, CommandOutputBecomesRecords) {
   EXPECT_THAT(ReadAll(),
               ElementsAre("ossec: output: 'letters': L1", "ossec: output: 'letters': L2"));
   EXPECT_EQ(records_[0].location, "letters");
+}
+
+// Follows real logs written in random pieces (cut mid-line, CRLF endings, no final newline)
+// through rename rotations, copytruncate and restarts, and checks every line arrives once.
+TEST_F(Tailer, RealLogsThroughRotationAndRestart) {
+  const std::vector<std::string> samples = {"OpenSSH_2k.log", "Linux_2k.log", "Apache_2k.log"};
+  std::map<std::string, std::string> contents;
+  for (const std::string& sample : samples) {
+    std::ifstream in(std::string(VIGIL_SOURCE_DIR) + "/../shared/samples/loghub/" + sample,
+                     std::ios::binary);
+    if (!in) GTEST_SKIP() << "the loghub samples are absent; the samples folder is optional";
+    std::ostringstream text;
+    text << in.rdbuf();
+    contents[sample] = text.str();
+  }
+
+  Follow("*_2k.log");
+  Start();
+  std::mt19937 random(7);
+  std::map<std::string, size_t> written;
+  std::set<std::string> scanned;  // files the collector has seen since their last rotation
+  int rotations = 0;
+  bool done = false;
+  while (!done) {
+    done = true;
+    for (const std::string& sample : samples) {
+      const std::string& text = contents[sample];
+      size_t& at = written[sample];
+      if (at >= text.size()) continue;
+      done = false;
+      size_t piece = std::min<size_t>(text.size() - at, 1 + random() % 20000);
+      Append(sample, text.substr(at, piece));
+      at += piece;
+      switch (random() % 6) {
+        case 0: {
+          // A writer finishes its line before it reopens, so the rotation falls after a
+          // newline. The collector has not read the old file's last pieces yet.
+          if (scanned.count(sample) == 0) break;
+          scanned.erase(sample);
+          size_t line_end = text.find('\n', at);
+          size_t rest = line_end == std::string::npos ? text.size() - at : line_end + 1 - at;
+          Append(sample, text.substr(at, rest));
+          at += rest;
+          fs::rename(Path(sample), Path(sample + "." + std::to_string(++rotations)));
+          break;
+        }
+        case 1:
+          Restart();
+          break;
+        default:
+          ReadAll();
+          for (const std::string& name : samples) {
+            if (fs::exists(Path(name))) scanned.insert(name);
+          }
+          break;
+      }
+    }
+  }
+  ReadAll();
+  IdleFlush();  // the files end without a newline
+
+  std::map<std::string, std::vector<std::string>> expected;
+  for (const std::string& sample : samples) {
+    std::istringstream lines(contents[sample]);
+    std::string line;
+    while (std::getline(lines, line)) {
+      if (!line.empty() && line.back() == '\r') line.pop_back();
+      if (!line.empty()) expected[sample].push_back(line);
+    }
+  }
+  std::map<std::string, std::vector<std::string>> received;
+  for (const Record& record : records_) {
+    std::string name = fs::path(record.location).filename().string();
+    name = name.substr(0, name.find(".log") + 4);
+    received[name].push_back(record.text);
+  }
+  for (const std::string& sample : samples) {
+    SCOPED_TRACE(sample);
+    EXPECT_EQ(expected[sample].size(), 2000u);
+    EXPECT_EQ(received[sample].size(), expected[sample].size());
+    for (size_t i = 0; i < expected[sample].size(); ++i) {
+      ASSERT_LT(i, received[sample].size()) << "missing from line " << i + 1;
+      ASSERT_EQ(received[sample][i], expected[sample][i]) << "line " << i + 1;
+    }
+  }
 }
 
 // The collector thread reads a change as soon as inotify reports it, well before the
