@@ -191,8 +191,10 @@ Status Pattern::Impl::CompilePcre2(
   int error_code = 0;
   PCRE2_SIZE error_offset = 0;
   // The pattern's UTF-8 is checked here (no PCRE2_NO_UTF_CHECK) because pattern text comes
-  // from configuration files; subjects are checked by the callers instead.
-  uint32_t options = PCRE2_UTF | PCRE2_CASELESS | PCRE2_NEVER_BACKSLASH_C;
+  // from configuration files. PCRE2_MATCH_INVALID_UTF makes a subject with invalid UTF-8
+  // safe to search, because an invalid sequence then matches no pattern item (not even `.` or
+  // a negated class), so no match crosses it.
+  uint32_t options = PCRE2_UTF | PCRE2_MATCH_INVALID_UTF | PCRE2_CASELESS | PCRE2_NEVER_BACKSLASH_C;
   pcre2_code* code = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pcre2.data()), pcre2.size(),
                                    options, &error_code, &error_offset, nullptr);
   if (code == nullptr) {
@@ -245,8 +247,8 @@ bool Pattern::Impl::SearchPcre2(std::string_view subject, MatchResult* match) co
   }
   // PCRE2 takes no null subject pointer, even for an empty subject.
   const char* bytes = subject.data() != nullptr ? subject.data() : "";
-  int rc = pcre2_match(code, reinterpret_cast<PCRE2_SPTR>(bytes), subject.size(), 0,
-                       PCRE2_NO_UTF_CHECK, data, state.context());
+  int rc = pcre2_match(code, reinterpret_cast<PCRE2_SPTR>(bytes), subject.size(), 0, 0, data,
+                       state.context());
   if (rc < 0) {
     if (rc == PCRE2_ERROR_NOMATCH) return false;
     uint64_t suppressed = 0;

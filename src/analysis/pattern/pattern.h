@@ -10,9 +10,10 @@
 //   work, `^` is an anchor wherever it stands and `$` matches only at the end of the subject.
 // - PCRE2 (the *_pcre2 elements): PCRE2 syntax, always case-insensitive.
 //
-// All three match case-insensitively. Subjects must be valid UTF-8 (SanitizeText makes them
-// so); matching never reads past the subject. Compiled patterns are immutable and Search() is
-// safe to call from several threads at once.
+// All three match case-insensitively. Subjects should be valid UTF-8 (SanitizeText makes them
+// so). In a subject that is not, an invalid sequence matches no pattern item, so no match
+// crosses it. Matching never reads past the subject. Compiled patterns are immutable and
+// Search() is safe to call from several threads at once.
 #pragma once
 
 #include <cstddef>

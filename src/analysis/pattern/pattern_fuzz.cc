@@ -2,8 +2,8 @@
 // fuzzer-provided subject with the patterns that compile.
 //
 // Input layout: the first byte picks where the data splits, the pattern comes before the split
-// and the subject after it. The subject is sanitised to valid UTF-8 first, as every caller of
-// Pattern::Search does.
+// and the subject after it. Each pattern searches the subject sanitised to valid UTF-8, as
+// callers of Pattern::Search pass it, and the raw subject, which must be safe as well.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -70,7 +70,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   size_t split = std::min<size_t>(data[0], size - 1);
   std::string_view rest(reinterpret_cast<const char*>(data + 1), size - 1);
   std::string_view pattern_text = rest.substr(0, split);
-  std::string subject(rest.substr(split));
+  std::string raw_subject(rest.substr(split));
+  std::string subject = raw_subject;
   vigil::SanitizeText(&subject);
 
   MatchResult match;
@@ -82,6 +83,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (found) CheckMatch(subject, *pattern, match);
     // A search without a result must agree with one that fills it.
     if (pattern->Search(subject) != found) std::abort();
+    // Callers sanitise subjects, but a raw one must be safe to search as well.
+    if (pattern->Search(raw_subject, &match)) CheckMatch(raw_subject, *pattern, match);
   }
 
   // The native paths must agree with PCRE2 wherever both case foldings are the same.

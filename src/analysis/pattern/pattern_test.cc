@@ -550,18 +550,25 @@ TEST(PatternSearch, ReportsMatchBounds) {
     size_t end;
   };
   std::vector<BoundsCase> cases = {
-      {kOsRegex, "\\d+", "ab123cd", 2, 5},        {kOsRegex, "^ab", "ab123cd", 0, 2},
-      {kOsRegex, "cd$", "ab123cd", 5, 7},         {kOsRegex, "^ab\\d+", "ab123cd", 0, 5},
-      {kOsRegex, "b\\d+c", "ab123cd", 1, 6},      {kOsRegex, "", "abc", 0, 0},
-      {kOsMatch, "123", "ab123cd", 2, 5},         {kOsMatch, "^AB", "ab123cd", 0, 2},
-      {kOsMatch, "CD$", "ab123cd", 5, 7},         {kOsMatch, "^ab123cd$", "ab123cd", 0, 7},
-      {kOsMatch, "cd|3", "ab123cd", 4, 5},        {kOsMatch, "cd|12|1", "ab123cd", 2, 4},
+      {kOsRegex, "\\d+", "ab123cd", 2, 5},
+      {kOsRegex, "^ab", "ab123cd", 0, 2},
+      {kOsRegex, "cd$", "ab123cd", 5, 7},
+      {kOsRegex, "^ab\\d+", "ab123cd", 0, 5},
+      {kOsRegex, "b\\d+c", "ab123cd", 1, 6},
+      {kOsRegex, "", "abc", 0, 0},
+      {kOsMatch, "123", "ab123cd", 2, 5},
+      {kOsMatch, "^AB", "ab123cd", 0, 2},
+      {kOsMatch, "CD$", "ab123cd", 5, 7},
+      {kOsMatch, "^ab123cd$", "ab123cd", 0, 7},
+      {kOsMatch, "cd|3", "ab123cd", 4, 5},
+      {kOsMatch, "cd|12|1", "ab123cd", 2, 4},
       {kOsMatch, "\xc3\xa9", "ab\xc3\x89", 2, 4},
       // The substring search looks for the literal's rarest byte ('q' or 'z') first.
       {kOsMatch, "pQz", "abcpqzpqz", 3, 6},
       {kOsMatch, "zqa", "zqab", 0, 3},
       {kOsMatch, "eeq", "eeeeeeEEQ", 6, 9},
-      {kOsMatch, "q ee", "q e q ee", 4, 8}, {kPcre2, "(\\d)(\\d)", "ab123cd", 2, 4},
+      {kOsMatch, "q ee", "q e q ee", 4, 8},
+      {kPcre2, "(\\d)(\\d)", "ab123cd", 2, 4},
       {kPcre2, "^ab", "ab123cd", 0, 2},
   };
   for (const BoundsCase& c : cases) {
@@ -690,6 +697,29 @@ TEST(PatternSearch, ConcurrentSearchesAgree) {
   }
   for (std::thread& thread : threads) thread.join();
   for (int t = 0; t < kThreads; ++t) EXPECT_EQ(failures[t], 0) << "thread " << t;
+}
+
+TEST(PatternSearch, InvalidUtf8SubjectIsABarrier) {
+  // Callers sanitise subjects, but a subject with invalid UTF-8 must still be safe to search:
+  // an invalid byte matches nothing, not even \. or a negated class.
+  const std::string subject =
+      "ab\xff"
+      "cd \xc3(x";
+  RunSearchCases({
+      {kOsRegex, "^(\\w+)", subject, true, {"ab"}},
+      {kOsRegex,
+       "(\\w+)$",
+       "ab\xff"
+       "cd",
+       true,
+       {"cd"}},
+      {kOsRegex, "b\\.c", subject, false},
+      {kOsRegex, "b\\Wc", subject, false},
+      {kOsRegex, "(\\S+) ", subject, true, {"cd"}},
+      {kPcre2, "a.+d", subject, false},
+      {kOsMatch, "\xc3\xa9", subject, false},
+      {kOsMatch, "cd", subject, true},
+  });
 }
 
 TEST(PatternSearch, EmptySubject) {
