@@ -125,6 +125,32 @@ ResponseRecord ResponseFromJson(const json& j) {
   return r;
 }
 
+// The counters by name; the same table serves both directions.
+#define VIGIL_MANAGER_COUNTERS(X)                                                                  \
+  X(connections_accepted)                                                                          \
+  X(connections_active) X(agents_connected) X(handshakes_failed) X(handshake_timeouts)             \
+      X(enrollments) X(enrollments_rejected) X(rejected_oversize) X(rejected_malformed)            \
+          X(rejected_truncated) X(rejected_unknown_agent) X(rejected_revoked) X(rejected_protocol) \
+              X(replayed_batches) X(reordered_batches) X(rejected_sessions) X(batches_delivered)   \
+                  X(events_delivered) X(callback_refusals) X(responses_sent) X(response_results)   \
+                      X(responses_expired)
+
+json CountersToJson(const ManagerCounters& c) {
+  json out = json::object();
+#define VIGIL_COUNTER_TO_JSON(name) out[#name] = c.name;
+  VIGIL_MANAGER_COUNTERS(VIGIL_COUNTER_TO_JSON)
+#undef VIGIL_COUNTER_TO_JSON
+  return out;
+}
+
+ManagerCounters CountersFromJson(const json& j) {
+  ManagerCounters c;
+#define VIGIL_COUNTER_FROM_JSON(name) c.name = j.value(#name, uint64_t{0});
+  VIGIL_MANAGER_COUNTERS(VIGIL_COUNTER_FROM_JSON)
+#undef VIGIL_COUNTER_FROM_JSON
+  return c;
+}
+
 json Error(const std::string& message) { return {{"ok", false}, {"error", message}}; }
 
 // Sends `request` and parses the reply; a reply with "ok": false becomes an error status.
@@ -195,6 +221,12 @@ Expected<std::vector<uint64_t>> ControlSendResponse(const std::string& state_dir
   Expected<json> reply = Call(state_dir, j);
   if (!reply.ok()) return reply.status();
   return reply->value("ids", std::vector<uint64_t>{});
+}
+
+Expected<ManagerCounters> ControlCounters(const std::string& state_dir) {
+  Expected<json> reply = Call(state_dir, {{"command", "counters"}});
+  if (!reply.ok()) return reply.status();
+  return CountersFromJson(reply->value("counters", json::object()));
 }
 
 Expected<std::vector<ResponseRecord>> ControlListResponses(const std::string& state_dir) {
@@ -292,6 +324,14 @@ std::string ControlServer::HandleJson(const std::string& request) {
     if (!ids.ok()) return Error(ids.status().message()).dump();
     return json({{"ok", true}, {"ids", *ids}}).dump();
   }
+  if (command == "counters") {
+    ManagerCounters c;
+    {
+      std::lock_guard lock(impl_->mu_);
+      c = impl_->counters_;
+    }
+    return json({{"ok", true}, {"counters", CountersToJson(c)}}).dump();
+  }
   if (command == "responses") {
     json out = json::array();
     {
@@ -301,7 +341,7 @@ std::string ControlServer::HandleJson(const std::string& request) {
     return json({{"ok", true}, {"responses", out}}).dump();
   }
   return Error("unknown control command '" + command +
-               "'; expected list, remove, response or responses")
+               "'; expected list, remove, response, responses or counters")
       .dump();
 }
 

@@ -26,6 +26,9 @@ Expected<std::vector<uint64_t>> ControlSendResponse(const std::string& state_dir
 // Lists the responses the manager keeps, with each agent's result.
 Expected<std::vector<ResponseRecord>> ControlListResponses(const std::string& state_dir);
 
+// Returns the manager's counters.
+Expected<ManagerCounters> ControlCounters(const std::string& state_dir);
+
 // Sends one raw request line and returns the raw reply line.
 Expected<std::string> ControlRequest(const std::string& socket_path, const std::string& request);
 

@@ -365,6 +365,50 @@ Expected<EnrollReplyMessage> ManagerStore::EnrollLocked(const EnrollRequestMessa
   return reply;
 }
 
+Expected<std::vector<EnrollReplyMessage>> ManagerStore::EnrollMany(
+    const std::vector<EnrollRequestMessage>& requests) {
+  FileLock lock(PathIn(state_dir_, "lock"));
+  if (!lock.ok()) return Status::IoError("cannot lock " + PathIn(state_dir_, "lock"));
+  std::lock_guard guard(mu_);
+  RefreshLocked();
+  std::set<std::string> names;
+  for (const auto& [id, e] : agents_) {
+    if (!e.removed) names.insert(e.name);
+  }
+  std::vector<EnrollReplyMessage> replies;
+  std::string ca_pem = CertificateToPem(ca_cert_.get());
+  for (const EnrollRequestMessage& request : requests) {
+    if (!IsValidAgentName(request.name)) {
+      return Status::InvalidArgument("invalid agent name '" + request.name + "'");
+    }
+    if (!names.insert(request.name).second) {
+      return Status::AlreadyExists("agent name '" + request.name + "' is already enrolled");
+    }
+    Expected<PkeyPtr> public_key = PublicKeyFromPem(request.public_key_pem);
+    if (!public_key.ok()) return public_key.status();
+    std::string id = NextAgentIdLocked();
+    Expected<X509Ptr> cert = IssueCertificate(ca_cert_.get(), ca_key_.get(), public_key->get(), id,
+                                              kCertDays, CertificateUse::kClient);
+    if (!cert.ok()) return cert.status();
+    AgentEntry& entry = agents_[id];
+    entry.id = id;
+    entry.name = request.name;
+    entry.address = "any";
+    entry.serial = CertificateSerial(cert->get());
+    entry.enrolled_at = clock_.NowSeconds();
+    EnrollReplyMessage reply;
+    reply.ok = true;
+    reply.agent_id = id;
+    reply.name = request.name;
+    reply.certificate_pem = CertificateToPem(cert->get());
+    reply.ca_certificate_pem = ca_pem;
+    replies.push_back(std::move(reply));
+  }
+  VIGIL_RETURN_IF_ERROR(SaveAgentsLocked());
+  GetLogger("transport")->info("enrolled {} agents in one batch", replies.size());
+  return replies;
+}
+
 Status ManagerStore::RemoveAgent(const std::string& id) {
   FileLock lock(PathIn(state_dir_, "lock"));
   if (!lock.ok()) return Status::IoError("cannot lock " + PathIn(state_dir_, "lock"));

@@ -80,6 +80,12 @@ class ManagerStore {
   Expected<EnrollReplyMessage> Enroll(const EnrollRequestMessage& request,
                                       const std::string& peer_address);
 
+  // Enrolls many agents at once without tokens, with one write of agents.json: for
+  // provisioning and load tests. Each request needs `name` (new, valid) and
+  // `public_key_pem`; the replies come back in the same order.
+  Expected<std::vector<EnrollReplyMessage>> EnrollMany(
+      const std::vector<EnrollRequestMessage>& requests);
+
   // Marks the agent removed and revokes its certificate.
   Status RemoveAgent(const std::string& id);
 
