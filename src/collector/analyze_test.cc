@@ -6,6 +6,8 @@
 
 #include <fstream>
 
+#include "collector/journald_source.h"
+
 namespace vigil::collector {
 namespace {
 
@@ -47,6 +49,20 @@ TEST(RecordToJson, EscapesQuotesAndNewlines) {
   Record record;
   record.text = "say \"hi\"\nthen\\go";
   EXPECT_EQ(RecordToJson(record), "\"say \\\"hi\\\"\\nthen\\\\go\"");
+}
+
+TEST(JournaldSource, OpensAndReadsWithoutError) {
+  auto journal = JournaldSource::Open("journald", "", 4096);
+  if (!journal.ok()) {
+    GTEST_SKIP() << "no journal here: " << journal.status().message();
+  }
+  std::vector<Record> records;
+  (*journal)->Read([&](Record&& record) { records.push_back(std::move(record)); });
+  for (const Record& record : records) {
+    EXPECT_EQ(record.location, "journald");
+    EXPECT_LE(record.text.size(), 4u * 4096);
+  }
+  EXPECT_EQ((*journal)->counters().reader.records, records.size());
 }
 
 }  // namespace

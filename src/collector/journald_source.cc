@@ -88,7 +88,8 @@ Expected<std::unique_ptr<JournaldSource>> JournaldSource::Open(const std::string
   if (rc < 0) {
     return Status::IoError("journald: opening the journal failed: " + std::string(strerror(-rc)));
   }
-  if (!unit.empty() && unit != "all") {
+  // OSSEC configs name the source itself ("journald") or "all" when they filter nothing.
+  if (!unit.empty() && unit != "all" && unit != "journald") {
     std::string match = "_SYSTEMD_UNIT=" + unit;
     sd_journal_add_match(journal, match.data(), match.size());
   }
@@ -108,7 +109,7 @@ Expected<std::unique_ptr<JournaldSource>> JournaldSource::Open(const std::string
   auto source = std::make_unique<SystemdJournal>(journal, cursor_file, max_record_bytes);
   source->unit_ = unit;
   GetLogger("collector")
-      ->info("reading journald ({}) from {}", unit.empty() ? "all" : unit,
+      ->info("reading journald (unit {}) from {}", unit.empty() ? "all" : unit,
              resumed ? "its saved cursor" : "its tail");
   return std::unique_ptr<JournaldSource>(std::move(source));
 }

@@ -12,9 +12,9 @@ namespace vigil::collector {
 
 // Reads new journal entries and emits each as
 // `YYYY-MM-DDThh:mm:ss+hh:mm <_HOSTNAME> <SYSLOG_IDENTIFIER>: <MESSAGE>` with location
-// "journald", as OSSEC does. `unit` "all" reads every entry; any other value keeps the
-// entries whose _SYSTEMD_UNIT equals it. Reading starts at the journal's tail, or after the
-// cursor saved in `cursor_file` by the last run. Used by the collector thread only.
+// "journald", as OSSEC does. `unit` "all", "journald" or empty reads every entry; any other
+// value keeps the entries whose _SYSTEMD_UNIT equals it. Reading starts at the journal's tail, or
+// after the cursor saved in `cursor_file` by the last run. Used by the collector thread only.
 class JournaldSource {
  public:
   // Returns Unsupported when Vigil was built without libsystemd.
