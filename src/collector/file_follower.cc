@@ -299,7 +299,8 @@ void FileFollower::ResumeRotatedWhileStopped(std::chrono::steady_clock::time_poi
       }
       if (owner != nullptr) break;
     }
-    if (owner == nullptr) continue;
+    // only-future-events skips what was written while stopped, rotated files included.
+    if (owner == nullptr || owner->config.only_future_events) continue;
     std::string folder = DirName(saved.path);
     DIR* dir = opendir(folder.c_str());
     if (dir == nullptr) continue;
@@ -317,8 +318,8 @@ void FileFollower::ResumeRotatedWhileStopped(std::chrono::steady_clock::time_poi
     closedir(dir);
     if (match.empty()) {
       log_->warn(
-          "{}: rotated while stopped and the old file is gone; lines it got after "
-          "offset {} are lost",
+          "{}: rotated while stopped and the old file is gone; lines written to it after "
+          "offset {}, if any, are lost",
           saved.path, saved.offset);
       continue;
     }
@@ -341,8 +342,10 @@ void FileFollower::RestartTail(Tail* tail, const char* reason, const RecordCallb
   log_->info("{}: {}; reading it again from its first byte", tail->path, reason);
   ++tail->source->counters.rotations;
   // The bytes already read are real lines that no longer exist in the file: emit them.
-  tail->reader->Flush(emit);
-  FoldCounters(tail);
+  if (tail->reader != nullptr) {
+    tail->reader->Flush(emit);
+    FoldCounters(tail);
+  }
   tail->offset = 0;
   lseek(tail->fd, 0, SEEK_SET);
   tail->fingerprint = Fingerprint();
