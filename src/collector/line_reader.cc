@@ -182,6 +182,13 @@ bool PendingRecordReader::PendingRecordStart(uint64_t* offset) const {
   return true;
 }
 
+std::string_view JoinedContinuation(std::string_view line, std::string_view separator) {
+  if (separator == "\n") return line;
+  size_t i = 0;
+  while (i < line.size() && (line[i] == ' ' || line[i] == '\t')) ++i;
+  return line.substr(i);
+}
+
 bool IsStackTraceContinuation(std::string_view line) {
   if (line.empty()) return false;
   if (line[0] == ' ' || line[0] == '\t') return true;
@@ -208,7 +215,8 @@ void OneLineReader::OnLine(std::string_view line, bool truncated, const RecordCa
     return;
   }
   if (!pending_.empty() && IsStackTraceContinuation(line)) {
-    pending_.Append(separator_, line, truncated, line_end(), Now(), options_.max_record_bytes);
+    pending_.Append(separator_, JoinedContinuation(line, separator_), truncated, line_end(), Now(),
+                    options_.max_record_bytes);
     in_traceback_frames_ = in_python_traceback_;
     return;
   }

@@ -123,6 +123,10 @@ class OneLineReader final : public PendingRecordReader {
   bool in_traceback_frames_ = false;  // and its indented frames have begun
 };
 
+// Returns the continuation line as it joins a record: without its indentation when lines are
+// joined with a space, as it is when they are joined with newlines.
+std::string_view JoinedContinuation(std::string_view line, std::string_view separator);
+
 // Returns true when `line` continues a stack trace: it starts with a space or tab, or with
 // `Caused by:`, `Suppressed:`, or `...` followed by a frame count.
 bool IsStackTraceContinuation(std::string_view line);

@@ -33,7 +33,8 @@ void IndentedReader::OnLine(std::string_view line, bool truncated, const RecordC
   }
   bool indented = line[0] == ' ' || line[0] == '\t';
   if (indented && !pending_.empty()) {
-    pending_.Append(separator_, content, truncated, line_end(), Now(), max);
+    pending_.Append(separator_, JoinedContinuation(line, separator_), truncated, line_end(), Now(),
+                    max);
     return;
   }
   FlushRecord(emit);

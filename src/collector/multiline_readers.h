@@ -25,9 +25,9 @@ class MultiLineReader final : public PendingRecordReader {
   std::string separator_;
 };
 
-// multi-line_indented: a line starting with a space or tab joins the record before it, and
-// the separator replaces its indentation. An empty line ends the record. Any other line
-// starts a new one.
+// multi-line_indented: a line starting with a space or tab joins the record before it. With
+// the space separator its indentation is dropped; with newlines it is kept. An empty line ends the
+// record. Any other line starts a new one.
 class IndentedReader final : public PendingRecordReader {
  public:
   IndentedReader(ReaderOptions options, std::string separator);

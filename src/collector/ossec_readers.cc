@@ -43,12 +43,6 @@ std::string_view AfterFirstSpace(std::string_view line) {
   return space == std::string_view::npos ? std::string_view() : line.substr(space + 1);
 }
 
-std::string_view TrimLeft(std::string_view text) {
-  size_t i = 0;
-  while (i < text.size() && (text[i] == ' ' || text[i] == '\t')) ++i;
-  return text.substr(i);
-}
-
 }  // namespace
 
 bool StartsWithSyslogTime(std::string_view text) {
@@ -169,7 +163,8 @@ void HeaderedReader::OnLine(std::string_view line, bool truncated, const RecordC
                                             : line.starts_with('[') && IsIsoDateTime(line, 1);
   bool continues = dialect_ == Dialect::kMssql ? line.size() > 2 : line.starts_with('\t');
   if (!header && continues && !pending_.empty()) {
-    pending_.Append(separator_, TrimLeft(line), truncated, line_end(), Now(), max);
+    pending_.Append(separator_, JoinedContinuation(line, separator_), truncated, line_end(), Now(),
+                    max);
     return;
   }
   FlushRecord(emit);

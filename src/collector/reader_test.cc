@@ -142,8 +142,8 @@ TEST(OneLineReader, ContinuationJoinsJavaTrace) {
       "2024-01-01 INFO next\n";
   EXPECT_THAT(Texts("syslog", {{"continuation", "yes"}}, input),
               ElementsAre("2024-01-01 ERROR boom",
-                          "java.lang.IllegalStateException: bad \tat a.B.c(B.java:1) Caused by: "
-                          "java.io.IOException: io \t... 3 more",
+                          "java.lang.IllegalStateException: bad at a.B.c(B.java:1) Caused by: "
+                          "java.io.IOException: io ... 3 more",
                           "2024-01-01 INFO next"));
 }
 
@@ -352,6 +352,8 @@ TEST(MultiLineReader, ConfigErrorsNameTheAttribute) {
 TEST(IndentedReader, JoinsIndentedLines) {
   EXPECT_THAT(Texts("multi-line_indented", {}, "head\n  more\n\tand more\n\nnext\nlast\n"),
               ElementsAre("head more and more", "next", "last"));
+  EXPECT_THAT(Texts("multi-line_indented", {{"join", "newline"}}, "head\n  more\n"),
+              ElementsAre("head\n  more"));
 }
 
 TEST(RegexReader, StartOnly) {
