@@ -246,7 +246,8 @@ Expected<std::vector<std::string>> Unblock(const config::Config& config,
     }
     const nlohmann::json answer = nlohmann::json::parse(reply, nullptr, false);
     if (answer.is_discarded() || !answer.contains("undone") || !answer["undone"].is_array()) {
-      return Status::ParseError("execd sent an invalid answer: " + EscapeForLog(reply));
+      return Status::ParseError("execd sent an invalid reply to the unblock request: " +
+                                EscapeForLog(reply));
     }
     for (const nlohmann::json& item : answer["undone"]) {
       if (item.is_object()) {

@@ -2,7 +2,7 @@
 // parses options and prints what these functions return.
 //
 // Each function reads the state folder of a running or stopped Vigil. Actions go through the
-// running execd's socket when there is one, so its timers and dedupe stay in charge; when no
+// running execd's socket when there is one, so its timers and dedupe stay in charge. When no
 // execd runs, they run the program here and update the pending-deletes file under execd's
 // lock, so the next start undoes them on time.
 #pragma once
@@ -23,7 +23,7 @@ namespace vigil::response {
 struct ControlOptions {
   std::string state_dir;
   std::string responses_dir;
-  std::chrono::milliseconds reply_timeout{5000};  // for execd's answer to an unblock
+  std::chrono::milliseconds reply_timeout{5000};  // for execd's reply to an unblock
   std::chrono::milliseconds program_time_limit{60'000};
   const Clock* clock = nullptr;  // null: the system clock. Not owned.
 

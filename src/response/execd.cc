@@ -108,6 +108,7 @@ Status Execd::Init(const config::Config& config) {
     workers_[i]->thread = std::thread([this, i] { WorkerLoop(i); });
   }
   loop_ = std::thread([this] { Loop(); });
+  started_ = true;
   logger_->info("execd started: socket {}, {} responses, {} pending deletes, table {}",
                 paths_.execq, table_.entries().size(), pending_.size(), paths_.table);
   return Status::Ok();
@@ -137,7 +138,8 @@ void Execd::Stop() {
     if (worker->thread.joinable()) worker->thread.join();
   }
   socket_ = DatagramSocket();
-  if (logger_ == nullptr) return;
+  // An execd that failed to start must not write the file of the execd that holds the lock.
+  if (!started_) return;
   SavePending();
   const ExecdCounters c = counters();
   logger_->info(

@@ -53,8 +53,8 @@ struct ExecdCounters {
 class Execd {
  public:
   // Takes the state folder's lock, writes or reads the response table, loads the pending
-  // deletes, binds the socket and starts the threads. Fails when another execd holds the
-  // state folder, the configuration is invalid or the socket cannot be bound.
+  // deletes, binds the socket and starts the threads. Fails when another execd has locked
+  // the state folder, the configuration is invalid or the socket cannot be bound.
   static Expected<std::unique_ptr<Execd>> Start(const config::Config& config, ExecdOptions options);
   ~Execd();
 
@@ -119,6 +119,7 @@ class Execd {
   size_t busy_ = 0;  // jobs queued or running
 
   std::atomic<bool> stopping_{false};
+  bool started_ = false;  // Init() completed
   bool stopped_ = false;
   std::thread loop_;
   std::vector<std::unique_ptr<Worker>> workers_;

@@ -288,9 +288,14 @@ TEST_F(ExecdTest, RefusesSecondExecdOnSameState) {
   ExecdOptions options;
   options.state_dir = state_;
   options.responses_dir = bin_;
+  Send("drop60 - 1.2.3.4");
   auto second = Execd::Start(config_, options);
   ASSERT_FALSE(second.ok());
   EXPECT_NE(second.status().message().find("another execd"), std::string::npos);
+  // The failed start left the running execd's pending deletes alone.
+  auto text = ReadFile(execd_->paths().pending);
+  ASSERT_TRUE(text.ok());
+  EXPECT_NE(text->find("1.2.3.4"), std::string::npos) << *text;
 }
 
 TEST_F(ExecdTest, WritesSameTableOnEveryStart) {

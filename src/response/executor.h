@@ -25,7 +25,7 @@ struct StatePaths {
 
 struct Job {
   TableEntry entry;         // name, executable and options of the response
-  ExecRequest request;      // request.action says add or delete
+  ExecRequest request;      // request.action selects add or delete
   int timeout_seconds = 0;  // of the block, for VIGIL_AR_TIMEOUT
   std::string event;        // action-log event on success: "executed" or "undone"
 };
@@ -35,10 +35,10 @@ struct ExecutorOptions {
   std::chrono::milliseconds time_limit{60'000};
 };
 
-// Runs `job` (or only records it when the response simulates) and appends the outcome to
-// `log` (may be null). The program gets OSSEC's arguments, Wazuh's JSON on stdin when the
-// command asks for it, and the environment PATH, LANG=C, VIGIL_AR_NAME and, for responses
-// with refresh_on_extend, VIGIL_AR_TIMEOUT (seconds; 0 never expires). Thread-safe.
+// Runs `job`, or only records it when the response simulates, and appends the outcome to `log`
+// (may be null). The program gets OSSEC's arguments and Wazuh's JSON on stdin when the command
+// sets json_stdin. Its environment is PATH, LANG=C, VIGIL_AR_NAME and, for responses with
+// refresh_on_extend, VIGIL_AR_TIMEOUT (seconds, where 0 never expires). Thread-safe.
 ProgramResult ExecuteJob(const Job& job, const ExecutorOptions& options, ActionLog* log);
 
 }  // namespace vigil::response

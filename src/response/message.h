@@ -2,7 +2,7 @@
 //
 // Two encodings reach the socket, one datagram per message:
 //  * OSSEC's text message: `<name> <user> <srcip> [<alert id> <rule id> [<location> <filename>]]`
-//    where absent values are `-`. The name may contain spaces when the response table knows
+//    where absent values are `-`. The name may contain spaces when the response table contains
 //    it; the location may contain spaces, because the file name is the last word.
 //  * A JSON object. The Wazuh form `{"version":1,"command":"<name>","parameters":{"alert":
 //    {...}}}` takes the user from alert.data.dstuser, the address from alert.data.srcip, the

@@ -1,10 +1,10 @@
 // Pending deletes of active responses and the offence counts of repeated offenders.
 //
-// The store decides what an "add" request does (run the program, or extend or escalate a
-// block that is still pending), hands out the deletes that are due and converts itself to and
-// from the JSON file kept in the state folder. It does no I/O and is not thread-safe; execd
-// uses it from its loop thread only. Times are wall-clock milliseconds since the Unix epoch,
-// so a restart keeps every due time.
+// The store decides what an "add" request does: run the program, or extend or escalate a block
+// that is still pending. It hands out the deletes that are due and converts itself to and from
+// the JSON file kept in the state folder. It does no I/O and is not thread-safe, so execd uses
+// it from its loop thread only. Times are wall-clock milliseconds since the Unix epoch, so a
+// restart keeps every due time.
 #pragma once
 
 #include <cstdint>

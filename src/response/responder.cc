@@ -149,15 +149,24 @@ Decision Responder::Decide(const Binding& binding, const AlertFacts& alert) {
     decision.reason = reason;
     record.event = "skipped";
     record.reason = reason;
-    GetLogger("response")
-        ->info("response {} for rule {} skipped: {}", request.name, alert.rule_id, reason);
+    // Every skip is in the action log; the status log gets one per response and minute.
+    uint64_t suppressed = 0;
+    if (repeats_.ShouldLog("skip " + request.name, &suppressed)) {
+      GetLogger("response")
+          ->info("response {} for rule {} skipped: {} ({} more not logged)", request.name,
+                 alert.rule_id, reason, suppressed);
+    }
   } else if (Status sent = sink_->Send(request); !sent.ok()) {
     ++send_errors_;
     decision.reason = sent.message();
     record.event = "failed";
     record.reason = "cannot send to execd: " + sent.message();
-    GetLogger("response")
-        ->error("response {} for rule {}: {}", request.name, alert.rule_id, record.reason);
+    uint64_t suppressed = 0;
+    if (repeats_.ShouldLog(request.name, &suppressed)) {
+      GetLogger("response")
+          ->error("response {} for rule {}: {} ({} more not logged)", request.name, alert.rule_id,
+                  record.reason, suppressed);
+    }
   } else {
     ++sent_;
     decision.sent = true;

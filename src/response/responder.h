@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "common/logging.h"
 #include "common/status.h"
 #include "config/config.h"
 #include "response/action_log.h"
@@ -17,8 +18,8 @@
 
 namespace vigil::response {
 
-// What active response needs from an alert. Values are as decoded from the log line and not
-// yet trusted; empty strings mean absent.
+// The facts of an alert that active response uses. Values are as decoded from the log line
+// and not yet trusted. Empty strings mean absent.
 struct AlertFacts {
   int rule_id = 0;
   int level = 0;
@@ -32,14 +33,14 @@ struct AlertFacts {
   std::string agent_id;  // empty or "000" for this host
 };
 
-// Returns true when `response` is bound to the alert: its level is set and the alert's level
-// is at or above it, or the alert's rule id is in its rules_id, or one of the alert's groups
-// equals one of its rules_group names. Whole names: OSSEC matched rules_group as a pattern
-// anywhere in the group string, so `pam` also matched `pam_unix`; Vigil does not. Alerts of
-// level 0 and with no_ar bind nothing, and disabled responses bind nothing.
+// Returns true when `response` is bound to the alert. That is the case when its level is set
+// and the alert's level is at or above it, or the rule id is in its rules_id, or one of the
+// alert's groups equals one of its rules_group names. Vigil compares whole names, where OSSEC
+// matched rules_group anywhere in the group string, so `pam` also matched `pam_unix`. Alerts
+// of level 0 or with no_ar, and disabled responses, bind nothing.
 bool IsBound(const config::ActiveResponseConfig& response, const AlertFacts& alert);
 
-// Where a request goes. Implementations are thread-safe.
+// The destination of requests. Implementations are thread-safe.
 class RequestSink {
  public:
   virtual ~RequestSink() = default;
@@ -105,6 +106,7 @@ class Responder {
   AllowList allow_list_;
   RequestSink* sink_;
   ActionLog* log_;
+  RepeatLimiter repeats_;  // for send errors, which repeat while execd is down
   std::atomic<uint64_t> alerts_{0}, sent_{0}, skipped_{0}, send_errors_{0};
 };
 

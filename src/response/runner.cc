@@ -110,8 +110,8 @@ ProgramResult RunProgram(const std::string& path, const std::vector<std::string>
     return result;
   }
 
-  // The message fits in the pipe buffer (64 KiB on Linux) in all but pathological cases; a
-  // program that does not read its input must not block us, so the write is non-blocking.
+  // The message fits in the pipe buffer (64 KiB on Linux) in all but pathological cases. A
+  // program that does not read its input must not block execd, so the write is non-blocking.
   if (!stdin_text.empty()) {
     ::fcntl(in_write.get(), F_SETFL, O_NONBLOCK);
     const ssize_t ignored = ::write(in_write.get(), stdin_text.data(), stdin_text.size());

@@ -54,9 +54,9 @@ class NetnsLab {
 };
 
 // Tails a log file with inotify and turns each sshd failed-login line into an alert for the
-// Responder. It stands in for the collector and the analysis engine, which the full-daemon
-// test will use instead: the regex plays rule 5716 (level 5 in OSSEC; level 10 here so the
-// test's response binds).
+// Responder. It replaces the collector and the analysis engine, which the full-daemon test
+// will use instead. The regex plays rule 5716, at level 10 (OSSEC's is level 5) so that the
+// test's response binds.
 class FailedLoginMatcher {
  public:
   FailedLoginMatcher(std::string path, Responder* responder);
