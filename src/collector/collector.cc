@@ -133,7 +133,16 @@ void Collector::UpdateWatches() {
   for (const std::string& folder : follower_->WatchDirectories()) {
     if (watches_.count(folder) != 0) continue;
     int wd = inotify_add_watch(inotify_fd_, folder.c_str(), kEvents);
-    if (wd < 0) continue;  // a missing folder is watched once it exists; polling covers it
+    if (wd < 0) {
+      // A missing folder is watched once it exists. Until then, and when the watch limit is
+      // reached, the periodic rescan finds its changes.
+      if (errno != ENOENT && unwatched_.insert(folder).second) {
+        log_->warn("cannot watch {} with inotify ({}); its files are polled every {} ms", folder,
+                   std::strerror(errno), options_.follower.loop_timeout.count());
+      }
+      continue;
+    }
+    unwatched_.erase(folder);
     watches_[folder] = wd;
   }
 }

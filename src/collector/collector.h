@@ -12,6 +12,7 @@
 #include <chrono>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -92,6 +93,7 @@ class Collector {
   int inotify_fd_ = -1;
   int wake_fd_ = -1;
   std::map<std::string, int> watches_;  // folder -> inotify watch descriptor
+  std::set<std::string> unwatched_;     // folders whose watch failed, logged once
   std::thread thread_;
   std::atomic<bool> stopping_{false};
   bool started_ = false;

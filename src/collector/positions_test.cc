@@ -1,0 +1,161 @@
+#include "collector/positions.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "collector/queue_socket.h"
+#include "collector/source_status.h"
+#include "common/file.h"
+
+namespace vigil::collector {
+namespace {
+
+using ::testing::HasSubstr;
+
+class TempDir : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char pattern[] = "/tmp/vigil-positions-XXXXXX";
+    ASSERT_NE(mkdtemp(pattern), nullptr);
+    dir_ = pattern;
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  std::string dir_;
+};
+
+using PositionStoreTest = TempDir;
+
+TEST_F(PositionStoreTest, SavesAndLoadsPathsWithSpaces) {
+  PositionStore store(dir_ + "/positions");
+  FilePosition position;
+  position.device = 2049;
+  position.inode = 123456;
+  position.offset = 789;
+  position.fingerprint = ComputeFingerprint("first bytes");
+  position.path = "/var/log/my app/x.log";
+  store.Set(position);
+  ASSERT_TRUE(store.Save().ok());
+
+  PositionStore loaded(dir_ + "/positions");
+  std::vector<std::string> warnings;
+  ASSERT_TRUE(loaded.Load(&warnings).ok());
+  EXPECT_TRUE(warnings.empty());
+  const FilePosition* found = loaded.Find(2049, 123456);
+  ASSERT_NE(found, nullptr);
+  EXPECT_EQ(found->offset, 789u);
+  EXPECT_EQ(found->fingerprint, position.fingerprint);
+  EXPECT_EQ(found->path, "/var/log/my app/x.log");
+}
+
+TEST_F(PositionStoreTest, SkipsMalformedLinesWithWarning) {
+  std::ofstream(dir_ + "/positions") << "# header\n1 2 3 4 5 /ok.log\nnot a position\n";
+  PositionStore store(dir_ + "/positions");
+  std::vector<std::string> warnings;
+  ASSERT_TRUE(store.Load(&warnings).ok());
+  ASSERT_EQ(warnings.size(), 1u);
+  EXPECT_THAT(warnings[0], HasSubstr("positions:3: malformed"));
+  EXPECT_NE(store.Find(1, 2), nullptr);
+}
+
+TEST_F(PositionStoreTest, MissingFileIsEmpty) {
+  PositionStore store(dir_ + "/absent");
+  ASSERT_TRUE(store.Load(nullptr).ok());
+  EXPECT_TRUE(store.all().empty());
+}
+
+TEST(Fingerprint, CoversOnlyFirstBytes) {
+  std::string a(600, 'a');
+  std::string b = a;
+  b[550] = 'b';
+  EXPECT_EQ(ComputeFingerprint(a), ComputeFingerprint(b));
+  b[10] = 'b';
+  EXPECT_NE(ComputeFingerprint(a), ComputeFingerprint(b));
+  EXPECT_EQ(ComputeFingerprint(a).length, Fingerprint::kFingerprintBytes);
+}
+
+using StatusFileTest = TempDir;
+
+TEST_F(StatusFileTest, RejectsInvalidJson) {
+  std::ofstream(dir_ + "/status.json") << "{not json";
+  auto status = ReadStatusFile(dir_ + "/status.json");
+  ASSERT_FALSE(status.ok());
+  EXPECT_THAT(status.status().message(), HasSubstr("status.json"));
+}
+
+TEST_F(StatusFileTest, KeepsEveryCounter) {
+  CollectorStatus status;
+  status.updated_unix_seconds = 1700000000;
+  SourceStatus source;
+  source.location = "/var/log/*.log";
+  source.log_format = "syslog";
+  source.files = {"/var/log/a.log"};
+  source.counters.reader.lines = 1;
+  source.counters.reader.records = 2;
+  source.counters.reader.truncated = 3;
+  source.counters.reader.escaped_bytes = 4;
+  source.counters.reader.skipped_lines = 5;
+  source.counters.reader.format_errors = 6;
+  source.counters.reader.timeouts = 7;
+  source.counters.bytes_read = 8;
+  source.counters.files_opened = 9;
+  source.counters.rotations = 10;
+  source.counters.open_errors = 11;
+  source.counters.command_runs = 12;
+  status.sources.push_back(source);
+  ASSERT_TRUE(WriteStatusFile(dir_ + "/status.json", status).ok());
+  auto loaded = ReadStatusFile(dir_ + "/status.json");
+  ASSERT_TRUE(loaded.ok()) << loaded.status().message();
+  EXPECT_EQ(loaded->updated_unix_seconds, 1700000000);
+  ASSERT_EQ(loaded->sources.size(), 1u);
+  EXPECT_EQ(FormatCounters(loaded->sources[0].counters), FormatCounters(source.counters));
+  EXPECT_EQ(loaded->sources[0].files, source.files);
+}
+
+TEST(ParseQueueMessage, Forms) {
+  struct Case {
+    std::string datagram;
+    bool ok;
+    std::string location;
+    std::string text;
+    char queue;
+  };
+  std::vector<Case> cases = {
+      {"1:/var/log/x:hello", true, "/var/log/x", "hello", '1'},
+      {std::string("1:loc:with nul\0", 15), true, "loc", "with nul", '1'},
+      {"1:(web) 10.0.0.1->/var/log/secure:a: b", true, "(web) 10.0.0.1->/var/log/secure", "a: b",
+       '1'},
+      {"a:mysql:text", true, "mysql", "text", 'a'},
+      {"1:no message separator", false, "", "", 0},
+      {"1", false, "", "", 0},
+      {"", false, "", "", 0},
+  };
+  for (const Case& test : cases) {
+    SCOPED_TRACE(test.datagram);
+    Record record;
+    uint64_t escaped = 0;
+    ASSERT_EQ(ParseQueueMessage(test.datagram, 1024, &record, &escaped), test.ok);
+    if (!test.ok) continue;
+    EXPECT_EQ(record.location, test.location);
+    EXPECT_EQ(record.text, test.text);
+    EXPECT_EQ(record.queue, test.queue);
+  }
+}
+
+TEST(ParseQueueMessage, CutsAndEscapes) {
+  Record record;
+  uint64_t escaped = 0;
+  ASSERT_TRUE(
+      ParseQueueMessage("1:loc:abc\xff"
+                        "defgh",
+                        5, &record, &escaped));
+  EXPECT_EQ(record.text, "abc\\xffd");
+  EXPECT_TRUE(record.truncated);
+  EXPECT_EQ(escaped, 1u);
+}
+
+}  // namespace
+}  // namespace vigil::collector
