@@ -149,11 +149,12 @@ Expected<Pattern> Pattern::Compile(PatternSyntax syntax, std::string_view text) 
       if (IsAscii(text)) {
         impl->literals.emplace(pattern_internal::SplitOsMatch(text));
       } else {
-        // PCRE2 rejects nothing in this translation but invalid UTF-8, so the error names
-        // no offset.
-        std::string pcre2 = pattern_internal::TranslateOsMatch(text);
-        VIGIL_RETURN_IF_ERROR(impl->CompilePcre2(
-            pcre2, [](size_t) -> std::optional<size_t> { return std::nullopt; }));
+        // PCRE2 rejects nothing in this translation but invalid UTF-8.
+        pattern_internal::Translation translation = pattern_internal::TranslateOsMatch(text);
+        VIGIL_RETURN_IF_ERROR(
+            impl->CompilePcre2(translation.pcre2, [&](size_t offset) -> std::optional<size_t> {
+              return translation.SourceOffset(offset);
+            }));
       }
       break;
     case PatternSyntax::kOsRegex:

@@ -93,7 +93,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (!comparable) return 0;
   auto os_match = Pattern::Compile(PatternSyntax::kOsMatch, pattern_text);
   if (os_match.ok()) {
-    CompareWithEngine(*os_match, vigil::analysis::pattern_internal::TranslateOsMatch(pattern_text),
+    CompareWithEngine(*os_match,
+                      vigil::analysis::pattern_internal::TranslateOsMatch(pattern_text).pcre2,
                       subject);
   }
   if (vigil::analysis::pattern_internal::ParseAnchoredLiteral(pattern_text).has_value()) {

@@ -175,6 +175,31 @@ TEST(OsRegexSyntax, InvalidUtf8PatternIsRejected) {
   EXPECT_THAT(pattern.status().message(), HasSubstr("at offset 2"));
 }
 
+TEST(PatternCompile, ErrorOffsetsPointIntoSourceText) {
+  struct ErrorCase {
+    PatternSyntax syntax;
+    std::string pattern;
+    std::string message;
+  };
+  std::string deep = "x" + std::string(300, '(') + "a" + std::string(300, ')');
+  std::vector<ErrorCase> cases = {
+      // Invalid UTF-8 is reported at the offset of the bad sequence in the text as written,
+      // not in the PCRE2 translation, which is longer.
+      {kOsMatch, "a.b|c\xc3(d",
+       "invalid OS_Match: UTF-8 error: byte 2 top bits not 0x80 at offset 5"},
+      {kOsRegex, "\\d+\\s\xe2\x82",
+       "invalid OS_Regex: UTF-8 error: 1 byte missing at end at offset 5"},
+      {kOsRegex, deep, "invalid OS_Regex: parentheses are too deeply nested at offset 252"},
+      {kPcre2, deep, "invalid PCRE2: parentheses are too deeply nested at offset 252"},
+  };
+  for (const ErrorCase& c : cases) {
+    SCOPED_TRACE(c.pattern.substr(0, 40));
+    auto pattern = Pattern::Compile(c.syntax, c.pattern);
+    ASSERT_FALSE(pattern.ok());
+    EXPECT_EQ(pattern.status().message(), c.message);
+  }
+}
+
 TEST(OsRegexSearch, QuantifiersAndLiterals) {
   RunSearchCases({
       // `+` and `*` quantify only an escape; after anything else they are literal.
@@ -431,7 +456,7 @@ TEST(OsMatchSearch, NativePathAgreesWithPcre2Translation) {
   // clang-format on
   for (const std::string& text : patterns) {
     Pattern native = MustCompile(kOsMatch, text);
-    Pattern engine = MustCompile(kPcre2, pattern_internal::TranslateOsMatch(text));
+    Pattern engine = MustCompile(kPcre2, pattern_internal::TranslateOsMatch(text).pcre2);
     for (const std::string& subject : subjects) {
       SCOPED_TRACE("'" + text + "' on '" + subject + "'");
       MatchResult native_match;

@@ -70,15 +70,6 @@ std::string Printable(char c) {
   return fmt::format("\\x{:02x}", byte);
 }
 
-// Appends PCRE2 text for OS_Match literal bytes. ASCII punctuation is escaped, so only the
-// anchors that the caller adds are special.
-void AppendEscapedLiteral(std::string_view literal, std::string* out) {
-  for (char c : literal) {
-    if (IsAsciiPunctuation(c)) out->push_back('\\');
-    out->push_back(c);
-  }
-}
-
 struct Alternative {
   Anchor anchor;
   std::string_view text;
@@ -185,19 +176,29 @@ std::vector<Literal> SplitOsMatch(std::string_view text) {
   return literals;
 }
 
-std::string TranslateOsMatch(std::string_view text) {
-  std::string out = "(?:";
-  bool first = true;
+Translation TranslateOsMatch(std::string_view text) {
+  Translation out;
+  auto emit = [&out](std::string_view piece, size_t source) {
+    out.pcre2.append(piece);
+    out.source_offsets.resize(out.pcre2.size(), source);
+  };
+  emit("(?:", 0);
   for (const Alternative& alternative : SplitAlternatives(text)) {
-    if (!first) out.push_back('|');
-    first = false;
+    size_t offset = static_cast<size_t>(alternative.text.data() - text.data());
+    if (out.pcre2.size() > 3) emit("|", offset);
     bool start = alternative.anchor == Anchor::kStart || alternative.anchor == Anchor::kBoth;
     bool end = alternative.anchor == Anchor::kEnd || alternative.anchor == Anchor::kBoth;
-    if (start) out.append("\\A");
-    AppendEscapedLiteral(alternative.text, &out);
-    if (end) out.append("\\z");
+    if (start) emit("\\A", offset);
+    // ASCII punctuation is escaped, so only the anchors added here are special.
+    for (size_t i = 0; i < alternative.text.size(); ++i) {
+      char c = alternative.text[i];
+      if (IsAsciiPunctuation(c)) emit("\\", offset + i);
+      emit(std::string_view(&c, 1), offset + i);
+    }
+    if (end) emit("\\z", offset + alternative.text.size());
   }
-  out.push_back(')');
+  emit(")", text.size());
+  out.source_offsets.push_back(text.size());
   return out;
 }
 

@@ -39,6 +39,6 @@ std::vector<Literal> SplitOsMatch(std::string_view text);
 
 // Translates an OS_Match pattern to an equivalent PCRE2 pattern (used for non-ASCII text, where
 // PCRE2 supplies Unicode case folding).
-std::string TranslateOsMatch(std::string_view text);
+Translation TranslateOsMatch(std::string_view text);
 
 }  // namespace vigil::analysis::pattern_internal
