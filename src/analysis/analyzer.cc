@@ -25,7 +25,8 @@ Analyzer::Analyzer(DecoderSet decoders, RuleSet rules, const Clock* clock,
       engine_(&rules_, std::move(engine_options)) {}
 
 Expected<std::unique_ptr<Analyzer>> Analyzer::Create(const config::Config& config,
-                                                     const Clock* clock) {
+                                                     const Clock* clock,
+                                                     EngineOptions engine_options) {
   DecoderOptions decoder_options;
   decoder_options.max_order_size = config.internal.decoder_order_size;
   Expected<DecoderSet> decoders = DecoderSet::Load(config.rules.decoder_files, decoder_options);
@@ -40,7 +41,6 @@ Expected<std::unique_ptr<Analyzer>> Analyzer::Create(const config::Config& confi
   }
   if (!decoders.ok()) return decoders.status();
   if (!rules.ok()) return rules.status();
-  EngineOptions engine_options;
   engine_options.memory_size = static_cast<size_t>(std::max(config.global.memory_size, 1));
   return std::unique_ptr<Analyzer>(
       new Analyzer(std::move(*decoders), std::move(*rules), clock, std::move(engine_options)));

@@ -32,8 +32,10 @@ class Analyzer {
  public:
   // Loads the decoders and rules named by `config`. `clock` must outlive the Analyzer and
   // gives each event its receive time.
+  // `engine_options.memory_size` is taken from the configuration.
   static Expected<std::unique_ptr<Analyzer>> Create(const config::Config& config,
-                                                    const Clock* clock);
+                                                    const Clock* clock,
+                                                    EngineOptions engine_options = {});
 
   // Analyses one record: fills `event` (reused between calls) and returns the rule decision.
   // `text` must be valid UTF-8 without NUL bytes; anything else is escaped first. When

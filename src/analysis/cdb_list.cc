@@ -93,7 +93,7 @@ bool LookupList(const KeyValueList& list, ListLookup lookup, std::string_view va
       return FindAddress(list, value) == nullptr;
     case ListLookup::kAddressMatchKeyValue:
       // OSSEC 3.7 inverts this test (true when the value does not match); Vigil does what
-      // the name says.
+      // the name states.
       return ValueMatches(FindAddress(list, value), check_value);
   }
   return false;

@@ -28,7 +28,7 @@ class KeyValueList {
   std::unordered_map<std::string, std::string> entries_;
 };
 
-// How a rule's <list> consults its list (the `lookup` attribute).
+// Lookup mode of a rule's <list> (the `lookup` attribute).
 enum class ListLookup : uint8_t {
   kMatchKey,              // the field is a key
   kNotMatchKey,           // the field is not a key

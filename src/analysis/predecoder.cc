@@ -81,7 +81,7 @@ bool IsColonDateTime(const Header& h) {
 }
 
 // xferlog `Mon Apr 17 18:27:14 2006 1 64.160.42.130 ...`: the transfer time is one digit
-// followed by a space at 26, which tells it from vsftpd's `... 2016 [pid 2] ...`.
+// followed by a space at 26, which distinguishes it from vsftpd's `... 2016 [pid 2] ...`.
 bool IsXferlogTime(const Header& h) {
   return h.size() >= 28 && h.At(3, ' ') && h.At(7, ' ') && h.At(10, ' ') && h.At(13, ':') &&
          h.At(16, ':') && h.At(19, ' ') && h.At(24, ' ') && h.At(26, ' ');
@@ -295,7 +295,7 @@ void PreDecoder::Run(Event* event) const {
     event->log_length = std::string::npos;
   }
   if (!event->location.empty() && event->location[0] == '(') {
-    // Agent events are named after their agent whatever the header says, as OSSEC does.
+    // Agent events are named after their agent whatever host the header names, as OSSEC does.
     event->hostname = event->location;
   } else if (!host_known) {
     event->hostname = local_hostname_;

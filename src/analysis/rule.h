@@ -6,6 +6,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "analysis/cdb_list.h"
@@ -140,6 +141,9 @@ struct Rule {
   std::optional<Pattern> id_pattern;
   std::optional<Pattern> match;
   std::optional<Pattern> regex;
+  // Requirements of `match` and `regex` in the engine's LogPrefilter; -1 when none.
+  int match_prefilter = -1;
+  int regex_prefilter = -1;
   std::optional<std::string> action;  // compared exactly, case-sensitive
   std::optional<Pattern> url;
   std::vector<FieldCondition> dynamic_fields;
@@ -178,6 +182,11 @@ struct Rule {
   uint32_t check_if_ignored_fields = 0;  // IgnoreField bits of <check_if_ignored>
 
   std::vector<Rule*> children;  // sorted by sort_level, level 0 first
+  // The children an event can match, by the event's decoder id: those without <decoded_as>
+  // and those whose <decoded_as> is that decoder, in `children` order. Built by the loader
+  // once the tree is complete; a decoder id absent from the map selects children_generic.
+  std::unordered_map<int, std::vector<Rule*>> children_by_decoder;
+  std::vector<Rule*> children_generic;
 
   // Runtime state, owned by the engine thread.
   EventList* matched_list = nullptr;    // the list this rule searches, for if_matched_*

@@ -3,13 +3,16 @@
 #include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <sstream>
+
+#include "common/logging.h"
 
 namespace vigil::analysis {
 namespace {
 
 constexpr size_t kMaxPreviousEvents = 11;
-// Upper bound on events kept per correlation list, whatever the timeframes say.
+// Upper bound on events kept per correlation list, whatever the timeframes allow.
 constexpr size_t kMaxListEvents = 16384;
 
 bool MatchField(const std::optional<Pattern>& pattern, bool present, std::string_view value) {
@@ -91,6 +94,26 @@ std::string FtsKey(const Event& event, uint32_t fts_fields) {
   return key;
 }
 
+RuleEngine::RuleEngine(RuleSet* rules, EngineOptions options)
+    : rules_(rules), options_(std::move(options)) {
+  for (const auto& rule : rules_->all()) {
+    rule->match_prefilter = -1;
+    rule->regex_prefilter = -1;
+    if (!options_.prefilter) continue;
+    if (rule->match) rule->match_prefilter = prefilter_.Add(*rule->match);
+    if (rule->regex) rule->regex_prefilter = prefilter_.Add(*rule->regex);
+  }
+  Status built = prefilter_.Build();
+  if (!built.ok()) {
+    // The prefilter only saves work, so the engine runs every pattern without it.
+    GetLogger("analysis")->warn("{}; every rule pattern will be run", built.message());
+    for (const auto& rule : rules_->all()) {
+      rule->match_prefilter = -1;
+      rule->regex_prefilter = -1;
+    }
+  }
+}
+
 void RuleEngine::ResetState() {
   fts_seen_.clear();
   ignored_.clear();
@@ -118,8 +141,14 @@ bool RuleEngine::TestConditions(const Rule& rule, const Event& event, std::strin
   if (!MatchField(rule.id_pattern, event.Has(Field::kId), event.Get(Field::kId))) {
     return fail(event.Has(Field::kId) ? "id does not match" : "id: the event has no id");
   }
-  if (rule.match && !rule.match->Search(event.log())) return fail("match does not match the log");
-  if (rule.regex && !rule.regex->Search(event.log())) return fail("regex does not match the log");
+  if (rule.match &&
+      (!prefilter_.MayMatch(rule.match_prefilter) || !rule.match->Search(event.log()))) {
+    return fail("match does not match the log");
+  }
+  if (rule.regex &&
+      (!prefilter_.MayMatch(rule.regex_prefilter) || !rule.regex->Search(event.log()))) {
+    return fail("regex does not match the log");
+  }
   if (rule.action && !(event.Has(Field::kAction) && event.Get(Field::kAction) == *rule.action)) {
     return fail(event.Has(Field::kAction) ? "action differs" : "action: the event has no action");
   }
@@ -274,7 +303,7 @@ bool RuleEngine::TestContext(const Rule& rule, const Event& event, ContextResult
     if (stored->time < now - rule.timeframe) break;
     if (stored->matched >= rule.level && stored->matched != 0) break;
     if (rule.searches_history) {
-      // The history holds every alerted event; only events of the same decoder type whose
+      // The history contains every alerted event; only events of the same decoder type whose
       // log matches if_matched_regex count, and ports and location are not compared.
       if (stored->category != event.category) continue;
       if (!rule.if_matched_regex->Search(stored->log)) continue;
@@ -327,37 +356,52 @@ const Rule* RuleEngine::Check(const Rule& rule, const Event& event, std::string*
   std::string why;
   std::string* reason = trace != nullptr ? &why : nullptr;
   bool matched = TestConditions(rule, event, reason) && TestStateful(rule, event, reason);
-  ContextResult context;
-  if (matched && (rule.matched_list != nullptr || rule.searches_history) &&
-      !TestContext(rule, event, &context)) {
-    matched = false;
-    why = "fewer than frequency+1 earlier matching events within the timeframe";
+  bool has_context = rule.matched_list != nullptr || rule.searches_history;
+  std::optional<ContextResult> context;
+  if (matched && has_context) {
+    context.emplace();
+    if (!TestContext(rule, event, &*context)) {
+      matched = false;
+      why = "fewer than frequency+1 earlier matching events within the timeframe";
+    }
   }
   if (!matched) {
     if (trace != nullptr) trace->append("       *Not matched: " + why + "\n");
     return nullptr;
   }
-  if (context.level > 0) {
+  if (context && context->level > 0) {
     // As in OSSEC, the events that made the rule fire are marked as soon as the search
-    // succeeds, whether or not the rule ends up alerting; the current event carries the
+    // succeeds, whether or not the rule ends up alerting. The current event carries the
     // mark too when it is stored.
-    for (auto& mark : context.marks) {
-      if (mark) mark->matched = context.level;
+    for (auto& mark : context->marks) {
+      if (mark) mark->matched = context->level;
     }
-    current_matched_level_ = context.level;
+    current_matched_level_ = context->level;
   }
   if (trace != nullptr) {
     trace->append("       *Rule " + std::to_string(rule.id) + " matched.\n");
   }
   if (!rule.children.empty()) {
     if (trace != nullptr) trace->append("       *Trying child rules.\n");
-    for (const Rule* child : rule.children) {
+    // Without a trace, children with another <decoded_as> are skipped unseen; with one,
+    // every child is tried so that the trace lists it.
+    const std::vector<Rule*>* children = &rule.children;
+    if (trace == nullptr) {
+      int decoder_id = event.decoder != nullptr ? event.decoder->id : -1;
+      auto it = rule.children_by_decoder.find(decoder_id);
+      children = it != rule.children_by_decoder.end() ? &it->second : &rule.children_generic;
+    }
+    for (const Rule* child : *children) {
       const Rule* found = Check(*child, event, trace);
       if (found != nullptr) return found;
     }
   }
   if (rule.noalert) return nullptr;
-  selected_context_ = std::move(context);
+  if (context) {
+    selected_context_ = std::move(*context);
+  } else {
+    selected_context_ = ContextResult();
+  }
   return &rule;
 }
 
@@ -407,6 +451,7 @@ RuleMatch RuleEngine::Match(const Event& event, std::string* trace) {
   RuleMatch result;
   selected_context_ = ContextResult();
   current_matched_level_ = 0;
+  prefilter_.Scan(event.log());
   if (trace != nullptr) trace->append("\n**Rule debugging:\n");
   if (event.generated_rule_id != 0) {
     // A forwarded alert names its rule: that rule is the decision.
@@ -429,7 +474,8 @@ RuleMatch RuleEngine::Match(const Event& event, std::string* trace) {
   }
   if (result.rule == nullptr || result.rule->level == 0) return result;
 
-  Rule* rule = rules_->Find(result.rule->id);
+  // The rule set is owned by this engine's caller and not shared, so its rules may change.
+  Rule* rule = const_cast<Rule*>(result.rule);
   ++rule->fired_times;
   if (rule->ignore_seconds > 0) {
     if (event.time < rule->ignore_until) {

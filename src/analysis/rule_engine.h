@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "analysis/event.h"
+#include "analysis/log_prefilter.h"
 #include "analysis/rule_set.h"
 
 namespace vigil::analysis {
@@ -28,6 +29,9 @@ struct EngineOptions {
   size_t memory_size = 8192;  // alerted events kept for if_matched_regex searches
   // Folder for <check_diff> state, one file per host and rule; empty keeps it in memory.
   std::string diff_dir;
+  // Rejects <match> and <regex> patterns whose required literals are absent from the log
+  // before running them (see LogPrefilter). Decisions are the same either way.
+  bool prefilter = true;
 };
 
 // Not thread-safe: one engine owns the correlation state inside its RuleSet and its own
@@ -35,8 +39,7 @@ struct EngineOptions {
 class RuleEngine {
  public:
   // `rules` must outlive the engine. Event times come from Event::time.
-  explicit RuleEngine(RuleSet* rules, EngineOptions options = {})
-      : rules_(rules), options_(std::move(options)) {}
+  explicit RuleEngine(RuleSet* rules, EngineOptions options = {});
 
   // Finds the rule for `event` and records the event for later correlation when it alerts.
   // When `trace` is not null, appends logtest's verbose explanation of every rule tried,
@@ -48,7 +51,7 @@ class RuleEngine {
   void ResetState();
 
  private:
-  // What a correlation rule found in its list when it fired.
+  // Result of a successful correlation search.
   struct ContextResult {
     std::vector<std::shared_ptr<const StoredEvent>> counted;  // newest first, at most 11
     std::shared_ptr<StoredEvent> marks[2];  // the last counted and the newest listed event
@@ -67,6 +70,7 @@ class RuleEngine {
 
   RuleSet* rules_;
   EngineOptions options_;
+  LogPrefilter prefilter_;
   // Context of the rule Check() returned last.
   ContextResult selected_context_;
   // Level of the last correlation rule whose search succeeded for the current event.

@@ -112,7 +112,7 @@ bool ParseWeekdays(std::string_view text, uint8_t* days) {
   };
   uint8_t result = 0;
   text = Trim(text);
-  // OSSEC 3.7 sees a leading `!` but does not skip it, so `!weekends` fails to load there.
+  // OSSEC 3.7 detects a leading `!` but does not skip it, so `!weekends` fails to load there.
   // Vigil reads it as the days not listed.
   bool negate = !text.empty() && text[0] == '!';
   if (negate) text.remove_prefix(1);
@@ -179,8 +179,9 @@ class RuleLoader {
     }
   }
 
-  // Wires the correlation lists once every rule is in place.
+  // Wires the correlation lists and the child indexes once every rule is in place.
   void Finish() {
+    for (const auto& rule : set_->rules_) IndexChildren(rule.get());
     for (const auto& rule : set_->rules_) {
       if (rule->if_matched_sid.empty()) continue;
       Rule* target = set_->Find(rule->if_matched_sid.front());
@@ -210,6 +211,24 @@ class RuleLoader {
   std::vector<std::string>& errors() { return errors_; }
 
  private:
+  // Splits a rule's children by <decoded_as>, so that matching skips the children whose
+  // decoder differs from the event's without testing them one by one.
+  static void IndexChildren(Rule* rule) {
+    rule->children_generic.clear();
+    rule->children_by_decoder.clear();
+    for (Rule* child : rule->children) {
+      if (child->decoded_as >= 0) rule->children_by_decoder.try_emplace(child->decoded_as);
+    }
+    for (Rule* child : rule->children) {
+      if (child->decoded_as < 0) {
+        rule->children_generic.push_back(child);
+        for (auto& [id, list] : rule->children_by_decoder) list.push_back(child);
+      } else {
+        rule->children_by_decoder[child->decoded_as].push_back(child);
+      }
+    }
+  }
+
   void Error(const std::string& where, const std::string& message) {
     errors_.push_back(where + message);
   }

@@ -146,5 +146,56 @@ TEST(OssecRuleSuite, EveryCasePasses) {
   EXPECT_EQ(total, 236);
 }
 
+// Collects sample log lines: every line of the .ini suite and the examples that OSSEC's
+// decoder.xml lists in its comments ("  - <log line>").
+std::vector<std::string> SampleLines() {
+  std::vector<std::string> lines;
+  for (const auto& entry : std::filesystem::directory_iterator(kCompatDir + "/tests")) {
+    if (entry.path().extension() != ".ini") continue;
+    for (const IniCase& c : ReadIni(entry.path())) {
+      for (const auto& [must_pass, log] : c.logs) lines.push_back(log);
+    }
+  }
+  std::ifstream decoders(kCompatDir + "/etc/decoder.xml");
+  std::string line;
+  while (std::getline(decoders, line)) {
+    std::string_view text = Trim(line);
+    if (text.starts_with("- ") && text.size() > 20) lines.emplace_back(Trim(text.substr(2)));
+  }
+  return lines;
+}
+
+// The literal prefilter only skips patterns that cannot match, so the decisions with and
+// without it must be the same, line by line, correlation included.
+TEST(OssecRuleSuite, PrefilterKeepsDecisions) {
+  if (!std::filesystem::exists(kCompatDir)) {
+    GTEST_SKIP() << "OSSEC 3.7.0 compatibility files not found at " << kCompatDir;
+  }
+  Expected<config::Config> config = config::LoadConfig(kCompatDir + "/etc/ossec.conf");
+  ASSERT_TRUE(config.ok()) << config.status().message();
+  ManualClock clock;
+  analysis::EngineOptions without;
+  without.prefilter = false;
+  auto plain = analysis::Analyzer::Create(*config, &clock, without);
+  auto filtered = analysis::Analyzer::Create(*config, &clock);
+  ASSERT_TRUE(plain.ok()) << plain.status().message();
+  ASSERT_TRUE(filtered.ok()) << filtered.status().message();
+
+  std::vector<std::string> lines = SampleLines();
+  ASSERT_GT(lines.size(), 500u);
+  analysis::Event plain_event, filtered_event;
+  // Two passes, so that correlation rules see repeats.
+  for (int pass = 0; pass < 2; ++pass) {
+    for (const std::string& line : lines) {
+      SCOPED_TRACE(line);
+      clock.Advance(std::chrono::seconds(1));
+      analysis::RuleMatch a = (*plain)->Process("/var/log/messages", line, &plain_event);
+      analysis::RuleMatch b = (*filtered)->Process("/var/log/messages", line, &filtered_event);
+      ASSERT_EQ(a.rule != nullptr ? a.rule->id : 0, b.rule != nullptr ? b.rule->id : 0);
+      ASSERT_EQ(a.alert, b.alert);
+    }
+  }
+}
+
 }  // namespace
 }  // namespace vigil

@@ -1,0 +1,67 @@
+// In-process speed of the analysis pipeline (pre-decoding, decoders, rules) with OSSEC 3.7.0's
+// stock decoders and rules, on generated sshd and mixed logs. The stock ruleset is read from
+// ../shared/compat; the benchmarks are skipped when it is absent.
+#include <benchmark/benchmark.h>
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "analysis/analyzer.h"
+#include "common/logging.h"
+#include "config/loader.h"
+#include "mixed_log.h"
+#include "sshd_log.h"
+
+namespace {
+
+const std::string kStockConfig =
+    std::string(VIGIL_SOURCE_DIR) + "/../shared/compat/ossec-3.7.0/etc/ossec.conf";
+
+template <typename Generator>
+void RunStockRules(benchmark::State& state) {
+  vigil::ConfigureLogging({.level = "off"});
+  if (!std::filesystem::exists(kStockConfig)) {
+    state.SkipWithError(("OSSEC stock ruleset not found at " + kStockConfig).c_str());
+    return;
+  }
+  vigil::Expected<vigil::config::Config> config = vigil::config::LoadConfig(kStockConfig);
+  if (!config.ok()) {
+    state.SkipWithError(config.status().message().c_str());
+    return;
+  }
+  vigil::ManualClock clock;
+  auto analyzer = vigil::analysis::Analyzer::Create(*config, &clock);
+  if (!analyzer.ok()) {
+    state.SkipWithError(analyzer.status().message().c_str());
+    return;
+  }
+  Generator generator;
+  std::vector<std::string> lines;
+  for (int i = 0; i < 20000; ++i) lines.push_back(generator.Next());
+  vigil::analysis::Event event;
+  size_t i = 0;
+  uint64_t alerts = 0;
+  for (auto _ : state) {
+    if (i % 1000 == 0) clock.Advance(std::chrono::seconds(1));
+    auto match = (*analyzer)->Process("/var/log/auth.log", lines[i % lines.size()], &event);
+    alerts += match.alert ? 1 : 0;
+    ++i;
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations()));
+  state.counters["alerts"] = static_cast<double>(alerts);
+}
+
+void BM_StockRulesSshd(benchmark::State& state) {
+  RunStockRules<vigil::bench::SshdLogGenerator>(state);
+}
+BENCHMARK(BM_StockRulesSshd);
+
+void BM_StockRulesMixed(benchmark::State& state) {
+  RunStockRules<vigil::bench::MixedLogGenerator>(state);
+}
+BENCHMARK(BM_StockRulesMixed);
+
+}  // namespace
+
+BENCHMARK_MAIN();

@@ -1,0 +1,333 @@
+#include "analysis/log_prefilter.h"
+
+#include <hs/hs.h>
+
+#include <algorithm>
+
+namespace vigil::analysis {
+namespace {
+
+// Shorter literals occur in too many logs to reject anything.
+constexpr size_t kMinLiteralBytes = 3;
+
+char LowerAscii(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
+bool IsAscii(char c) { return static_cast<unsigned char>(c) < 0x80; }
+bool IsAlnum(char c) {
+  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+// Collects runs of consecutive literal bytes and keeps the longest of an alternative.
+class Runs {
+ public:
+  void Add(char c) {
+    if (!IsAscii(c)) {
+      Break();
+      return;
+    }
+    current_.push_back(LowerAscii(c));
+  }
+  void Break() {
+    if (current_.size() > best_.size()) best_ = current_;
+    current_.clear();
+  }
+  // Ends the alternative; returns false when it has no usable literal.
+  bool Finish(std::vector<std::string>* out) {
+    Break();
+    if (best_.size() < kMinLiteralBytes) return false;
+    out->push_back(best_);
+    best_.clear();
+    return true;
+  }
+
+ private:
+  std::string current_;
+  std::string best_;
+};
+
+// Returns the index just past a PCRE2 `{n}`, `{n,}` or `{n,m}` quantifier at `i`, or 0 when
+// the brace at `i` is a literal.
+size_t SkipBraceQuantifier(std::string_view text, size_t i) {
+  size_t j = i + 1;
+  size_t digits = 0;
+  while (j < text.size() && text[j] >= '0' && text[j] <= '9') ++j, ++digits;
+  if (digits == 0) return 0;
+  if (j < text.size() && text[j] == ',') {
+    ++j;
+    while (j < text.size() && text[j] >= '0' && text[j] <= '9') ++j;
+  }
+  return j < text.size() && text[j] == '}' ? j + 1 : 0;
+}
+
+// Returns the index just past the PCRE2 character class opening at `i`, or npos when the
+// class is unterminated or uses POSIX `[:name:]` forms.
+size_t SkipClass(std::string_view text, size_t i) {
+  size_t j = i + 1;
+  if (j < text.size() && text[j] == '^') ++j;
+  if (j < text.size() && text[j] == ']') ++j;
+  while (j < text.size()) {
+    char c = text[j];
+    if (c == '\\') {
+      j += 2;
+    } else if (c == '[' && j + 1 < text.size() &&
+               (text[j + 1] == ':' || text[j + 1] == '.' || text[j + 1] == '=')) {
+      return std::string_view::npos;
+    } else if (c == ']') {
+      return j + 1;
+    } else {
+      ++j;
+    }
+  }
+  return std::string_view::npos;
+}
+
+// Returns the index just past the group opening at `i` (nesting, escapes and, for PCRE2,
+// classes respected), or npos when it is unterminated.
+size_t SkipGroup(std::string_view text, size_t i, bool pcre2) {
+  int depth = 0;
+  size_t j = i;
+  while (j < text.size()) {
+    char c = text[j];
+    if (c == '\\') {
+      j += 2;
+      continue;
+    }
+    if (pcre2 && c == '[') {
+      j = SkipClass(text, j);
+      if (j == std::string_view::npos) return j;
+      continue;
+    }
+    if (c == '(') ++depth;
+    if (c == ')' && --depth == 0) return j + 1;
+    ++j;
+  }
+  return std::string_view::npos;
+}
+
+// Skips quantifiers (and their lazy or possessive suffixes) at `i`.
+size_t SkipQuantifiers(std::string_view text, size_t i) {
+  while (i < text.size()) {
+    if (text[i] == '?' || text[i] == '*' || text[i] == '+') {
+      ++i;
+    } else if (size_t end = text[i] == '{' ? SkipBraceQuantifier(text, i) : 0; end != 0) {
+      i = end;
+    } else {
+      break;
+    }
+  }
+  return i;
+}
+
+std::optional<std::vector<std::string>> Pcre2Literals(std::string_view text) {
+  if (text.find("(?") != std::string_view::npos || text.find("\\Q") != std::string_view::npos) {
+    return std::nullopt;
+  }
+  std::vector<std::string> literals;
+  Runs runs;
+  size_t i = 0;
+  // Adds the literal byte at `i` of width `width` unless a quantifier makes it optional.
+  auto literal = [&](char c, size_t width) {
+    size_t next = i + width;
+    char q = next < text.size() ? text[next] : '\0';
+    if (q == '?' || q == '*' || (q == '{' && SkipBraceQuantifier(text, next) != 0)) {
+      runs.Break();
+    } else {
+      runs.Add(c);
+      if (q == '+') runs.Break();
+    }
+    i = next;
+  };
+  while (i < text.size()) {
+    char c = text[i];
+    if (c == '\\') {
+      if (i + 1 >= text.size()) return std::nullopt;
+      char n = text[i + 1];
+      if (IsAlnum(n)) {
+        static constexpr std::string_view kClassEscapes = "dDwWsShHvVbB";
+        if (kClassEscapes.find(n) == std::string_view::npos) return std::nullopt;
+        runs.Break();
+        i = SkipQuantifiers(text, i + 2);
+      } else {
+        literal(n, 2);
+      }
+    } else if (c == '[') {
+      runs.Break();
+      size_t end = SkipClass(text, i);
+      if (end == std::string_view::npos) return std::nullopt;
+      i = SkipQuantifiers(text, end);
+    } else if (c == '(') {
+      runs.Break();
+      size_t end = SkipGroup(text, i, true);
+      if (end == std::string_view::npos) return std::nullopt;
+      i = SkipQuantifiers(text, end);
+    } else if (c == ')') {
+      return std::nullopt;
+    } else if (c == '|') {
+      if (!runs.Finish(&literals)) return std::nullopt;
+      ++i;
+    } else if (c == '.' || c == '^' || c == '$') {
+      runs.Break();
+      i = SkipQuantifiers(text, i + 1);
+    } else if (c == '?' || c == '*' || c == '+') {
+      runs.Break();
+      i = SkipQuantifiers(text, i);
+    } else if (c == '{' && SkipBraceQuantifier(text, i) != 0) {
+      runs.Break();
+      i = SkipQuantifiers(text, i);
+    } else {
+      literal(c, 1);
+    }
+  }
+  if (!runs.Finish(&literals)) return std::nullopt;
+  return literals;
+}
+
+std::optional<std::vector<std::string>> OsRegexLiterals(std::string_view text) {
+  std::vector<std::string> literals;
+  Runs runs;
+  size_t i = 0;
+  while (i < text.size()) {
+    char c = text[i];
+    if (c == '\\') {
+      if (i + 1 >= text.size()) return std::nullopt;
+      char n = text[i + 1];
+      static constexpr std::string_view kClassEscapes = "dwspWDS.t";
+      static constexpr std::string_view kLiteralEscapes = "$()\\|<{}[]";
+      if (kClassEscapes.find(n) != std::string_view::npos) {
+        runs.Break();
+        i += 2;
+        // In OS_Regex only an escape takes a quantifier.
+        if (i < text.size() && (text[i] == '+' || text[i] == '*')) ++i;
+      } else if (kLiteralEscapes.find(n) != std::string_view::npos) {
+        runs.Add(n);
+        i += 2;
+      } else {
+        return std::nullopt;
+      }
+    } else if (c == '(') {
+      runs.Break();
+      size_t end = SkipGroup(text, i, false);
+      if (end == std::string_view::npos) return std::nullopt;
+      i = end;
+    } else if (c == ')') {
+      return std::nullopt;
+    } else if (c == '|') {
+      if (!runs.Finish(&literals)) return std::nullopt;
+      ++i;
+    } else if (c == '^' || c == '$') {
+      runs.Break();
+      ++i;
+    } else {
+      runs.Add(c);
+      ++i;
+    }
+  }
+  if (!runs.Finish(&literals)) return std::nullopt;
+  return literals;
+}
+
+std::optional<std::vector<std::string>> OsMatchLiterals(std::string_view text) {
+  std::vector<std::string> literals;
+  size_t start = 0;
+  while (start <= text.size()) {
+    size_t bar = text.find('|', start);
+    std::string_view alternative =
+        text.substr(start, bar == std::string_view::npos ? std::string_view::npos : bar - start);
+    if (!alternative.empty() && alternative.front() == '^') alternative.remove_prefix(1);
+    if (!alternative.empty() && alternative.back() == '$') alternative.remove_suffix(1);
+    Runs runs;
+    for (char c : alternative) runs.Add(c);
+    if (!runs.Finish(&literals)) return std::nullopt;
+    if (bar == std::string_view::npos) break;
+    start = bar + 1;
+  }
+  return literals;
+}
+
+}  // namespace
+
+std::optional<std::vector<std::string>> RequiredLiterals(PatternSyntax syntax,
+                                                         std::string_view text) {
+  switch (syntax) {
+    case PatternSyntax::kOsMatch:
+      return OsMatchLiterals(text);
+    case PatternSyntax::kOsRegex:
+      return OsRegexLiterals(text);
+    case PatternSyntax::kPcre2:
+      return Pcre2Literals(text);
+  }
+  return std::nullopt;
+}
+
+LogPrefilter::~LogPrefilter() {
+  if (scratch_ != nullptr) hs_free_scratch(scratch_);
+  if (database_ != nullptr) hs_free_database(database_);
+}
+
+int LogPrefilter::Add(const Pattern& pattern) {
+  std::optional<std::vector<std::string>> literals =
+      RequiredLiterals(pattern.syntax(), pattern.text());
+  if (!literals) return -1;
+  std::vector<uint32_t> ids;
+  for (const std::string& literal : *literals) {
+    auto it = std::find(literals_.begin(), literals_.end(), literal);
+    if (it == literals_.end()) {
+      literals_.push_back(literal);
+      it = literals_.end() - 1;
+    }
+    ids.push_back(static_cast<uint32_t>(it - literals_.begin()));
+  }
+  requirements_.push_back(std::move(ids));
+  return static_cast<int>(requirements_.size() - 1);
+}
+
+Status LogPrefilter::Build() {
+  if (literals_.empty()) return Status::Ok();
+  std::vector<const char*> expressions;
+  std::vector<size_t> lengths;
+  std::vector<unsigned> flags(literals_.size(), HS_FLAG_CASELESS | HS_FLAG_SINGLEMATCH);
+  std::vector<unsigned> ids;
+  for (size_t i = 0; i < literals_.size(); ++i) {
+    expressions.push_back(literals_[i].data());
+    lengths.push_back(literals_[i].size());
+    ids.push_back(static_cast<unsigned>(i));
+  }
+  hs_compile_error_t* error = nullptr;
+  if (hs_compile_lit_multi(expressions.data(), flags.data(), ids.data(), lengths.data(),
+                           static_cast<unsigned>(literals_.size()), HS_MODE_BLOCK, nullptr,
+                           &database_, &error) != HS_SUCCESS) {
+    std::string message = error != nullptr ? error->message : "unknown error";
+    hs_free_compile_error(error);
+    database_ = nullptr;
+    return Status::Internal("Hyperscan failed to compile the rule prefilter: " + message);
+  }
+  if (hs_alloc_scratch(database_, &scratch_) != HS_SUCCESS) {
+    hs_free_database(database_);
+    database_ = nullptr;
+    return Status::Internal("Hyperscan failed to allocate scratch space for the rule prefilter");
+  }
+  found_.assign((literals_.size() + 63) / 64, 0);
+  return Status::Ok();
+}
+
+int LogPrefilter::OnMatch(unsigned int id, unsigned long long, unsigned long long, unsigned int,
+                          void* context) {
+  auto* self = static_cast<LogPrefilter*>(context);
+  self->found_[id >> 6] |= uint64_t{1} << (id & 63);
+  return 0;
+}
+
+void LogPrefilter::Scan(std::string_view log) {
+  filtering_ = false;
+  if (database_ == nullptr) return;
+  for (char c : log) {
+    if (!IsAscii(c)) return;
+  }
+  std::fill(found_.begin(), found_.end(), 0);
+  if (hs_scan(database_, log.data(), static_cast<unsigned>(log.size()), 0, scratch_, OnMatch,
+              this) != HS_SUCCESS) {
+    return;
+  }
+  filtering_ = true;
+}
+
+}  // namespace vigil::analysis
