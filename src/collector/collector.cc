@@ -148,6 +148,8 @@ void Collector::UpdateWatches() {
 }
 
 void Collector::RunDueCommands() {
+  // NOTE: commands run on the collector thread, so a slow command delays file reading by up
+  // to command_timeout.
   auto now = std::chrono::steady_clock::now();
   for (auto& command : commands_) {
     if (now < command->next_run) continue;

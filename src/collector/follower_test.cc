@@ -402,6 +402,17 @@ TEST_F(Tailer, IncompleteGroupIsFlushedWhenIdle) {
   EXPECT_THAT(ReadAll(), ElementsAre("c d e")) << "the flushed group does not shift later groups";
 }
 
+TEST_F(Tailer, AuditdGroupOutlivesIdleFlush) {
+  Follow("audit.log", "linux_auditd", {{"timeout", "20s"}});
+  Start();
+  Append("audit.log", "type=A msg=audit(1:1): a\n");
+  EXPECT_THAT(IdleFlush(), IsEmpty()) << "10 s idle is within the group's 20 s timeout";
+  Append("audit.log", "type=B msg=audit(1:1): b\n");
+  EXPECT_THAT(ReadAll(), IsEmpty());
+  clock_.Advance(std::chrono::seconds(21));
+  EXPECT_THAT(ReadAll(), ElementsAre("type=A msg=audit(1:1): a type=B msg=audit(1:1): b"));
+}
+
 TEST_F(Tailer, AuditdGroupsEmittedOnceAtStop) {
   Follow("audit.log", "linux_auditd", {{"timeout", "1s"}});
   Start();

@@ -2,6 +2,7 @@
 // grouped (key_regex), linux_auditd and OSSEC's audit.
 #pragma once
 
+#include <algorithm>
 #include <list>
 #include <memory>
 #include <string>
@@ -69,6 +70,12 @@ class GroupedReader final : public LineBasedReader {
   void Expire(std::chrono::steady_clock::time_point now, const RecordCallback& emit) override;
   std::chrono::steady_clock::time_point NextExpiry() const override;
   void PrepareStop(const RecordCallback& emit) override { FlushRecord(emit); }
+
+  // Groups end through Expire() on their own timeout or window, so the idle flush (which ends
+  // every group) waits at least that long and in practice only completes a partial line.
+  std::chrono::milliseconds flush_timeout() const override {
+    return std::max({flush_timeout_, grouped_.timeout, grouped_.window});
+  }
 
   size_t open_groups() const { return groups_.size(); }
 
