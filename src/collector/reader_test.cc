@@ -197,6 +197,22 @@ TEST(OneLineReader, JavaTraceSamplesGroupWithContinuation) {
   EXPECT_LT(framed.records.size(), framed.counters.lines);
 }
 
+TEST(OneLineReader, FluentBitJavaSampleGivesThreeRecords) {
+  std::string content;
+  REQUIRE_SAMPLE("fluent-bit/regex-001/test.log", &content);
+  Framed framed = Frame("syslog", {{"continuation", "yes"}}, content, 50);
+  ASSERT_EQ(framed.records.size(), 3u);
+  EXPECT_EQ(framed.records[0].text, "single line...");
+  EXPECT_TRUE(framed.records[1].text.starts_with("Dec 14 06:41:08 Exception in thread"));
+  EXPECT_TRUE(framed.records[1].text.ends_with(
+      "aborting! at com.myproject.module.MyProject.badMethod(MyProject.java:22) at "
+      "com.myproject.module.MyProject.oneMoreMethod(MyProject.java:18) at "
+      "com.myproject.module.MyProject.anotherMethod(MyProject.java:14) at "
+      "com.myproject.module.MyProject.someMethod(MyProject.java:10) at "
+      "com.myproject.module.MyProject.main(MyProject.java:6)"));
+  EXPECT_EQ(framed.records[2].text, "another line...");
+}
+
 TEST(SnortFullReader, JoinsThreeLineAlerts) {
   std::string input =
       "[**] [1:1000:1] Test alert [**]\n"
