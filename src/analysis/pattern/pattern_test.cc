@@ -444,7 +444,8 @@ TEST(OsMatchSearch, NativePathAgreesWithPcre2Translation) {
   // clang-format off
   std::vector<std::string> patterns = {
       "abc", "^abc", "abc$", "^abc$", "a.c", "(x)*", "b|^a|c$", "|", "^", "$", "^$", "zz|", "\\d",
-      "[a]", "a|ab", "ab|a", "c|b", "\\E\\Q", "xyz|^abc|bc|c$|", "B|b|A", "ca|ab|bc",
+      "[a]", "a|ab", "ab|a", "c|b", "|^x", "||x", "^|x", "\\E\\Q", "xyz|^abc|bc|c$|", "B|b|A",
+      "ca|ab|bc",
       "zz|bc$|abc|b", "q|^ab|a", "x|y|z",
       // Eight or more unanchored alternatives take the one-pass scan.
       "q|w|e|r|t|y|u|i|o|p|bc|ab", "zz|yy|xx|ww|vv|uu|tt|ss|^a|c$|", "1|2|3|4|5|6|7|8|9|Ca|Bc|aB",

@@ -183,9 +183,11 @@ Translation TranslateOsMatch(std::string_view text) {
     out.source_offsets.resize(out.pcre2.size(), source);
   };
   emit("(?:", 0);
+  bool first = true;
   for (const Alternative& alternative : SplitAlternatives(text)) {
     size_t offset = static_cast<size_t>(alternative.text.data() - text.data());
-    if (out.pcre2.size() > 3) emit("|", offset);
+    if (!first) emit("|", offset);
+    first = false;
     bool start = alternative.anchor == Anchor::kStart || alternative.anchor == Anchor::kBoth;
     bool end = alternative.anchor == Anchor::kEnd || alternative.anchor == Anchor::kBoth;
     if (start) emit("\\A", offset);
