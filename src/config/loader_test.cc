@@ -577,7 +577,9 @@ TEST_F(LoaderTest, RejectsBadResponses) {
                  "  <location>all</location>\n"                         // 47
                  "  <rules_group>sshd</rules_group>\n"                  // 48
                  "</active-response>\n");                               // 49
-  ASSERT_THAT(errors, SizeIs(8));
+  // The responses at lines 40 and 45 share OSSEC's generated name firewall-drop0 and the same
+  // command and timeout, which OSSEC accepts: they are not an error.
+  ASSERT_THAT(errors, SizeIs(7));
   EXPECT_EQ(errors[0], conf() + ":27: <level>: expected a number from 0 to 20, got '21'");
   EXPECT_EQ(errors[1], conf() +
                            ":33: <rules_id>: expected numbers from 0 to 2147483647 "
@@ -597,10 +599,25 @@ TEST_F(LoaderTest, RejectsBadResponses) {
                            ":28: <timeout>: command 'restart' does not allow a timeout; "
                            "set <timeout_allowed>yes</timeout_allowed> in its <command> "
                            "block or remove the timeout");
-  EXPECT_EQ(errors[7], conf() +
-                           ":45: <active-response>: the name 'firewall-drop0' is already "
-                           "used by the response at " +
-                           conf() + ":40; give one of them a different <name>");
+}
+
+TEST_F(LoaderTest, ConflictingResponseNamesAreAnError) {
+  std::vector<std::string> errors = LoadErrors(
+      "<command>\n"
+      "  <name>firewall-drop</name><executable>firewall-drop</executable>\n"
+      "  <expect>srcip</expect><timeout_allowed>yes</timeout_allowed>\n"
+      "</command>\n"
+      "<active-response>\n"
+      "  <name>block</name><command>firewall-drop</command>\n"
+      "  <location>local</location><level>6</level><timeout>600</timeout>\n"
+      "</active-response>\n"
+      "<active-response>\n"
+      "  <name>block</name><command>firewall-drop</command>\n"
+      "  <location>local</location><level>10</level><timeout>60</timeout>\n"
+      "</active-response>\n");
+  ASSERT_THAT(errors, SizeIs(1));
+  EXPECT_THAT(errors[0], HasSubstr("the name 'block' is already used by the response at"));
+  EXPECT_THAT(errors[0], HasSubstr("with a different command, timeout or simulate setting"));
 }
 
 // ---- <remote> and <client> ----

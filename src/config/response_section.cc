@@ -251,15 +251,25 @@ void FinishActiveResponses(ParseContext& context) {
     }
   }
 
-  std::map<std::string, SourceRef> names;
+  // Two responses may share a name when they run the same command with the same timeout:
+  // OSSEC names responses <command><timeout>, so configs that bind one command to several rule
+  // sets produce such twins, and they share one line of the response table.
+  std::map<std::string, const ActiveResponseConfig*> names;
   for (const ActiveResponseConfig& response : config.active_responses) {
     if (response.disabled) continue;
-    auto [it, inserted] = names.emplace(response.name, response.source);
+    auto [it, inserted] = names.emplace(response.name, &response);
     if (inserted) continue;
+    const ActiveResponseConfig& first = *it->second;
+    if (first.command == response.command && first.timeout_seconds == response.timeout_seconds &&
+        first.simulate == response.simulate) {
+      continue;
+    }
     context.ErrorAt(response.source.line,
                     "<active-response>: the name '" + response.name +
-                        "' is already used by the response at " + it->second.file + ":" +
-                        std::to_string(it->second.line) + "; give one of them a different <name>");
+                        "' is already used by the response at " + first.source.file + ":" +
+                        std::to_string(first.source.line) +
+                        " with a different command, timeout or simulate setting; give one of "
+                        "them a different <name>");
   }
 }
 
