@@ -434,6 +434,8 @@ void FileFollower::CloseTail(const Key& key, const RecordCallback& emit) {
   Tail* tail = it->second.get();
   if (tail->reader != nullptr) {
     // The file left its location, so its partial last line is final.
+    // NOTE: a multi-line record that a rotation cut in two is emitted as two records: the
+    // pending part here, the rest from the new file.
     tail->reader->Flush(emit);
     FoldCounters(tail);
   }
