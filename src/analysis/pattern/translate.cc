@@ -97,6 +97,11 @@ std::vector<Alternative> SplitAlternatives(std::string_view text) {
 
 }  // namespace
 
+void Translation::Append(std::string_view piece, size_t source) {
+  pcre2.append(piece);
+  source_offsets.resize(pcre2.size(), source);
+}
+
 size_t Translation::SourceOffset(size_t pcre2_offset) const {
   if (source_offsets.empty()) return 0;
   if (pcre2_offset >= source_offsets.size()) return source_offsets.back();
@@ -107,10 +112,7 @@ Expected<Translation> TranslateOsRegex(std::string_view text) {
   Translation out;
   out.pcre2.reserve(text.size() * 2);
   out.source_offsets.reserve(text.size() * 2 + 1);
-  auto emit = [&out](std::string_view piece, size_t source) {
-    out.pcre2.append(piece);
-    out.source_offsets.resize(out.pcre2.size(), source);
-  };
+  auto emit = [&out](std::string_view piece, size_t source) { out.Append(piece, source); };
   auto error = [](std::string reason, size_t offset) {
     return Status::InvalidArgument(
         fmt::format("invalid OS_Regex: {} at offset {}", reason, offset));
@@ -178,10 +180,7 @@ std::vector<Literal> SplitOsMatch(std::string_view text) {
 
 Translation TranslateOsMatch(std::string_view text) {
   Translation out;
-  auto emit = [&out](std::string_view piece, size_t source) {
-    out.pcre2.append(piece);
-    out.source_offsets.resize(out.pcre2.size(), source);
-  };
+  auto emit = [&out](std::string_view piece, size_t source) { out.Append(piece, source); };
   emit("(?:", 0);
   bool first = true;
   for (const Alternative& alternative : SplitAlternatives(text)) {

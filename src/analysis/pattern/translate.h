@@ -17,6 +17,9 @@ struct Translation {
   std::string pcre2;
   std::vector<size_t> source_offsets;  // one per byte of pcre2, plus one for its end
 
+  // Appends `piece`, which came from the source byte at `source`.
+  void Append(std::string_view piece, size_t source);
+
   // Returns the source offset for an offset into pcre2.
   size_t SourceOffset(size_t pcre2_offset) const;
 };
