@@ -7,7 +7,8 @@
 //   the escapes \d \w \s \p \W \D \S \. \t and literal escapes, `+` and `*` only after an
 //   escape, lazy quantifiers except the last of each alternative, groups. Matching follows
 //   OSSEC 3.3 and later, which translate it to PCRE2, so nested groups and `|` inside a group
-//   work, `^` is an anchor wherever it stands and `$` matches only at the end of the subject.
+//   work, `^` is an anchor anywhere in the pattern and `$` matches only at the end of the
+//   subject.
 // - PCRE2 (the *_pcre2 elements): PCRE2 syntax, always case-insensitive.
 //
 // All three match case-insensitively. Subjects should be valid UTF-8 (SanitizeText makes them
