@@ -164,7 +164,10 @@ void Agent::RunLink() {
     if (stop_) break;
     uint64_t suppressed = 0;
     if (was_connected) {
-      ++counters_.disconnects;  // link thread only writes this field
+      {
+        std::lock_guard lock(mu_);
+        ++counters_.disconnects;
+      }
       attempt = 0;
       Log()->warn("agent {}: connection to manager {} ended: {}", identity_.agent_id, manager,
                   ended.ToString());
@@ -225,7 +228,12 @@ Status Agent::RunSession(const std::string& manager) {
   // kept in results_todo_ and go out on this connection.
   std::string out;
   size_t out_offset = 0;
+  // The manager cuts agents silent for three of its intervals, so the shorter one applies.
   auto keepalive = std::chrono::duration_cast<std::chrono::milliseconds>(options_.keepalive);
+  if (ack->keepalive_seconds > 0) {
+    keepalive = std::min<std::chrono::milliseconds>(keepalive,
+                                                    std::chrono::seconds(ack->keepalive_seconds));
+  }
   Clock::time_point next_keepalive = Clock::now() + keepalive;
   Clock::time_point last_rx = Clock::now();
   auto idle_limit = 3 * keepalive + std::chrono::seconds(30);

@@ -56,7 +56,7 @@ struct AgentCounters {
   uint64_t backpressure = 0;  // Submit calls rejected because the queue was full
   uint64_t keepalives_sent = 0;
   uint64_t responses_received = 0;
-  uint64_t responses_duplicate = 0;  // responses already run, answered from the record
+  uint64_t responses_duplicate = 0;  // responses already run; the logged result is resent
   uint64_t queue_records = 0;
   uint64_t queue_bytes = 0;
 };
@@ -116,7 +116,7 @@ class Agent {
   std::vector<ResponseResultMessage> results_todo_;  // to send on the link
   // Results of responses already run, by id, so a resent response is not run twice.
   std::map<uint64_t, ResponseResultMessage> response_log_;
-  uint64_t highest_sent_seq_ = 0;  // link thread only; tells resends from first sends
+  uint64_t highest_sent_seq_ = 0;  // link thread only; counts resends
   RepeatLimiter limiter_{std::chrono::seconds(60)};
 };
 

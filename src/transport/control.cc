@@ -126,14 +126,14 @@ ResponseRecord ResponseFromJson(const json& j) {
 }
 
 // The counters by name; the same table serves both directions.
-#define VIGIL_MANAGER_COUNTERS(X)                                                                  \
-  X(connections_accepted)                                                                          \
-  X(connections_active) X(agents_connected) X(handshakes_failed) X(handshake_timeouts)             \
-      X(enrollments) X(enrollments_rejected) X(rejected_oversize) X(rejected_malformed)            \
-          X(rejected_truncated) X(rejected_unknown_agent) X(rejected_revoked) X(rejected_protocol) \
-              X(replayed_batches) X(reordered_batches) X(rejected_sessions) X(batches_delivered)   \
-                  X(events_delivered) X(callback_refusals) X(responses_sent) X(response_results)   \
-                      X(responses_expired)
+#define VIGIL_MANAGER_COUNTERS(X)                                                                \
+  X(connections_accepted)                                                                        \
+  X(connections_active)                                                                          \
+  X(agents_connected) X(handshakes_failed) X(handshake_timeouts) X(enrollments)                  \
+      X(enrollments_rejected) X(rejected_oversize) X(rejected_malformed) X(rejected_truncated)   \
+          X(rejected_unknown_agent) X(rejected_revoked) X(rejected_protocol) X(replayed_batches) \
+              X(reordered_batches) X(rejected_sessions) X(batches_delivered) X(events_delivered) \
+                  X(callback_refusals) X(responses_sent) X(response_results) X(responses_expired)
 
 json CountersToJson(const ManagerCounters& c) {
   json out = json::object();
@@ -154,7 +154,22 @@ ManagerCounters CountersFromJson(const json& j) {
 json Error(const std::string& message) { return {{"ok", false}, {"error", message}}; }
 
 // Sends `request` and parses the reply; a reply with "ok": false becomes an error status.
-Expected<json> Call(const std::string& state_dir, const json& request) {
+Expected<json> CallUnguarded(const std::string& state_dir, const json& request);
+
+// Runs `parse` on the reply to `request`; JSON type errors become a parse error status.
+template <typename T, typename Parse>
+Expected<T> CallAndParse(const std::string& state_dir, const json& request, Parse parse) {
+  Expected<json> reply = CallUnguarded(state_dir, request);
+  if (!reply.ok()) return reply.status();
+  try {
+    return parse(*reply);
+  } catch (const json::exception& e) {
+    return Status::ParseError(std::string("the manager sent an invalid control reply: ") +
+                              e.what());
+  }
+}
+
+Expected<json> CallUnguarded(const std::string& state_dir, const json& request) {
   Expected<std::string> reply = ControlRequest(ControlSocketPath(state_dir), request.dump());
   if (!reply.ok()) return reply.status();
   json parsed = json::parse(*reply, nullptr, false);
@@ -194,11 +209,11 @@ Expected<std::string> ControlRequest(const std::string& socket_path, const std::
 }
 
 Expected<std::vector<AgentInfo>> ControlListAgents(const std::string& state_dir) {
-  Expected<json> reply = Call(state_dir, {{"command", "list"}});
-  if (!reply.ok()) return reply.status();
-  std::vector<AgentInfo> out;
-  for (const json& j : reply->value("agents", json::array())) out.push_back(AgentFromJson(j));
-  return out;
+  return CallAndParse<std::vector<AgentInfo>>(state_dir, {{"command", "list"}}, [](const json& r) {
+    std::vector<AgentInfo> out;
+    for (const json& j : r.value("agents", json::array())) out.push_back(AgentFromJson(j));
+    return out;
+  });
 }
 
 Status ControlRemoveAgent(const std::string& state_dir, const std::string& id) {
@@ -208,7 +223,7 @@ Status ControlRemoveAgent(const std::string& state_dir, const std::string& id) {
     if (!store.ok()) return store.status();
     return (*store)->RemoveAgent(id);
   }
-  Expected<json> reply = Call(state_dir, {{"command", "remove"}, {"id", id}});
+  Expected<json> reply = CallUnguarded(state_dir, {{"command", "remove"}, {"id", id}});
   return reply.ok() ? Status::Ok() : reply.status();
 }
 
@@ -218,25 +233,25 @@ Expected<std::vector<uint64_t>> ControlSendResponse(const std::string& state_dir
             {"name", request.command},        {"action", request.action},
             {"arguments", request.arguments}, {"timeout", request.timeout_seconds},
             {"payload", request.payload}};
-  Expected<json> reply = Call(state_dir, j);
-  if (!reply.ok()) return reply.status();
-  return reply->value("ids", std::vector<uint64_t>{});
+  return CallAndParse<std::vector<uint64_t>>(
+      state_dir, j, [](const json& r) { return r.value("ids", std::vector<uint64_t>{}); });
 }
 
 Expected<ManagerCounters> ControlCounters(const std::string& state_dir) {
-  Expected<json> reply = Call(state_dir, {{"command", "counters"}});
-  if (!reply.ok()) return reply.status();
-  return CountersFromJson(reply->value("counters", json::object()));
+  return CallAndParse<ManagerCounters>(state_dir, {{"command", "counters"}}, [](const json& r) {
+    return CountersFromJson(r.value("counters", json::object()));
+  });
 }
 
 Expected<std::vector<ResponseRecord>> ControlListResponses(const std::string& state_dir) {
-  Expected<json> reply = Call(state_dir, {{"command", "responses"}});
-  if (!reply.ok()) return reply.status();
-  std::vector<ResponseRecord> out;
-  for (const json& j : reply->value("responses", json::array())) {
-    out.push_back(ResponseFromJson(j));
-  }
-  return out;
+  return CallAndParse<std::vector<ResponseRecord>>(
+      state_dir, {{"command", "responses"}}, [](const json& r) {
+        std::vector<ResponseRecord> out;
+        for (const json& j : r.value("responses", json::array())) {
+          out.push_back(ResponseFromJson(j));
+        }
+        return out;
+      });
 }
 
 Status ControlServer::Start(const std::string& path) {

@@ -39,6 +39,22 @@ const char* FrameTypeName(FrameType type) {
 
 namespace {
 
+// One compression and one decompression context per thread: creating a zstd context for each
+// frame costs more than compressing a small batch.
+struct ZstdContexts {
+  ZSTD_CCtx* compress = ZSTD_createCCtx();
+  ZSTD_DCtx* decompress = ZSTD_createDCtx();
+  ~ZstdContexts() {
+    ZSTD_freeCCtx(compress);
+    ZSTD_freeDCtx(decompress);
+  }
+};
+
+ZstdContexts& ThreadContexts() {
+  thread_local ZstdContexts contexts;
+  return contexts;
+}
+
 std::string MakeFrame(FrameType type, uint8_t flags, std::string_view body) {
   uint32_t length = static_cast<uint32_t>(body.size() + 2);
   std::string out;
@@ -59,7 +75,8 @@ std::string EncodeFrame(FrameType type, std::string_view body, bool compress) {
   if (compress && body.size() >= kCompressMinBytes) {
     std::string packed(ZSTD_compressBound(body.size()), '\0');
     // Level 1, the fastest regular level, because agents compress every batch they send.
-    size_t n = ZSTD_compress(packed.data(), packed.size(), body.data(), body.size(), 1);
+    size_t n = ZSTD_compressCCtx(ThreadContexts().compress, packed.data(), packed.size(),
+                                 body.data(), body.size(), 1);
     if (!ZSTD_isError(n) && n < body.size()) {
       packed.resize(n);
       return MakeFrame(type, kFlagZstd, packed);
@@ -90,7 +107,8 @@ Expected<std::string> DecodeFrameBody(const Frame& frame, size_t max_body_bytes)
                                      std::to_string(max_body_bytes));
   }
   std::string out(size, '\0');
-  size_t n = ZSTD_decompress(out.data(), out.size(), frame.body.data(), frame.body.size());
+  size_t n = ZSTD_decompressDCtx(ThreadContexts().decompress, out.data(), out.size(),
+                                 frame.body.data(), frame.body.size());
   if (ZSTD_isError(n)) {
     return Status::ParseError(std::string("compressed frame body is corrupt: ") +
                               ZSTD_getErrorName(n));

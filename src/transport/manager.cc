@@ -15,7 +15,6 @@ namespace {
 
 using nlohmann::json;
 
-constexpr size_t kRetiredSessions = 16;
 constexpr size_t kKeptFinishedResponses = 1000;
 
 int64_t NowSeconds() { return SystemClock::Get().NowSeconds(); }
@@ -82,7 +81,12 @@ Status Manager::Impl::Init() {
   ssl_ctx_ = std::move(*ctx);
   SSL_CTX_set_app_data(ssl_ctx_.get(), this);
   SSL_CTX_set_verify(ssl_ctx_.get(), SSL_VERIFY_PEER, VerifyClientCertificate);
-  return LoadPersistentState();
+  try {
+    return LoadPersistentState();
+  } catch (const json::exception& e) {
+    return Status::ParseError(options_.state_dir +
+                              ": invalid sessions.json or responses.json: " + e.what());
+  }
 }
 
 Status Manager::Impl::LoadPersistentState() {
@@ -107,6 +111,9 @@ Status Manager::Impl::LoadPersistentState() {
     }
   }
   std::string responses_path = options_.state_dir + "/responses.json";
+  // Agents skip response ids they already ran, so a manager without saved responses (a new
+  // or wiped state folder) starts its ids from the clock instead of 1.
+  next_response_id_ = static_cast<uint64_t>(NowSeconds()) << 20;
   if (FileExists(responses_path)) {
     Expected<std::string> text = ReadFile(responses_path);
     if (!text.ok()) return text.status();

@@ -63,7 +63,7 @@ struct ResponseRequest {
   std::string payload;
 };
 
-// What became of one response on one agent.
+// The outcome of one response on one agent.
 struct ResponseRecord {
   uint64_t response_id = 0;
   std::string agent_id;
@@ -133,7 +133,8 @@ struct ManagerOptions {
   int io_threads = 1;
   size_t max_frame_bytes = kDefaultMaxFrameBytes;
   size_t max_body_bytes = kDefaultMaxBodyBytes;
-  uint32_t keepalive_seconds = 60;  // told to agents; silent agents are cut after 3 times
+  // Sent to agents in the hello ack. A connection silent for 3 intervals plus 30 s is closed.
+  uint32_t keepalive_seconds = 60;
   uint32_t handshake_timeout_ms = 10000;
   // How long a response with timeout 0 waits for an offline agent.
   uint32_t response_ttl_seconds = 600;

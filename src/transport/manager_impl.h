@@ -24,7 +24,7 @@ struct ControlServerDeleter {
   void operator()(ControlServer* server) const;
 };
 
-// Where an agent's live connection is.
+// The loop and connection id of an agent's live connection.
 struct ConnectionRef {
   int loop = -1;
   uint64_t connection_id = 0;
@@ -81,7 +81,7 @@ class Manager::Impl {
   bool sessions_dirty_ = false;
   ManagerCounters counters_;
 
-  // Counters bumped from loops without the lock.
+  // Adds `n` to one counter under mu_.
   void Count(uint64_t ManagerCounters::*field, uint64_t n = 1) {
     std::lock_guard lock(mu_);
     counters_.*field += n;
@@ -126,7 +126,7 @@ class Manager::Impl {
   std::chrono::steady_clock::time_point last_state_file_{};
 };
 
-// Starts the event loops of `impl`. Defined in manager_loop.cc.
+// Create, start, stop and post to one event loop; defined in manager_loop.cc.
 EventLoopPtr MakeEventLoop(Manager::Impl* impl, int index);
 void StartEventLoop(EventLoop* loop);
 void StopEventLoop(EventLoop* loop);

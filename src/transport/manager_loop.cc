@@ -20,6 +20,9 @@ constexpr uint64_t kListenTag = 0;
 constexpr uint64_t kWakeTag = 1;
 constexpr size_t kMaxOutputBytes = 16 << 20;  // a peer that reads nothing is cut past this
 constexpr int kTickMs = 100;
+// Sessions an agent left that are still rejected if they come back (a restored backup or a
+// replay); older ones are forgotten.
+constexpr size_t kRetiredSessions = 16;
 
 int64_t NowSeconds() { return SystemClock::Get().NowSeconds(); }
 
@@ -466,7 +469,7 @@ bool EventLoop::HandleHello(Connection* c, const HelloMessage& hello) {
     } else if (hello.session_id != s.session_id) {
       if (!s.session_id.empty()) {
         s.retired.push_back(s.session_id);
-        if (s.retired.size() > 16) s.retired.pop_front();
+        if (s.retired.size() > kRetiredSessions) s.retired.pop_front();
         impl_->log_->info("agent {} ({}) started session {} (previous {} ended at batch {})",
                           c->agent_id, entry->name, hello.session_id, s.session_id, s.last_seq);
       }

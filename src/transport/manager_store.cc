@@ -146,16 +146,20 @@ Status ManagerStore::LoadAgentsLocked() {
     return Status::ParseError(agents_path + " or " + revoked_path + " is not a JSON array");
   }
   std::map<std::string, AgentEntry> loaded;
-  for (const json& j : *agents) {
-    AgentEntry e;
-    e.id = j.value("id", "");
-    e.name = j.value("name", "");
-    e.address = j.value("address", "any");
-    e.serial = j.value("serial", "");
-    e.enrolled_at = j.value("enrolled_at", int64_t{0});
-    e.removed = j.value("removed", false);
-    if (e.id.empty()) return Status::ParseError(agents_path + ": an agent has no id");
-    loaded[e.id] = std::move(e);
+  try {
+    for (const json& j : *agents) {
+      AgentEntry e;
+      e.id = j.value("id", "");
+      e.name = j.value("name", "");
+      e.address = j.value("address", "any");
+      e.serial = j.value("serial", "");
+      e.enrolled_at = j.value("enrolled_at", int64_t{0});
+      e.removed = j.value("removed", false);
+      if (e.id.empty()) return Status::ParseError(agents_path + ": an agent has no id");
+      loaded[e.id] = std::move(e);
+    }
+  } catch (const json::exception& e) {
+    return Status::ParseError(agents_path + ": " + e.what());
   }
   std::set<std::string> serials;
   for (const json& j : *revoked) {
@@ -252,8 +256,12 @@ Expected<IssuedToken> ManagerStore::CreateEnrollToken(const EnrollTokenOptions& 
   if (!tokens.ok()) return tokens.status();
   int64_t now = clock_.NowSeconds();
   json kept = json::array();
-  for (const json& t : *tokens) {
-    if (t.value("expires_at", int64_t{0}) > now && !t.value("used", false)) kept.push_back(t);
+  try {
+    for (const json& t : *tokens) {
+      if (t.value("expires_at", int64_t{0}) > now && !t.value("used", false)) kept.push_back(t);
+    }
+  } catch (const json::exception& e) {
+    return Status::ParseError(tokens_path + ": " + e.what());
   }
   IssuedToken issued;
   std::string id = RandomHex(8);
@@ -281,7 +289,11 @@ Expected<EnrollReplyMessage> ManagerStore::Enroll(const EnrollRequestMessage& re
   if (!lock.ok()) return Status::IoError("cannot lock " + PathIn(state_dir_, "lock"));
   std::lock_guard guard(mu_);
   RefreshLocked();
-  return EnrollLocked(request, peer_address);
+  try {
+    return EnrollLocked(request, peer_address);
+  } catch (const json::exception& e) {
+    return Status::ParseError(PathIn(state_dir_, "tokens.json") + ": " + e.what());
+  }
 }
 
 Expected<EnrollReplyMessage> ManagerStore::EnrollLocked(const EnrollRequestMessage& request,
@@ -377,6 +389,8 @@ Expected<std::vector<EnrollReplyMessage>> ManagerStore::EnrollMany(
   }
   std::vector<EnrollReplyMessage> replies;
   std::string ca_pem = CertificateToPem(ca_cert_.get());
+  // Ids are counted here: NextAgentIdLocked() scans every agent, which is quadratic in bulk.
+  uint64_t next_id = std::strtoull(NextAgentIdLocked().c_str(), nullptr, 10);
   for (const EnrollRequestMessage& request : requests) {
     if (!IsValidAgentName(request.name)) {
       return Status::InvalidArgument("invalid agent name '" + request.name + "'");
@@ -386,7 +400,9 @@ Expected<std::vector<EnrollReplyMessage>> ManagerStore::EnrollMany(
     }
     Expected<PkeyPtr> public_key = PublicKeyFromPem(request.public_key_pem);
     if (!public_key.ok()) return public_key.status();
-    std::string id = NextAgentIdLocked();
+    char id_text[24];
+    std::snprintf(id_text, sizeof(id_text), "%03llu", static_cast<unsigned long long>(next_id++));
+    std::string id = id_text;
     Expected<X509Ptr> cert = IssueCertificate(ca_cert_.get(), ca_key_.get(), public_key->get(), id,
                                               kCertDays, CertificateUse::kClient);
     if (!cert.ok()) return cert.status();
