@@ -843,5 +843,115 @@ TEST(OssecFiles, EveryDecoderAndRulePatternCompiles) {
   EXPECT_EQ(compiled, 1719u);
 }
 
+// Returns the sshd messages of the loghub OpenSSH sample (the text after "]: "), or an empty
+// vector when the sample is absent.
+std::vector<std::string> ReadOpenSshMessages() {
+  std::ifstream stream(std::string(VIGIL_SOURCE_DIR) + "/../shared/samples/loghub/OpenSSH_2k.log");
+  std::vector<std::string> messages;
+  std::string line;
+  while (std::getline(stream, line)) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    size_t colon = line.find("]: ");
+    if (colon != std::string::npos) messages.push_back(line.substr(colon + 3));
+  }
+  return messages;
+}
+
+bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) ==
+                  std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+std::vector<std::string> SplitOnSpace(const std::string& text) {
+  std::vector<std::string> tokens;
+  size_t start = 0;
+  while (true) {
+    size_t space = text.find(' ', start);
+    tokens.push_back(text.substr(start, space - start));
+    if (space == std::string::npos) return tokens;
+    start = space + 1;
+  }
+}
+
+bool IsDigits(std::string_view text) {
+  return !text.empty() &&
+         std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+// Expected captures of `^Failed password for (\S+) from (\S+) port (\d+) ssh2$`, worked out
+// with plain string operations; nullopt when the message must not match.
+std::optional<std::vector<std::string>> FailedPasswordFields(const std::string& message) {
+  std::vector<std::string> t = SplitOnSpace(message);
+  if (t.size() != 9 || !EqualsIgnoreCase(t[0], "failed") || !EqualsIgnoreCase(t[1], "password") ||
+      !EqualsIgnoreCase(t[2], "for") || t[3].empty() || !EqualsIgnoreCase(t[4], "from") ||
+      t[5].empty() || !EqualsIgnoreCase(t[6], "port") || !IsDigits(t[7]) ||
+      !EqualsIgnoreCase(t[8], "ssh2")) {
+    return std::nullopt;
+  }
+  return std::vector<std::string>{t[3], t[5], t[7]};
+}
+
+// Expected captures of `^Invalid user (\S*) from (\S+)`: the user ends at the first space and
+// the address runs to the next space or the end.
+std::optional<std::vector<std::string>> InvalidUserFields(const std::string& message) {
+  const std::string prefix = "invalid user ";
+  if (message.size() < prefix.size() || !EqualsIgnoreCase(message.substr(0, 13), prefix)) {
+    return std::nullopt;
+  }
+  size_t user_end = message.find(' ', prefix.size());
+  if (user_end == std::string::npos) return std::nullopt;
+  std::string rest = message.substr(user_end);
+  if (rest.size() <= 6 || !EqualsIgnoreCase(rest.substr(0, 6), " from ") || rest[6] == ' ') {
+    return std::nullopt;
+  }
+  std::string user = message.substr(prefix.size(), user_end - prefix.size());
+  return std::vector<std::string>{user, rest.substr(6, rest.find(' ', 6) - 6)};
+}
+
+// Expected capture of `port (\d+)`: the first "port " followed by a digit, and all its digits.
+std::optional<std::vector<std::string>> PortField(const std::string& message) {
+  std::string lower = message;
+  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (size_t at = lower.find("port "); at != std::string::npos; at = lower.find("port ", at + 1)) {
+    size_t digits = at + 5;
+    size_t end = digits;
+    while (end < message.size() && message[end] >= '0' && message[end] <= '9') ++end;
+    if (end > digits) return std::vector<std::string>{message.substr(digits, end - digits)};
+  }
+  return std::nullopt;
+}
+
+TEST(OssecFiles, SshdMessagesMatchStringOracle) {
+  std::vector<std::string> messages = ReadOpenSshMessages();
+  if (messages.empty()) GTEST_SKIP() << "the loghub OpenSSH sample is not present";
+  struct OracleCase {
+    std::string pattern;
+    std::optional<std::vector<std::string>> (*expected)(const std::string&);
+    size_t min_matches;  // how many messages of the sample the pattern must match at least
+  };
+  std::vector<OracleCase> cases = {
+      {"^Failed password for (\\S+) from (\\S+) port (\\d+) ssh2$", FailedPasswordFields, 100},
+      {"^Invalid user (\\S*) from (\\S+)", InvalidUserFields, 100},
+      {"port (\\d+)", PortField, 500},
+  };
+  for (const OracleCase& c : cases) {
+    Pattern pattern = MustCompile(kOsRegex, c.pattern);
+    size_t matches = 0;
+    MatchResult match;
+    for (const std::string& message : messages) {
+      SCOPED_TRACE(c.pattern + " on '" + message + "'");
+      std::optional<std::vector<std::string>> expected = c.expected(message);
+      ASSERT_EQ(pattern.Search(message, &match), expected.has_value());
+      if (!expected.has_value()) continue;
+      ++matches;
+      std::vector<std::string> captures(match.captures.begin(), match.captures.end());
+      EXPECT_EQ(captures, *expected);
+    }
+    EXPECT_GE(matches, c.min_matches) << c.pattern;
+  }
+}
+
 }  // namespace
 }  // namespace vigil::analysis
