@@ -21,6 +21,8 @@ vigil_read_settings() {
     key=${line%%=*}
     value=${line#*=}
     key=${key//[[:space:]]/}
+    value=${value#"${value%%[![:space:]]*}"}
+    value=${value%"${value##*[![:space:]]}"}
     if [[ ! "$key" =~ ^[a-z0-9_]+$ || "$line" != *=* ]]; then
       vigil_fail "invalid line in $file: '$line' (expected key=value)"
     fi

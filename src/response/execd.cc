@@ -13,6 +13,7 @@
 
 #include "common/file.h"
 #include "response/address.h"
+#include "response/builtin_firewall.h"
 
 namespace vigil::response {
 namespace {
@@ -66,6 +67,7 @@ Status Execd::Init(const config::Config& config) {
     for (const std::string& error : errors) logger_->warn("{}: {}", paths_.table, error);
   }
   for (const TableEntry& entry : table_.entries()) {
+    if (IsBuiltinExecutable(entry.executable)) continue;
     const std::string path = options_.responses_dir + "/" + entry.executable;
     if (::access(path.c_str(), X_OK) != 0) {
       logger_->warn(

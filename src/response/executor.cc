@@ -5,6 +5,7 @@
 
 #include "common/logging.h"
 #include "response/address.h"
+#include "response/builtin_firewall.h"
 
 namespace vigil::response {
 
@@ -47,9 +48,24 @@ ProgramResult ExecuteJob(const Job& job, const ExecutorOptions& options, ActionL
   if (job.entry.options.refresh_on_extend && job.request.action == Action::kAdd) {
     env.push_back("VIGIL_AR_TIMEOUT=" + std::to_string(job.timeout_seconds));
   }
-  const std::string input =
-      job.entry.options.json_stdin ? job.request.ToProgramJson(path) + "\n" : std::string();
-  result = RunProgram(path, args, env, input, options.time_limit);
+  if (IsBuiltinExecutable(job.entry.executable)) {
+    auto settings = ReadFirewallSettings(options.responses_dir + "/firewall-drop.conf");
+    if (job.entry.executable != kBuiltinFirewallDrop) {
+      result.exit_status = 1;
+      result.stderr_text = "unknown built-in action " + job.entry.executable;
+    } else if (!settings.ok()) {
+      result.exit_status = 1;
+      result.stderr_text = settings.status().message();
+    } else {
+      const bool own_expiry =
+          job.entry.options.refresh_on_extend && job.request.action == Action::kAdd;
+      result = RunBuiltinFirewallDrop(job.request, own_expiry ? job.timeout_seconds : 0, *settings);
+    }
+  } else {
+    const std::string input =
+        job.entry.options.json_stdin ? job.request.ToProgramJson(path) + "\n" : std::string();
+    result = RunProgram(path, args, env, input, options.time_limit);
+  }
 
   record.duration_ms = result.duration.count();
   if (result.spawn_status.ok()) record.exit_status = result.exit_status;

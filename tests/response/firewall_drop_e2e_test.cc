@@ -13,6 +13,7 @@
 
 #include "common/file.h"
 #include "netns_lab.h"
+#include "response/builtin_firewall.h"
 #include "response/execd.h"
 #include "response/responder.h"
 #include "response/test_support.h"
@@ -52,10 +53,32 @@ class FirewallDropE2eTest : public ::testing::Test {
     testing::AddResponse(&config_, "firewall-drop", "firewall-drop", true, false, timeout_seconds);
     config_.commands[0].refresh_on_extend = true;
 
+    StartExecdAndResponder(/*in_victim=*/false);
+  }
+
+  // Starts execd inside the victim namespace with the built-in firewall-drop, which runs
+  // libnftables on execd's own threads.
+  void StartVigilBuiltin(int timeout_seconds) {
+    const std::string bin = dir_.path() + "/bin";
+    ASSERT_TRUE(MakeDirectories(bin).ok());
+    std::ofstream(bin + "/firewall-drop.conf") << "table=" << lab_->table() << "\n";
+    config_ = testing::MakeConfig(dir_.path() + "/state", bin);
+    testing::AddResponse(&config_, "firewall-drop", std::string(kBuiltinFirewallDrop), true, false,
+                         timeout_seconds);
+    StartExecdAndResponder(/*in_victim=*/true);
+  }
+
+  void StartExecdAndResponder(bool in_victim) {
     ExecdOptions options_for_execd;
     options_for_execd.state_dir = config_.paths.state_dir;
-    options_for_execd.responses_dir = bin;
-    auto execd = Execd::Start(config_, options_for_execd);
+    options_for_execd.responses_dir = config_.paths.responses_dir;
+    Expected<std::unique_ptr<Execd>> execd = Status::Internal("execd did not start");
+    auto start = [&] { execd = Execd::Start(config_, options_for_execd); };
+    if (in_victim) {
+      ASSERT_TRUE(lab_->CallInVictim(start).ok());
+    } else {
+      start();
+    }
     ASSERT_TRUE(execd.ok()) << execd.status().message();
     execd_ = std::move(*execd);
     auto sink = ExecqSink::Create(execd_->paths().execq);
@@ -148,6 +171,20 @@ TEST_F(FirewallDropE2eTest, BlocksIpv6Slash64WithKernelTimeout) {
                   .ok());
   ASSERT_TRUE(WaitUntil([&] { return !SetContains("blocked6", "fd00:7a6c::/64"); }, seconds(3)));
   EXPECT_TRUE(lab_->AttackerConnects(Lab::kVictimV6, kConnectTimeout));
+}
+
+TEST_F(FirewallDropE2eTest, BuiltinBlocksAttackerUntilTimeout) {
+  StartVigilBuiltin(2);
+  using Lab = testing::NetnsLab;
+  ASSERT_TRUE(lab_->AttackerConnects(Lab::kVictimV4, kConnectTimeout));
+  ASSERT_TRUE(WaitUntil([&] { return SetContains("blocked4", Lab::kAttackerV4); }, seconds(3)))
+      << lab_->RunInVictim("nft list ruleset");
+  EXPECT_FALSE(lab_->AttackerConnects(Lab::kVictimV4, kConnectTimeout));
+  ASSERT_TRUE(WaitUntil([&] { return !SetContains("blocked4", Lab::kAttackerV4); }, seconds(5)));
+  EXPECT_TRUE(lab_->AttackerConnects(Lab::kVictimV4, kConnectTimeout));
+  ASSERT_TRUE(execd_->WaitIdle(seconds(10)));
+  EXPECT_EQ(execd_->counters().failed, 0u);
+  EXPECT_EQ(execd_->counters().undone, 1u);
 }
 
 }  // namespace

@@ -4,7 +4,9 @@
 //
 // Pipeline per run: write() to the file, inotify wakes FailedLoginMatcher (a regex standing
 // in for the collector and analysis engine), Responder, JSON datagram on execq, execd,
-// worker thread, the shipped firewall-drop (bash, flock, nft -f) inside the victim namespace.
+// worker thread, the shipped firewall-drop (bash, one nft -f) inside the victim namespace.
+// With --builtin, execd applies the same ruleset through libnftables on its worker thread
+// (builtin:firewall-drop) instead of starting the program.
 // The end time is when `nft monitor new elements`, started in that namespace beforehand,
 // prints the address. Needs root; exits 0 with a message when it cannot build the lab.
 #include <fcntl.h>
@@ -19,6 +21,7 @@
 #include <condition_variable>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <mutex>
@@ -28,6 +31,7 @@
 
 #include "common/file.h"
 #include "netns_lab.h"
+#include "response/builtin_firewall.h"
 #include "response/execd.h"
 #include "response/responder.h"
 #include "response/test_support.h"
@@ -112,7 +116,7 @@ double Percentile(std::vector<double> values, double fraction) {
   return values[index];
 }
 
-int Run(int runs) {
+int Run(int runs, bool builtin) {
   const std::string reason = testing::LabUnavailableReason();
   if (!reason.empty()) {
     std::printf("skipped: %s\n", reason.c_str());
@@ -126,21 +130,27 @@ int Run(int runs) {
     std::fprintf(stderr, "cannot build the namespaces: %s\n", lab.status().message().c_str());
     return 1;
   }
+  // execd starts inside the victim namespace, so its threads and the programs they start are
+  // there too, as on a real host; firewall-drop reads its table name from firewall-drop.conf.
   const std::string bin = dir.path() + "/bin";
   (void)MakeDirectories(bin);
-  const std::string wrapper = bin + "/firewall-drop";
-  std::ofstream(wrapper) << "#!/bin/sh\nexec ip netns exec " << (*lab)->victim() << " "
-                         << VIGIL_SOURCE_DIR << "/active-response/firewall-drop --table "
-                         << (*lab)->table() << " \"$@\"\n";
-  ::chmod(wrapper.c_str(), 0755);
+  for (const char* name : {"firewall-drop", "common.sh"}) {
+    if (builtin) break;
+    std::filesystem::copy_file(std::string(VIGIL_SOURCE_DIR) + "/active-response/" + name,
+                               bin + "/" + name);
+  }
+  std::ofstream(bin + "/firewall-drop.conf") << "table=" << (*lab)->table() << "\n";
   config::Config config = testing::MakeConfig(dir.path() + "/state", bin);
-  testing::AddResponse(&config, "firewall-drop", "firewall-drop", true, false, 600);
+  testing::AddResponse(&config, "firewall-drop",
+                       builtin ? std::string(kBuiltinFirewallDrop) : "firewall-drop", true, false,
+                       600);
   ExecdOptions options;
   options.state_dir = config.paths.state_dir;
   options.responses_dir = bin;
-  auto execd = Execd::Start(config, options);
-  if (!execd.ok()) {
-    std::fprintf(stderr, "%s\n", execd.status().message().c_str());
+  Expected<std::unique_ptr<Execd>> execd = Status::Internal("execd did not start");
+  Status entered = (*lab)->CallInVictim([&] { execd = Execd::Start(config, options); });
+  if (!entered.ok() || !execd.ok()) {
+    std::fprintf(stderr, "%s\n", (entered.ok() ? execd.status() : entered).message().c_str());
     return 1;
   }
   auto sink = ExecqSink::Create((*execd)->paths().execq);
@@ -189,9 +199,13 @@ int Run(int runs) {
 
 int main(int argc, char** argv) {
   int runs = 200;
-  for (int i = 1; i + 1 < argc; ++i) {
-    if (std::strcmp(argv[i], "--runs") == 0) runs = std::max(1, std::atoi(argv[i + 1]));
+  bool builtin = false;
+  for (int i = 1; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--runs") == 0 && i + 1 < argc) {
+      runs = std::max(1, std::atoi(argv[i + 1]));
+    }
+    if (std::strcmp(argv[i], "--builtin") == 0) builtin = true;
   }
   vigil::ConfigureLogging({"warn", ""});
-  return vigil::response::Run(runs);
+  return vigil::response::Run(runs, builtin);
 }

@@ -250,6 +250,19 @@ bool NetnsLab::AttackerConnects(const std::string& victim_address,
   return connected;
 }
 
+Status NetnsLab::CallInVictim(const std::function<void()>& function) {
+  Status status;
+  std::thread caller([&] {
+    if (::setns(victim_fd_, CLONE_NEWNET) != 0) {
+      status = Status::IoError(std::string("setns: ") + std::strerror(errno));
+      return;
+    }
+    function();
+  });
+  caller.join();
+  return status;
+}
+
 std::string NetnsLab::RunInVictim(const std::string& command) {
   std::vector<std::string> args = {"netns", "exec", victim_};
   for (std::string& word : SplitWords(command)) args.push_back(std::move(word));

@@ -41,6 +41,10 @@ class NetnsLab {
   // handshake completes within `timeout`.
   bool AttackerConnects(const std::string& victim_address, std::chrono::milliseconds timeout);
 
+  // Calls `function` on a thread that has entered the victim namespace, and waits for it.
+  // Threads and processes that `function` starts stay in that namespace.
+  Status CallInVictim(const std::function<void()>& function);
+
   // Runs a command line (split at spaces) inside the victim namespace and returns its output.
   std::string RunInVictim(const std::string& command);
 
