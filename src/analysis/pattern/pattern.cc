@@ -175,6 +175,8 @@ Expected<Pattern> Pattern::Compile(PatternSyntax syntax, std::string_view text) 
       if (text.empty()) {
         return Status::InvalidArgument("invalid PCRE2: the pattern is empty");
       }
+      // NOTE: PCRE2's `$` also matches before a final newline, which this literal path (like
+      // OSSEC 3.3's) does not; subjects reach the analysis without a trailing newline.
       if (auto literal = pattern_internal::ParseAnchoredLiteral(text)) {
         impl->literals.emplace(std::vector{std::move(*literal)});
         break;

@@ -923,7 +923,7 @@ std::optional<std::vector<std::string>> PortField(const std::string& message) {
   return std::nullopt;
 }
 
-TEST(OssecFiles, SshdMessagesMatchStringOracle) {
+TEST(SampleLogs, SshdCapturesMatchStringOracle) {
   std::vector<std::string> messages = ReadOpenSshMessages();
   if (messages.empty()) GTEST_SKIP() << "the loghub OpenSSH sample is not present";
   struct OracleCase {
