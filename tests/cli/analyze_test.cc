@@ -1,0 +1,215 @@
+// End-to-end tests of `vigil analyze`, `vigil logtest` and `vigil check` as real processes.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
+
+#include "process.h"
+
+namespace vigil::testing {
+namespace {
+
+const std::string kSource = VIGIL_SOURCE_DIR;
+const std::string kSamples = kSource + "/../shared/samples";
+const std::string kCompat = kSource + "/../shared/compat/ossec-3.7.0";
+
+class CliTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char pattern[] = "/tmp/vigil-cli-test-XXXXXX";
+    ASSERT_NE(::mkdtemp(pattern), nullptr);
+    dir_ = pattern;
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  std::string Write(const std::string& name, const std::string& content) {
+    std::string path = dir_ + "/" + name;
+    std::filesystem::create_directories(std::filesystem::path(path).parent_path());
+    std::ofstream(path, std::ios::binary) << content;
+    return path;
+  }
+  std::string dir_;
+};
+
+std::vector<nlohmann::json> JsonLines(const std::string& text) {
+  std::vector<nlohmann::json> out;
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (!line.empty()) out.push_back(nlohmann::json::parse(line));
+  }
+  return out;
+}
+
+TEST_F(CliTest, AnalyzeExampleLogWithBundledRules) {
+  ProcessResult result = RunVigil({"analyze", "--json", kSource + "/examples/auth.log"});
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  std::vector<nlohmann::json> alerts = JsonLines(result.out);
+  EXPECT_GT(alerts.size(), 10u);
+  std::set<std::string> groups;
+  for (const auto& alert : alerts) {
+    for (const auto& group : alert["rule"]["groups"]) groups.insert(group.get<std::string>());
+  }
+  EXPECT_TRUE(groups.count("invalid_login"));
+  EXPECT_TRUE(groups.count("authentication_failed"));
+  EXPECT_TRUE(groups.count("brute_force"));
+}
+
+TEST_F(CliTest, OpenSshSampleKeepsEveryLineApart) {
+  std::string sample = kSamples + "/loghub/OpenSSH_2k.log";
+  if (!std::filesystem::exists(sample)) GTEST_SKIP() << "sample not found: " << sample;
+  ProcessResult records = RunVigil({"analyze", "--records", sample});
+  ASSERT_EQ(records.exit_code, 0) << records.err;
+  std::vector<nlohmann::json> lines = JsonLines(records.out);
+  ASSERT_EQ(lines.size(), 2000u);
+  std::ifstream in(sample, std::ios::binary);
+  std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  ASSERT_NE(content.back(), '\n') << "the sample is expected to lack a final newline";
+  std::string last = content.substr(content.rfind('\n') + 1);
+  EXPECT_EQ(lines.back().get<std::string>(), last);
+  for (const auto& line : lines) {
+    std::string text = line.get<std::string>();
+    EXPECT_EQ(text.find('\r'), std::string::npos) << text;
+    EXPECT_EQ(text.find(" LabSZ ", 20), std::string::npos) << "two lines merged: " << text;
+  }
+}
+
+TEST_F(CliTest, OpenSshSampleRaisesExpectedAlerts) {
+  std::string sample = kSamples + "/loghub/OpenSSH_2k.log";
+  if (!std::filesystem::exists(sample)) GTEST_SKIP() << "sample not found: " << sample;
+  ProcessResult result = RunVigil({"analyze", "--json", sample});
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  std::set<std::string> groups;
+  std::map<std::string, int> brute_force_sources;
+  for (const auto& alert : JsonLines(result.out)) {
+    for (const auto& group : alert["rule"]["groups"]) {
+      groups.insert(group.get<std::string>());
+      if (group == "brute_force" && alert.contains("srcip")) {
+        ++brute_force_sources[alert["srcip"].get<std::string>()];
+      }
+    }
+  }
+  EXPECT_TRUE(groups.count("invalid_login"));
+  EXPECT_TRUE(groups.count("authentication_failed"));
+  EXPECT_TRUE(brute_force_sources.count("183.62.140.253"))
+      << "the address with the most failures must be reported as brute force";
+}
+
+TEST_F(CliTest, MissingInputIsReportedAndOthersStillRead) {
+  std::string log =
+      Write("a.log", "Dec  1 10:00:00 web1 sshd[1]: Invalid user x from 192.0.2.1 port 1\n");
+  ProcessResult result = RunVigil({"analyze", "--json", dir_ + "/missing.log", log});
+  EXPECT_EQ(result.exit_code, 66);
+  EXPECT_NE(result.err.find("missing.log: file not found"), std::string::npos) << result.err;
+  EXPECT_EQ(JsonLines(result.out).size(), 1u);
+}
+
+TEST_F(CliTest, DirectoryInputIsReported) {
+  ProcessResult result = RunVigil({"analyze", dir_});
+  EXPECT_EQ(result.exit_code, 66);
+  EXPECT_NE(result.err.find("is a directory"), std::string::npos) << result.err;
+}
+
+TEST_F(CliTest, BinaryInputIsEscapedAndCounted) {
+  std::string binary(
+      "\x7f"
+      "ELF\x02\x01\x01\0\0\0\n\xff\xfe\n",
+      14);
+  std::string log = Write(
+      "bin.log", binary + "Dec  1 10:00:00 web1 sshd[1]: Invalid user x from 192.0.2.1 port 1\n");
+  ProcessResult records = RunVigil({"analyze", "--records", log});
+  ASSERT_EQ(records.exit_code, 0) << records.err;
+  std::vector<nlohmann::json> lines = JsonLines(records.out);
+  ASSERT_EQ(lines.size(), 3u);
+  // Control characters are valid UTF-8 and stay; NUL and invalid bytes are escaped.
+  EXPECT_EQ(lines[0].get<std::string>(),
+            "\x7f"
+            "ELF\x02\x01\x01\\x00\\x00\\x00");
+  EXPECT_EQ(lines[1].get<std::string>(), "\\xff\\xfe");
+  EXPECT_NE(records.err.find("escaped"), std::string::npos) << records.err;
+  ProcessResult result = RunVigil({"analyze", "--json", log});
+  EXPECT_EQ(JsonLines(result.out).size(), 1u) << "the line after the binary data still alerts";
+}
+
+TEST_F(CliTest, OverlongLineIsTruncatedAndNextLineKept) {
+  std::string log = Write("long.log", "Dec  1 10:00:00 web1 app: " + std::string(5000, 'A') +
+                                          "\nDec  1 10:00:01 web1 sshd[1]: Invalid user y "
+                                          "from 192.0.2.2 port 2\n");
+  ProcessResult records = RunVigil({"analyze", "--records", "--max-record-size", "1024", log});
+  ASSERT_EQ(records.exit_code, 0) << records.err;
+  std::vector<nlohmann::json> lines = JsonLines(records.out);
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_EQ(lines[0].get<std::string>().size(), 1024u);
+  EXPECT_NE(lines[1].get<std::string>().find("Invalid user y"), std::string::npos);
+  EXPECT_NE(records.err.find("truncated"), std::string::npos) << records.err;
+}
+
+TEST_F(CliTest, OutputFolderGetsAlertsLogAndJson) {
+  ProcessResult result =
+      RunVigil({"analyze", "--output", dir_ + "/out", kSource + "/examples/auth.log"});
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  std::ifstream log(dir_ + "/out/alerts.log");
+  std::string first;
+  std::getline(log, first);
+  EXPECT_EQ(first.rfind("** Alert ", 0), 0u) << first;
+  EXPECT_NE(first.find(".0: "), std::string::npos) << "the first alert's offset is 0: " << first;
+  EXPECT_TRUE(std::filesystem::exists(dir_ + "/out/alerts.json"));
+}
+
+TEST_F(CliTest, UnknownConfigElementNamesFileAndLine) {
+  std::string config = Write("bad.conf",
+                             "<ossec_config>\n  <global>\n    <bogus>1</bogus>\n"
+                             "  </global>\n</ossec_config>\n");
+  ProcessResult result = RunVigil({"check", "-c", config});
+  EXPECT_EQ(result.exit_code, 78);
+  EXPECT_NE(result.err.find("bad.conf:3"), std::string::npos) << result.err;
+  EXPECT_NE(result.err.find("bogus"), std::string::npos) << result.err;
+}
+
+TEST_F(CliTest, BrokenRulesAreAllReported) {
+  Write("etc/rules/local_rules.xml", R"(<group name="local,">
+  <rule id="100001" level="5"><if_sid>5799</if_sid><description>x</description></rule>
+  <rule id="100002" level="5"><regex>(\d+</regex><description>y</description></rule>
+</group>
+)");
+  Write("etc/decoder.xml", "<decoder name=\"d\"><prematch>^x</prematch></decoder>\n");
+  std::string config = Write("etc/ossec.conf",
+                             "<ossec_config><rules><include>local_rules.xml</include></rules>"
+                             "</ossec_config>\n");
+  ProcessResult result = RunVigil({"analyze", "-c", config, "-"}, "line\n");
+  EXPECT_EQ(result.exit_code, 78);
+  EXPECT_NE(result.err.find("local_rules.xml:2"), std::string::npos) << result.err;
+  EXPECT_NE(result.err.find("rule 5799, which is not defined"), std::string::npos) << result.err;
+  EXPECT_NE(result.err.find("local_rules.xml:3"), std::string::npos) << result.err;
+}
+
+TEST_F(CliTest, LogtestUnitContract) {
+  std::string line = "Dec  1 10:00:00 web1 sshd[1]: Invalid user admin from 192.0.2.1 port 22\n";
+  ProcessResult phases = RunVigil({"logtest"}, line);
+  ASSERT_EQ(phases.exit_code, 0) << phases.err;
+  size_t rule_at = phases.out.find("Rule id: '");
+  ASSERT_NE(rule_at, std::string::npos) << phases.out;
+  std::string rule =
+      phases.out.substr(rule_at + 10, phases.out.find('\'', rule_at + 10) - rule_at - 10);
+  size_t level_at = phases.out.find("Level: '");
+  std::string level =
+      phases.out.substr(level_at + 8, phases.out.find('\'', level_at + 8) - level_at - 8);
+  EXPECT_EQ(RunVigil({"logtest", "-q", "-U", rule + ":" + level + ":sshd"}, line).exit_code, 0);
+  EXPECT_EQ(RunVigil({"logtest", "-q", "-U", rule + ":" + level + ":pam"}, line).exit_code, 3);
+  EXPECT_EQ(RunVigil({"logtest", "-q", "-U", "1:" + level + ":sshd"}, line).exit_code, 2);
+  EXPECT_EQ(RunVigil({"logtest", "-q", "-U", rule + ":99:sshd"}, line).exit_code, 1);
+}
+
+TEST_F(CliTest, LogtestLoadsOssecStockRuleset) {
+  if (!std::filesystem::exists(kCompat)) GTEST_SKIP() << "not found: " << kCompat;
+  ProcessResult result =
+      RunVigil({"logtest", "-q", "-c", kCompat + "/etc/ossec.conf", "-U", "5710:5:sshd"},
+               "Oct 15 21:07:00 linux-host sshd[29205]: Invalid user blabla from 192.168.2.10\n");
+  EXPECT_EQ(result.exit_code, 0) << result.out << result.err;
+}
+
+}  // namespace
+}  // namespace vigil::testing
