@@ -19,6 +19,7 @@ RunFunction RegisterLogtest(CLI::App* app);
 RunFunction RegisterCheck(CLI::App* app);
 RunFunction RegisterRun(CLI::App* app);
 RunFunction RegisterStatus(CLI::App* app);
+RunFunction RegisterControl(CLI::App* app);
 
 // Loads the config at `path`, or the bundled default when `path` is empty. Prints warnings to
 // the "config" logger. On error prints every problem to stderr and returns nullopt.

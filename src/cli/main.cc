@@ -37,6 +37,8 @@ int main(int argc, char** argv) {
   add("run", "Run the daemon: follow the configured logs, alert and respond",
       vigil::cli::RegisterRun);
   add("status", "Print the collector counters of a daemon", vigil::cli::RegisterStatus);
+  add("control", "List, run and undo active responses (like OSSEC's agent_control)",
+      vigil::cli::RegisterControl);
 
   try {
     app.parse(argc, argv);
