@@ -176,7 +176,7 @@ Expected<Pattern> Pattern::Compile(PatternSyntax syntax, std::string_view text) 
         return Status::InvalidArgument("invalid PCRE2: the pattern is empty");
       }
       // NOTE: PCRE2's `$` also matches before a final newline, which this literal path (like
-      // OSSEC 3.3's) does not; subjects reach the analysis without a trailing newline.
+      // OSSEC 3.3's) does not. The collector strips the line ending of every log line.
       if (auto literal = pattern_internal::ParseAnchoredLiteral(text)) {
         impl->literals.emplace(std::vector{std::move(*literal)});
         break;
