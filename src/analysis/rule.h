@@ -3,9 +3,11 @@
 
 #include <cstdint>
 #include <deque>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -91,10 +93,14 @@ struct RuleInfo {
 };
 
 // One earlier event kept for correlation: the fields that same_* and different_* compare.
+struct EventList;
+
 struct StoredEvent {
   int64_t time = 0;
+  uint64_t sequence = 0;  // order of storing, engine-wide; larger is newer
   std::string full_log;
-  std::string log;
+  size_t log_offset = 0;  // the event's log is full_log from this offset
+  std::string_view log() const { return std::string_view(full_log).substr(log_offset); }
   std::string srcip;
   std::string srcport;
   std::string dstport;
@@ -108,13 +114,20 @@ struct StoredEvent {
   // Level of the correlation rule this event last helped fire; it stops later searches by
   // rules at or below that level, so a rule does not fire again on the same events.
   int matched = 0;
+  std::vector<EventList*> lists;  // the lists this event was stored in
 };
 
 // Earlier events that matched a rule (for if_matched_sid) or a group (for if_matched_group),
 // newest first, trimmed by age and count.
 struct EventList {
   std::deque<std::shared_ptr<StoredEvent>> events;
-  int max_age_seconds = 0;  // the longest timeframe of the rules that search this list
+  int max_age_seconds = 0;  // the maximum timeframe of the rules that search this list
+  // Set when a rule with same_source_ip searches this list: `by_srcip` then lists the events
+  // of each source address, newest first, so the search skips other addresses.
+  bool index_srcip = false;
+  std::unordered_map<std::string, std::deque<std::shared_ptr<StoredEvent>>> by_srcip;
+  // Events of this list marked by a correlation rule (matched > 0), by sequence.
+  std::map<uint64_t, StoredEvent*> marked;
 };
 
 struct Rule {

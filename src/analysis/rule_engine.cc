@@ -65,6 +65,39 @@ bool SameValue(bool stored_present, const std::string& stored, const Event& even
   return stored_present && event.Has(field) && stored == event.Get(field);
 }
 
+// Sets the correlation mark of `event` and records it in every list that contains it.
+void Mark(StoredEvent* event, int level) {
+  event->matched = level;
+  for (EventList* list : event->lists) {
+    // A list keeps its newest events, so one whose oldest is newer has dropped this event.
+    if (list->events.empty() || list->events.back()->sequence > event->sequence) continue;
+    list->marked[event->sequence] = event;
+  }
+}
+
+// Returns the sequence of the newest event in `list` marked at `level` or above, or 0. A
+// search by a rule of that level stops there.
+uint64_t Barrier(const EventList& list, int level) {
+  for (auto it = list.marked.rbegin(); it != list.marked.rend(); ++it) {
+    if (it->second->matched >= level) return it->first;
+  }
+  return 0;
+}
+
+// Removes the oldest event of `list` and its index entries.
+void PopOldest(EventList* list) {
+  StoredEvent* oldest = list->events.back().get();
+  if (list->index_srcip && oldest->has_srcip) {
+    auto it = list->by_srcip.find(oldest->srcip);
+    if (it != list->by_srcip.end()) {
+      if (!it->second.empty() && it->second.back().get() == oldest) it->second.pop_back();
+      if (it->second.empty()) list->by_srcip.erase(it);
+    }
+  }
+  list->marked.erase(oldest->sequence);
+  list->events.pop_back();
+}
+
 }  // namespace
 
 std::string IgnoreKey(const Event& event, uint32_t fields) {
@@ -285,6 +318,43 @@ bool RuleEngine::CheckDiff(const Rule& rule, const Event& event) {
   return had_previous;
 }
 
+bool RuleEngine::Qualifies(const Rule& rule, const StoredEvent& stored, const Event& event) const {
+  if (rule.searches_history) {
+    // The history contains every alerted event. Only events of the same decoder type whose
+    // log matches if_matched_regex count, and ports and location are not compared.
+    if (stored.category != event.category) return false;
+    if (!rule.if_matched_regex->Search(stored.log())) return false;
+  } else {
+    if ((rule.same & kSameSrcPort) &&
+        !SameValue(stored.has_srcport, stored.srcport, event, Field::kSrcPort)) {
+      return false;
+    }
+    if ((rule.same & kSameDstPort) &&
+        !SameValue(stored.has_dstport, stored.dstport, event, Field::kDstPort)) {
+      return false;
+    }
+    // same_location compares host names: the agent for agent events, the syslog host for
+    // others.
+    if ((rule.same & kSameLocation) && stored.hostname != event.hostname) return false;
+  }
+  if ((rule.same & kSameSourceIp) &&
+      !SameValue(stored.has_srcip, stored.srcip, event, Field::kSrcIp)) {
+    return false;
+  }
+  if ((rule.same & kSameUser) &&
+      !SameValue(stored.has_dstuser, stored.dstuser, event, Field::kDstUser)) {
+    return false;
+  }
+  if ((rule.same & kSameId) && !SameValue(stored.has_id, stored.id, event, Field::kId)) {
+    return false;
+  }
+  if ((rule.same & kDifferentUrl) &&
+      (!stored.has_url || !event.Has(Field::kUrl) || stored.url == event.Get(Field::kUrl))) {
+    return false;
+  }
+  return true;
+}
+
 bool RuleEngine::TestContext(const Rule& rule, const Event& event, ContextResult* result) const {
   const std::deque<std::shared_ptr<StoredEvent>>* events = nullptr;
   if (rule.matched_list != nullptr) {
@@ -294,57 +364,48 @@ bool RuleEngine::TestContext(const Rule& rule, const Event& event, ContextResult
   } else {
     return false;
   }
-  int64_t now = event.time;
-  std::vector<std::shared_ptr<const StoredEvent>> counted;
+  if (events->empty()) return false;
+  int64_t oldest_time = event.time - rule.timeframe;
   int needed = rule.frequency + 1;
   int count = 0;
-  std::shared_ptr<StoredEvent> last_counted;
-  for (const std::shared_ptr<StoredEvent>& stored : *events) {
-    if (stored->time < now - rule.timeframe) break;
-    if (stored->matched >= rule.level && stored->matched != 0) break;
-    if (rule.searches_history) {
-      // The history contains every alerted event; only events of the same decoder type whose
-      // log matches if_matched_regex count, and ports and location are not compared.
-      if (stored->category != event.category) continue;
-      if (!rule.if_matched_regex->Search(stored->log)) continue;
-    } else {
-      if ((rule.same & kSameSrcPort) &&
-          !SameValue(stored->has_srcport, stored->srcport, event, Field::kSrcPort)) {
-        continue;
-      }
-      if ((rule.same & kSameDstPort) &&
-          !SameValue(stored->has_dstport, stored->dstport, event, Field::kDstPort)) {
-        continue;
-      }
-      // same_location compares host names: the agent for agent events, the syslog host for
-      // others.
-      if ((rule.same & kSameLocation) && stored->hostname != event.hostname) continue;
-    }
-    if ((rule.same & kSameSourceIp) &&
-        !SameValue(stored->has_srcip, stored->srcip, event, Field::kSrcIp)) {
-      continue;
-    }
-    if ((rule.same & kSameUser) &&
-        !SameValue(stored->has_dstuser, stored->dstuser, event, Field::kDstUser)) {
-      continue;
-    }
-    if ((rule.same & kSameId) && !SameValue(stored->has_id, stored->id, event, Field::kId)) {
-      continue;
-    }
-    if ((rule.same & kDifferentUrl) &&
-        (!stored->has_url || !event.Has(Field::kUrl) || stored->url == event.Get(Field::kUrl))) {
-      continue;
-    }
+  std::vector<std::shared_ptr<const StoredEvent>> counted;
+  StoredEvent* last_counted = nullptr;
+  // Counts `stored`; returns true when the rule fires.
+  auto count_event = [&](const std::shared_ptr<StoredEvent>& stored) {
     ++count;
-    last_counted = stored;
+    last_counted = stored.get();
     if (counted.size() < kMaxPreviousEvents) counted.push_back(stored);
-    if (count >= needed) {
-      result->counted = std::move(counted);
-      result->marks[0] = last_counted;
-      result->marks[1] = events->front();
-      result->level = rule.level;
-      return true;
+    return count >= needed;
+  };
+  auto fire = [&] {
+    result->counted = std::move(counted);
+    result->marks[0] = last_counted;
+    result->marks[1] = events->front().get();
+    result->level = rule.level;
+    return true;
+  };
+
+  const EventList* list = rule.matched_list;
+  if (options_.index_by_source && list != nullptr && list->index_srcip &&
+      (rule.same & kSameSourceIp)) {
+    // Only events from the same address can count. The full walk stops at the newest event
+    // marked at this rule's level or above, so the indexed walk stops there too.
+    if (!event.Has(Field::kSrcIp)) return false;
+    auto it = list->by_srcip.find(std::string(event.Get(Field::kSrcIp)));
+    if (it == list->by_srcip.end()) return false;
+    uint64_t barrier = Barrier(*list, rule.level);
+    for (const std::shared_ptr<StoredEvent>& stored : it->second) {
+      if (stored->time < oldest_time || stored->sequence <= barrier) break;
+      if (!Qualifies(rule, *stored, event)) continue;
+      if (count_event(stored)) return fire();
     }
+    return false;
+  }
+  for (const std::shared_ptr<StoredEvent>& stored : *events) {
+    if (stored->time < oldest_time) break;
+    if (stored->matched >= rule.level && stored->matched != 0) break;
+    if (!Qualifies(rule, *stored, event)) continue;
+    if (count_event(stored)) return fire();
   }
   return false;
 }
@@ -373,8 +434,8 @@ const Rule* RuleEngine::Check(const Rule& rule, const Event& event, std::string*
     // As in OSSEC, the events that made the rule fire are marked as soon as the search
     // succeeds, whether or not the rule ends up alerting. The current event carries the
     // mark too when it is stored.
-    for (auto& mark : context->marks) {
-      if (mark) mark->matched = context->level;
+    for (StoredEvent* mark : context->marks) {
+      if (mark != nullptr) Mark(mark, context->level);
     }
     current_matched_level_ = context->level;
   }
@@ -406,18 +467,18 @@ const Rule* RuleEngine::Check(const Rule& rule, const Event& event, std::string*
 }
 
 void RuleEngine::Store(const Rule& rule, const Event& event, int matched_level) {
-  std::vector<EventList*> targets;
-  if (rule.own_list) {
-    targets.push_back(rule.own_list.get());
-  } else {
-    targets = rule.group_lists;
-  }
   bool keep_history = rules_->uses_history();
-  if (targets.empty() && !keep_history) return;
+  if (!rule.own_list && rule.group_lists.empty() && !keep_history) return;
   auto stored = std::make_shared<StoredEvent>();
+  if (rule.own_list) {
+    stored->lists.push_back(rule.own_list.get());
+  } else {
+    stored->lists = rule.group_lists;
+  }
   stored->time = event.time;
+  stored->sequence = ++sequence_;
   stored->full_log = event.full_log;
-  stored->log = std::string(event.log());
+  stored->log_offset = event.log_offset;
   stored->has_srcip = event.Has(Field::kSrcIp);
   stored->srcip = event.Get(Field::kSrcIp);
   stored->has_srcport = event.Has(Field::kSrcPort);
@@ -432,15 +493,18 @@ void RuleEngine::Store(const Rule& rule, const Event& event, int matched_level) 
   stored->has_url = event.Has(Field::kUrl);
   stored->url = event.Get(Field::kUrl);
   stored->category = event.category;
-  stored->matched = matched_level;
-  for (EventList* list : targets) {
+  for (EventList* list : stored->lists) {
     list->events.push_front(stored);
+    if (list->index_srcip && stored->has_srcip) {
+      list->by_srcip[stored->srcip].push_front(stored);
+    }
     int64_t oldest = event.time - list->max_age_seconds;
     while (!list->events.empty() &&
            (list->events.back()->time < oldest || list->events.size() > kMaxListEvents)) {
-      list->events.pop_back();
+      PopOldest(list);
     }
   }
+  if (matched_level > 0) Mark(stored.get(), matched_level);
   if (keep_history) {
     history_.push_front(stored);
     while (history_.size() > options_.memory_size) history_.pop_back();

@@ -32,6 +32,9 @@ struct EngineOptions {
   // Rejects <match> and <regex> patterns whose required literals are absent from the log
   // before running them (see LogPrefilter). Decisions are the same either way.
   bool prefilter = true;
+  // Searches correlation lists through their per-source-address index for same_source_ip
+  // rules. Decisions are the same either way.
+  bool index_by_source = true;
 };
 
 // Not thread-safe: one engine owns the correlation state inside its RuleSet and its own
@@ -54,8 +57,8 @@ class RuleEngine {
   // Result of a successful correlation search.
   struct ContextResult {
     std::vector<std::shared_ptr<const StoredEvent>> counted;  // newest first, at most 11
-    std::shared_ptr<StoredEvent> marks[2];  // the last counted and the newest listed event
-    int level = 0;                          // 0 when the rule has no context
+    StoredEvent* marks[2] = {nullptr, nullptr};  // the last counted and the newest listed event
+    int level = 0;                               // 0 when the rule has no context
   };
 
   const Rule* Check(const Rule& rule, const Event& event, std::string* trace);
@@ -64,6 +67,8 @@ class RuleEngine {
   // Tests check_diff, if_fts and <list>, which follow the stateless tests in OSSEC's order.
   bool TestStateful(const Rule& rule, const Event& event, std::string* why);
   bool TestContext(const Rule& rule, const Event& event, ContextResult* result) const;
+  // True when `stored` counts for `rule`'s search on behalf of `event` (the same_* tests).
+  bool Qualifies(const Rule& rule, const StoredEvent& stored, const Event& event) const;
   bool CheckDiff(const Rule& rule, const Event& event);
   bool IsFirstTimeSeen(const Event& event);
   void Store(const Rule& rule, const Event& event, int matched_level);
@@ -75,6 +80,7 @@ class RuleEngine {
   ContextResult selected_context_;
   // Level of the last correlation rule whose search succeeded for the current event.
   int current_matched_level_ = 0;
+  uint64_t sequence_ = 0;  // of the last stored event
   std::unordered_set<std::string> fts_seen_;
   std::unordered_set<std::string> ignored_;
   std::unordered_map<std::string, std::string> diff_last_;  // "host rule-id" -> last log

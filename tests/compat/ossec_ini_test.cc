@@ -165,9 +165,10 @@ std::vector<std::string> SampleLines() {
   return lines;
 }
 
-// The literal prefilter only skips patterns that cannot match, so the decisions with and
-// without it must be the same, line by line, correlation included.
-TEST(OssecRuleSuite, PrefilterKeepsDecisions) {
+// The literal prefilter only skips patterns that cannot match, and the per-address index
+// only skips events of other addresses, so the decisions with and without them must be the
+// same, line by line, correlation included.
+TEST(OssecRuleSuite, ShortcutsKeepDecisions) {
   if (!std::filesystem::exists(kCompatDir)) {
     GTEST_SKIP() << "OSSEC 3.7.0 compatibility files not found at " << kCompatDir;
   }
@@ -176,6 +177,7 @@ TEST(OssecRuleSuite, PrefilterKeepsDecisions) {
   ManualClock clock;
   analysis::EngineOptions without;
   without.prefilter = false;
+  without.index_by_source = false;
   auto plain = analysis::Analyzer::Create(*config, &clock, without);
   auto filtered = analysis::Analyzer::Create(*config, &clock);
   ASSERT_TRUE(plain.ok()) << plain.status().message();
@@ -183,7 +185,18 @@ TEST(OssecRuleSuite, PrefilterKeepsDecisions) {
 
   std::vector<std::string> lines = SampleLines();
   ASSERT_GT(lines.size(), 500u);
+  // Bursts of sshd failures from a few addresses, for the frequency rules.
+  const char* kBodies[] = {"Failed password for root from 10.9.0.%d port 4%d ssh2",
+                           "Failed password for invalid user x%d from 10.9.0.%d port 22 ssh2",
+                           "Invalid user y%d from 10.9.0.%d",
+                           "Accepted password for z from 10.9.0.%d port %d ssh2"};
+  for (int i = 0; i < 600; ++i) {
+    char body[160];
+    std::snprintf(body, sizeof body, kBodies[i % 7 % 4], i % 5, i % 3 + i % 5);
+    lines.push_back(std::string("Dec  1 10:00:00 web1 sshd[12]: ") + body);
+  }
   analysis::Event plain_event, filtered_event;
+  int correlated = 0;
   // Two passes, so that correlation rules see repeats.
   for (int pass = 0; pass < 2; ++pass) {
     for (const std::string& line : lines) {
@@ -193,8 +206,11 @@ TEST(OssecRuleSuite, PrefilterKeepsDecisions) {
       analysis::RuleMatch b = (*filtered)->Process("/var/log/messages", line, &filtered_event);
       ASSERT_EQ(a.rule != nullptr ? a.rule->id : 0, b.rule != nullptr ? b.rule->id : 0);
       ASSERT_EQ(a.alert, b.alert);
+      ASSERT_EQ(a.previous.size(), b.previous.size());
+      if (!a.previous.empty()) ++correlated;
     }
   }
+  EXPECT_GT(correlated, 20) << "the sample should make frequency rules fire";
 }
 
 }  // namespace
