@@ -414,10 +414,9 @@ void FileFollower::ReportBadInput(const Tail& tail, const ReaderCounters& before
   if (after.truncated > before.truncated &&
       bad_input_limiter_.ShouldLog("truncated " + tail.path, &suppressed)) {
     log_->warn(
-        "{}: {} record(s) longer than {} bytes truncated before offset {}{}; raise the "
-        "format's max_size to keep them whole",
-        tail.path, after.truncated - before.truncated, options_.max_record_bytes, tail.offset,
-        suppressed_note(suppressed));
+        "{}: {} record(s) over the maximum record size truncated before offset {}{}; raise "
+        "the format's max_size to keep them whole",
+        tail.path, after.truncated - before.truncated, tail.offset, suppressed_note(suppressed));
   }
   suppressed = 0;
   if (after.escaped_bytes > before.escaped_bytes &&
