@@ -80,6 +80,12 @@ TEST_F(ControlTest, RunsThroughExecdAndUnblocks) {
             (Args{"add", "-", "2001:db8::7", "(from_the_server)", "(no_rule_id)"}));
 
   ASSERT_TRUE(execd_->WaitIdle(milliseconds(5000)));
+  // execd saves the pending file after it has dispatched the program, so wait for the file.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (ListBlocks(options_).ok() && ListBlocks(options_)->empty() &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(milliseconds(5));
+  }
   clock_.Advance(std::chrono::seconds(100));
   auto blocks = ListBlocks(options_);
   ASSERT_TRUE(blocks.ok()) << blocks.status().message();
