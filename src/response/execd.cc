@@ -205,7 +205,7 @@ void Execd::Loop() {
                          suppressed);
         }
       }
-      // Counted after handling, so a caller that sees the count also sees the outcome.
+      // Counted after handling, so a caller that reads the count can also read the outcome.
       std::lock_guard lock(state_mu_);
       ++counters_.messages;
     }

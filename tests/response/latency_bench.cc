@@ -131,7 +131,7 @@ int Run(int runs, bool builtin) {
     return 1;
   }
   // execd starts inside the victim namespace, so its threads and the programs they start are
-  // there too, as on a real host; firewall-drop reads its table name from firewall-drop.conf.
+  // there too, as on a real host. firewall-drop reads its table name from firewall-drop.conf.
   const std::string bin = dir.path() + "/bin";
   (void)MakeDirectories(bin);
   for (const char* name : {"firewall-drop", "common.sh"}) {
