@@ -68,6 +68,11 @@ Status Execd::Init(const config::Config& config) {
   }
   for (const TableEntry& entry : table_.entries()) {
     if (IsBuiltinExecutable(entry.executable)) continue;
+    if (options_.responses_dir.empty()) {
+      return Status::InvalidArgument("response " + entry.name + " runs the program " +
+                                     entry.executable +
+                                     ", but no responses folder is set (<paths><responses_dir>)");
+    }
     const std::string path = options_.responses_dir + "/" + entry.executable;
     if (::access(path.c_str(), X_OK) != 0) {
       logger_->warn(

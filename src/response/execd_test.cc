@@ -298,6 +298,15 @@ TEST_F(ExecdTest, RefusesSecondExecdOnSameState) {
   EXPECT_NE(text->find("1.2.3.4"), std::string::npos) << *text;
 }
 
+TEST_F(ExecdTest, RequiresResponsesFolderForPrograms) {
+  ExecdOptions options;
+  options.state_dir = state_;
+  auto execd = Execd::Start(config_, options);
+  ASSERT_FALSE(execd.ok());
+  EXPECT_NE(execd.status().message().find("<responses_dir>"), std::string::npos)
+      << execd.status().message();
+}
+
 TEST_F(ExecdTest, WritesSameTableOnEveryStart) {
   config_.active_responses[0].name = "block - ssh - brute force";
   ManualClock clock;
