@@ -69,7 +69,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     // most 4. Fixed prefixes (command, snort, mysql, djb headers) add less than 64 bytes.
     if (record.text.size() > 4 * options.max_record_bytes + 64) abort();
   };
+  size_t rotation_at = input.size() / 2;  // the stream continues in a new file from here
   for (size_t at = 0; at < input.size(); at += chunk) {
+    if (at >= rotation_at && rotation_at != 0) {
+      (*reader)->EndOfFile(check);
+      (*reader)->Rebase(0);
+      rotation_at = 0;
+    }
     (*reader)->Feed(input.substr(at, chunk), check);
     clock.Advance(std::chrono::milliseconds(300));
     (*reader)->Expire(clock.SteadyNow(), check);

@@ -45,6 +45,7 @@ struct FileFollower::Tail {
   std::chrono::steady_clock::time_point last_data;
   bool draining = false;
   std::chrono::steady_clock::time_point drain_deadline;
+  bool fresh = true;  // no byte read yet, so a predecessor's pending records can move here
 };
 
 FileFollower::FileFollower(FollowerOptions options)
@@ -387,6 +388,7 @@ bool FileFollower::ReadTail(Tail* tail, std::chrono::steady_clock::time_point no
       return false;
     }
     if (n == 0) break;
+    tail->fresh = false;
     tail->offset += static_cast<uint64_t>(n);
     tail->source->counters.bytes_read += static_cast<uint64_t>(n);
     budget -= static_cast<size_t>(n);
@@ -427,14 +429,42 @@ void FileFollower::ReportBadInput(const Tail& tail, const ReaderCounters& before
   }
 }
 
+FileFollower::Tail* FileFollower::FindSuccessor(const Tail& old) {
+  for (auto& [key, tail] : tails_) {
+    if (tail.get() != &old && !tail->draining && tail->fresh && tail->source == old.source &&
+        tail->path == old.path) {
+      return tail.get();
+    }
+  }
+  return nullptr;
+}
+
+bool FileFollower::HasDrainingPredecessor(const Tail& tail) const {
+  for (const auto& [key, other] : tails_) {
+    if (other.get() != &tail && other->draining && other->source == tail.source &&
+        other->path == tail.path) {
+      return true;
+    }
+  }
+  return false;
+}
+
 void FileFollower::CloseTail(const Key& key, const RecordCallback& emit) {
   auto it = tails_.find(key);
   if (it == tails_.end()) return;
   Tail* tail = it->second.get();
+  Tail* successor = FindSuccessor(*tail);
+  if (tail->reader != nullptr && successor != nullptr && tail->reader->HasPending()) {
+    // The new file at the same name continues the old one: its first lines may complete a
+    // record the old file started, so the reader moves over with its pending records.
+    tail->reader->EndOfFile(emit);
+    tail->reader->Rebase(successor->offset);
+    successor->reader = std::move(tail->reader);
+    log_->info("{}: records pending at the rotation continue in the new file", tail->path);
+  }
   if (tail->reader != nullptr) {
-    // The file left its location, so its partial last line is final.
-    // NOTE: a multi-line record that a rotation cut in two is emitted as two records: the
-    // pending part here, the rest from the new file.
+    // The file left its location and no new file took its name, so its partial last line
+    // and its pending records are final.
     tail->reader->Flush(emit);
     FoldCounters(tail);
   }
@@ -463,6 +493,9 @@ bool FileFollower::Poll(bool rescan, const RecordCallback& emit) {
 
   for (auto& [key, tail] : tails_) {
     if (tail->draining) continue;
+    // A new file waits for the old file of the same name, so the old file's records end
+    // first and can continue into it.
+    if (tail->fresh && HasDrainingPredecessor(*tail)) continue;
     CheckRewritten(tail.get(), emit);
     if (ReadTail(tail.get(), now, emit)) more = true;
   }

@@ -48,7 +48,8 @@ struct FollowerOptions {
 // (or from its end at start-up when only_future_events is set) and from its saved position
 // after a restart. Renaming a file within its location keeps its position. A file that
 // leaves its location (rename rotation, deletion) is read to its end for drain_grace before
-// it is closed, and that happens before the new file at the same name is read in each pass.
+// it is closed. A new file at the same name waits until then, and a multi-line record the old
+// file left pending continues in the new file.
 // A size below the read offset (copytruncate) or changed first bytes (truncate, then regrow)
 // restarts the file from its first byte. A file named by two locations, a symlink and its
 // target, or two hard links is read once, by the first location that reaches it.
@@ -107,7 +108,11 @@ class FileFollower {
   bool ReadTail(Tail* tail, std::chrono::steady_clock::time_point now, const RecordCallback& emit);
   // Logs (rate-limited) the records a Feed() truncated and the bytes it escaped.
   void ReportBadInput(const Tail& tail, const ReaderCounters& before);
+  // Closes a file that left its location. When a new file took its name and has not been
+  // read yet, the old reader with its pending records moves to the new file.
   void CloseTail(const Key& key, const RecordCallback& emit);
+  Tail* FindSuccessor(const Tail& old);
+  bool HasDrainingPredecessor(const Tail& tail) const;
   void FoldCounters(Tail* tail);
   void Report(Source* source, const std::string& path, const std::string& problem,
               spdlog::level::level_enum level);

@@ -402,6 +402,29 @@ TEST_F(Tailer, IncompleteGroupIsFlushedWhenIdle) {
   EXPECT_THAT(ReadAll(), ElementsAre("c d e")) << "the flushed group does not shift later groups";
 }
 
+TEST_F(Tailer, RecordContinuesAcrossRotation) {
+  Follow("app.log", "multiline", {{"lines", "3"}});
+  Start();
+  Append("app.log", "a\nb\n");
+  EXPECT_THAT(ReadAll(), IsEmpty());
+  Rotate("app.log");
+  Append("app.log", "c\nd\ne\nf\n");
+  EXPECT_THAT(ReadAll(), ElementsAre("a b c", "d e f"));
+  Restart();
+  Append("app.log", "g\n");
+  EXPECT_THAT(ReadAll(), IsEmpty()) << "g waits for its group";
+}
+
+TEST_F(Tailer, AuditEventContinuesAcrossRotation) {
+  Follow("audit.log", "linux_auditd", {{"timeout", "30s"}});
+  Start();
+  Append("audit.log", "type=SYSCALL msg=audit(1:7): a\n");
+  EXPECT_THAT(ReadAll(), IsEmpty());
+  Rotate("audit.log");
+  Append("audit.log", "type=PATH msg=audit(1:7): b\ntype=EOE msg=audit(1:7): \n");
+  EXPECT_THAT(ReadAll(), ElementsAre("type=SYSCALL msg=audit(1:7): a type=PATH msg=audit(1:7): b"));
+}
+
 TEST_F(Tailer, AuditdGroupOutlivesIdleFlush) {
   Follow("audit.log", "linux_auditd", {{"timeout", "20s"}});
   Start();

@@ -83,6 +83,9 @@ class GroupedReader final : public LineBasedReader {
   void OnLine(std::string_view line, bool truncated, const RecordCallback& emit) override;
   void FlushRecord(const RecordCallback& emit) override;
   bool PendingRecordStart(uint64_t* offset) const override;
+  void RebaseRecords(uint64_t offset) override {
+    for (Group& group : groups_) group.record.Rebase(offset);
+  }
 
  private:
   struct Group {

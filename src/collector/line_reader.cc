@@ -108,6 +108,11 @@ void LineBasedReader::Feed(std::string_view bytes, const RecordCallback& emit) {
 }
 
 void LineBasedReader::Flush(const RecordCallback& emit) {
+  EndOfFile(emit);
+  FlushRecord(emit);
+}
+
+void LineBasedReader::EndOfFile(const RecordCallback& emit) {
   if (!partial_.empty()) {
     line_end_ = offset_;
     std::string line;
@@ -116,7 +121,14 @@ void LineBasedReader::Flush(const RecordCallback& emit) {
   }
   skipping_ = false;
   consumed_ = offset_;
-  FlushRecord(emit);
+}
+
+void LineBasedReader::Rebase(uint64_t offset) {
+  offset_ = offset;
+  consumed_ = offset;
+  line_start_ = offset;
+  line_end_ = offset;
+  RebaseRecords(offset);
 }
 
 bool LineBasedReader::HasPending() const {

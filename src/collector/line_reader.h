@@ -19,6 +19,8 @@ class LineBasedReader : public RecordReader {
   void Flush(const RecordCallback& emit) final;
   bool HasPending() const final;
   uint64_t ResumeOffset() const override;
+  void EndOfFile(const RecordCallback& emit) final;
+  void Rebase(uint64_t offset) final;
 
  protected:
   // Receives one line without its line ending. `truncated` is true when the line was cut at
@@ -30,6 +32,9 @@ class LineBasedReader : public RecordReader {
 
   // Returns the start offset of the record being built, or false when there is none.
   virtual bool PendingRecordStart(uint64_t* offset) const { return false; }
+
+  // Moves the start of every record being built to `offset` (see Rebase()).
+  virtual void RebaseRecords(uint64_t offset) {}
 
   // Cuts `text` at the maximum size, escapes NUL and invalid UTF-8, counts and emits it.
   void Emit(std::string text, bool truncated, uint64_t end_offset, const RecordCallback& emit,
@@ -79,6 +84,8 @@ class PendingRecord {
   bool truncated() const { return truncated_; }
   // Returns the text and resets the record to empty.
   std::string Take();
+  // Moves the record's start and end to `offset`, for a record that continues in a new file.
+  void Rebase(uint64_t offset) { start_offset_ = end_offset_ = offset; }
 
  private:
   std::string text_;
@@ -98,6 +105,7 @@ class PendingRecordReader : public LineBasedReader {
   // Emits the record in `pending_`, if there is one, on queue `queue_`.
   void FlushRecord(const RecordCallback& emit) override;
   bool PendingRecordStart(uint64_t* offset) const override;
+  void RebaseRecords(uint64_t offset) override { pending_.Rebase(offset); }
 
   PendingRecord pending_;
   char queue_ = '1';

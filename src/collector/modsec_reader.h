@@ -35,6 +35,9 @@ class ModsecAuditReader final : public LineBasedReader {
   void OnLine(std::string_view line, bool truncated, const RecordCallback& emit) override;
   void FlushRecord(const RecordCallback& emit) override;
   bool PendingRecordStart(uint64_t* offset) const override;
+  void RebaseRecords(uint64_t offset) override {
+    for (Transaction& transaction : open_) transaction.record.Rebase(offset);
+  }
 
  private:
   struct Transaction {

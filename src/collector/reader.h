@@ -86,6 +86,15 @@ class RecordReader {
   // completed after the oldest open one when restarted here after a crash.
   virtual uint64_t ResumeOffset() const = 0;
 
+  // Ends the current file but not the records it started, so they can continue in the next
+  // file after a rotation: a partial last line becomes a complete line, and records still
+  // waiting for lines stay pending. Then Rebase() before the next file's bytes.
+  virtual void EndOfFile(const RecordCallback& emit) {}
+
+  // Makes `offset` the stream offset of the next byte Feed() receives and of every pending
+  // record's start, for a reader that continues in another file.
+  virtual void Rebase(uint64_t offset) {}
+
   // Idle time after which the collector calls Flush() on a reader with HasPending().
   virtual std::chrono::milliseconds flush_timeout() const { return flush_timeout_; }
 
