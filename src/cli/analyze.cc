@@ -166,6 +166,12 @@ int Run(const AnalyzeOptions& options) {
     }
     format_options[option.substr(0, equals)] = option.substr(equals + 1);
   }
+  // A file given on the command line is read to its end, so grouped formats need no idle
+  // timeout to finish their records; the configuration file still requires one.
+  if ((options.log_format == "linux_auditd" || options.log_format == "grouped") &&
+      !format_options.contains("timeout") && !format_options.contains("window")) {
+    format_options["timeout"] = "2s";
+  }
   std::vector<std::string> inputs = options.inputs;
   if (inputs.empty()) inputs.push_back("-");
 

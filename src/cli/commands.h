@@ -25,6 +25,14 @@ RunFunction RegisterControl(CLI::App* app);
 // the "config" logger. On error prints every problem to stderr and returns nullopt.
 std::optional<config::Config> LoadConfigOrReport(const std::string& path);
 
+// Fills config->paths: flags first, then the config's <paths>, then defaults. The state and
+// output folders default to var/state and var/alerts beside the config file. The responses
+// folder defaults to active-response beside the config file when that exists, else the
+// active-response folder shipped with this binary (found from the executable's path, in a
+// build tree or under ../share/vigil).
+void ResolveDaemonPaths(const std::string& state_dir, const std::string& output_dir,
+                        const std::string& responses_dir, config::Config* config);
+
 // Exit statuses shared by the subcommands.
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitFailure = 1;      // a run that could not complete

@@ -1,6 +1,10 @@
+#include <unistd.h>
+
 #include <cstdio>
+#include <filesystem>
 
 #include "cli/commands.h"
+#include "common/file.h"
 #include "common/logging.h"
 #include "config/loader.h"
 
@@ -16,6 +20,42 @@ std::optional<config::Config> LoadConfigOrReport(const std::string& path) {
   auto logger = GetLogger("config");
   for (const std::string& warning : loaded->warnings) logger->warn("{}", warning);
   return std::move(*loaded);
+}
+
+namespace {
+
+// Returns the active-response folder shipped with this binary, or an empty string.
+std::string ShippedResponsesDir() {
+  std::error_code error;
+  std::filesystem::path exe = std::filesystem::read_symlink("/proc/self/exe", error);
+  if (error) return "";
+  std::filesystem::path dir = exe.parent_path();
+  for (const char* relative : {"../share/vigil/active-response", "../../../active-response",
+                               "../../active-response", "../active-response"}) {
+    std::filesystem::path candidate = (dir / relative).lexically_normal();
+    if (std::filesystem::is_directory(candidate, error)) return candidate.string();
+  }
+  return "";
+}
+
+}  // namespace
+
+void ResolveDaemonPaths(const std::string& state_dir, const std::string& output_dir,
+                        const std::string& responses_dir, config::Config* config) {
+  std::string base = DirName(config->path);
+  if (!state_dir.empty()) config->paths.state_dir = state_dir;
+  if (config->paths.state_dir.empty()) config->paths.state_dir = ResolvePath(base, "var/state");
+  if (!output_dir.empty()) config->paths.output_dir = output_dir;
+  if (config->paths.output_dir.empty()) {
+    config->paths.output_dir = ResolvePath(base, "var/alerts");
+  }
+  if (!responses_dir.empty()) config->paths.responses_dir = responses_dir;
+  if (config->paths.responses_dir.empty()) {
+    std::string beside = ResolvePath(base, "active-response");
+    std::error_code error;
+    config->paths.responses_dir =
+        std::filesystem::is_directory(beside, error) ? beside : ShippedResponsesDir();
+  }
 }
 
 }  // namespace vigil::cli

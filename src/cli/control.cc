@@ -30,13 +30,7 @@ int Fail(const Status& status) {
 int Run(const ControlCliOptions& options) {
   std::optional<config::Config> config = LoadConfigOrReport(options.config_path);
   if (!config) return kExitConfig;
-  std::string base = DirName(config->path);
-  if (!options.state_dir.empty()) config->paths.state_dir = options.state_dir;
-  if (config->paths.state_dir.empty()) config->paths.state_dir = ResolvePath(base, "var/state");
-  if (!options.responses_dir.empty()) config->paths.responses_dir = options.responses_dir;
-  if (config->paths.responses_dir.empty()) {
-    config->paths.responses_dir = ResolvePath(base, "active-response");
-  }
+  ResolveDaemonPaths(options.state_dir, "", options.responses_dir, &*config);
   response::ControlOptions control = response::ControlOptions::FromConfig(*config);
 
   bool did_something = false;

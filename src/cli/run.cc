@@ -29,19 +29,9 @@ struct RunOptions {
   std::string log_level = "info";
 };
 
-// Fills the folders from flags, then the config, then defaults beside the config file.
+// Fills the folders (see ResolveDaemonPaths) and creates the state and output folders.
 Status ResolvePaths(const RunOptions& options, config::Config* config) {
-  std::string base = DirName(config->path);
-  auto choose = [&](const std::string& flag, std::string* field, const char* fallback) {
-    if (!flag.empty()) {
-      *field = flag;
-    } else if (field->empty()) {
-      *field = ResolvePath(base, fallback);
-    }
-  };
-  choose(options.state_dir, &config->paths.state_dir, "var/state");
-  choose(options.output_dir, &config->paths.output_dir, "var/alerts");
-  choose(options.responses_dir, &config->paths.responses_dir, "active-response");
+  ResolveDaemonPaths(options.state_dir, options.output_dir, options.responses_dir, config);
   VIGIL_RETURN_IF_ERROR(MakeDirectories(config->paths.state_dir, 0750));
   VIGIL_RETURN_IF_ERROR(MakeDirectories(config->paths.output_dir, 0750));
   return Status::Ok();
@@ -181,7 +171,8 @@ RunFunction RegisterRun(CLI::App* app) {
                   "<paths><output_dir>, else var/alerts beside the config file)");
   app->add_option("--responses-dir", options->responses_dir,
                   "Folder of active-response programs (default: the config's "
-                  "<paths><responses_dir>, else active-response beside the config file)");
+                  "<paths><responses_dir>, else active-response beside the config file, else the "
+                  "active-response folder shipped with vigil)");
   app->add_option("--log-file", options->log_file,
                   "Status log file (default: stderr); alerts never go there");
   app->add_option("--log-level", options->log_level,

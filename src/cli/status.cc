@@ -17,11 +17,7 @@ RunFunction RegisterStatus(CLI::App* app) {
   return [config_path, state_dir]() {
     std::optional<config::Config> config = LoadConfigOrReport(*config_path);
     if (!config) return kExitConfig;
-    if (!state_dir->empty()) {
-      config->paths.state_dir = *state_dir;
-    } else if (config->paths.state_dir.empty()) {
-      config->paths.state_dir = ResolvePath(DirName(config->path), "var/state");
-    }
+    ResolveDaemonPaths(*state_dir, "", "", &*config);
     collector::CollectorOptions options = collector::CollectorOptionsFromConfig(*config);
     Expected<collector::CollectorStatus> status = collector::ReadStatusFile(options.status_file);
     if (!status.ok()) {
