@@ -1,7 +1,7 @@
 // Messages of the agent-manager protocol and their encoding as frame bodies.
 //
 // Each message type maps to one FrameType. Bodies are sequences of varints and length-prefixed
-// strings (see wire.h); every string has a maximum length, and a body with trailing bytes is
+// strings (see wire.h). Every string has a maximum length and a body with trailing bytes is
 // invalid, so a decoder accepts exactly one encoding of each message.
 #pragma once
 
@@ -22,7 +22,7 @@ inline constexpr size_t kMaxPemBytes = 16384;    // certificates and keys
 inline constexpr size_t kMaxEventBytes = 65536;  // one event's text or location
 inline constexpr size_t kMaxBatchRecords = 100000;
 
-// What an agent reports about itself in its hello and keepalives.
+// Status of an agent, sent in its hello and keepalives.
 struct AgentStatus {
   std::string version;  // Vigil version of the agent
   std::string hostname;
@@ -82,7 +82,7 @@ struct ResponseCommandMessage {
 enum class ResponseOutcome : uint8_t {
   kExecuted = 1,  // the command ran; exit_status is its exit status
   kSkipped = 2,   // not run, for the reason in `detail`
-  kFailed = 3,    // could not be started; `detail` says why
+  kFailed = 3,    // could not be started; `detail` gives the reason
 };
 
 struct ResponseResultMessage {

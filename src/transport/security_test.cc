@@ -265,3 +265,41 @@ TEST_F(SecurityTest, SilentConnectionTimesOut) {
 
 }  // namespace
 }  // namespace vigil::transport
+
+namespace vigil::transport {
+namespace {
+
+// An enrolled agent's certificate must not pass as the manager's: a server presenting one is
+// rejected by another agent even though the same CA issued it.
+TEST_F(SecurityTest, AgentCertificateCannotActAsManager) {
+  Expected<AgentIdentity> impostor = LoadAgentIdentity(intruder_dir_);
+  ASSERT_TRUE(impostor.ok());
+  Expected<SslCtxPtr> server_ctx = MakeServerContext(
+      impostor->ca_certificate.get(), impostor->certificate.get(), impostor->key.get());
+  ASSERT_TRUE(server_ctx.ok()) << server_ctx.status().ToString();
+  Expected<int> listener = ListenTcp("127.0.0.1", 0, 4);
+  ASSERT_TRUE(listener.ok());
+  uint16_t port = LocalPort(*listener);
+  std::thread server([&] {
+    pollfd pfd{*listener, POLLIN, 0};
+    if (poll(&pfd, 1, 5000) != 1) return;
+    int fd = accept4(*listener, nullptr, nullptr, SOCK_CLOEXEC);
+    if (fd < 0) return;
+    SSL* ssl = SSL_new(server_ctx->get());
+    SSL_set_fd(ssl, fd);
+    SSL_accept(ssl);  // blocking socket; fails when the client aborts
+    SSL_free(ssl);
+    close(fd);
+  });
+  std::string good_dir = dir_.Sub("agent-good");
+  RawClient client;
+  Status connected = client.ConnectAs(good_dir, port);
+  server.join();
+  close(*listener);
+  ASSERT_FALSE(connected.ok());
+  EXPECT_EQ(connected.code(), StatusCode::kPermissionDenied);
+  EXPECT_NE(connected.message().find("certificate"), std::string::npos) << connected.message();
+}
+
+}  // namespace
+}  // namespace vigil::transport

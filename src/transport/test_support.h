@@ -43,7 +43,7 @@ class TempDir {
   std::string path_;
 };
 
-// Polls `condition` every 10 ms until it holds or `timeout` passes.
+// Polls `condition` every 10 ms until it is true or `timeout` passes.
 inline bool WaitUntil(const std::function<bool()>& condition,
                       std::chrono::milliseconds timeout = std::chrono::seconds(20)) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
@@ -61,7 +61,7 @@ struct ReceivedEvent {
   std::string text;
 };
 
-// Collects every delivered event; can be told to refuse batches for a while.
+// Collects every delivered event. set_refuse(true) makes it refuse batches until reset.
 class EventSink {
  public:
   EventsCallback Callback() {

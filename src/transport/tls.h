@@ -39,7 +39,7 @@ Expected<X509Ptr> CertificateFromPem(const std::string& pem);
 // Creates a self-signed CA certificate valid for `days` days.
 Expected<X509Ptr> CreateCaCertificate(EVP_PKEY* ca_key, const std::string& common_name, int days);
 
-// What an issued certificate is for: the manager's TLS server or one agent's client side.
+// The purpose of an issued certificate: the manager's TLS server or one agent's client side.
 enum class CertificateUse { kServer, kClient };
 
 // Issues a certificate for `subject_key` with subject CN `common_name`, signed by the CA, with a
@@ -61,11 +61,12 @@ Expected<SslCtxPtr> MakeServerContext(X509* ca_cert, X509* server_cert, EVP_PKEY
 
 // Builds an enrolled agent's context: TLS 1.3 only, the agent's certificate, and the manager
 // verified against the pinned CA. The manager's host name is not checked, because the CA is
-// private to one manager and issues server certificates to nobody else.
+// private to one manager. Agent certificates cannot stand in for the manager, because OpenSSL
+// requires the serverAuth usage, which only the manager's certificate has.
 Expected<SslCtxPtr> MakeAgentContext(X509* ca_cert, X509* agent_cert, EVP_PKEY* agent_key);
 
-// Builds the context for enrollment: TLS 1.3 only, no client certificate, and no chain
-// verification during the handshake; the caller checks the peer's chain against the pinned CA
+// Builds the context for enrollment: TLS 1.3 only and no client certificate. The chain is not
+// verified during the handshake. Instead the caller checks it against the pinned CA
 // fingerprint with VerifyPinnedChain() before sending the token.
 Expected<SslCtxPtr> MakeEnrollContext();
 

@@ -35,7 +35,7 @@ class WireReader {
   // Reads a length-prefixed string of at most `max_bytes` bytes.
   bool GetString(std::string* value, size_t max_bytes);
 
-  // Marks the input invalid, for a field that decoded but holds a value out of range.
+  // Marks the input invalid, for a field that decoded but has a value out of range.
   void SetInvalid() { ok_ = false; }
 
   bool ok() const { return ok_; }
