@@ -236,7 +236,8 @@ Status Agent::RunSession(const std::string& manager) {
   }
   Clock::time_point next_keepalive = Clock::now() + keepalive;
   Clock::time_point last_rx = Clock::now();
-  auto idle_limit = 3 * keepalive + std::chrono::seconds(30);
+  std::chrono::milliseconds idle_limit = 3 * keepalive + std::chrono::seconds(30);
+  if (options_.reconnect_after.count() > 0) idle_limit = options_.reconnect_after;
   char buf[16384];
   SSL* ssl = connection.ssl();
 
@@ -345,7 +346,8 @@ Status Agent::RunSession(const std::string& manager) {
       }
     }
     if (Clock::now() - last_rx > idle_limit) {
-      return Status::TimedOut("no message from the manager for three keepalive intervals");
+      return Status::TimedOut("no message from the manager for " +
+                              std::to_string(idle_limit.count() / 1000) + " s");
     }
   }
   return Status::Ok();

@@ -37,6 +37,9 @@ struct AgentOptions {
   std::string config_checksum;         // reported in keepalives
   std::chrono::seconds keepalive{60};  // status interval (OSSEC's notify_time)
   std::chrono::milliseconds connect_timeout{10000};
+  // Silence from the manager after which the agent reconnects (OSSEC's time-reconnect);
+  // 0: three keepalive intervals plus 30 s.
+  std::chrono::seconds reconnect_after{0};
   std::chrono::milliseconds backoff_initial{1000};  // first reconnect delay
   std::chrono::milliseconds backoff_max{60000};     // reconnect delays double up to this
   size_t max_in_flight_batches = 64;                // batches sent and not yet acknowledged

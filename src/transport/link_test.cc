@@ -250,6 +250,18 @@ TEST_F(LinkTest, FailsOverToSecondManagerAddress) {
   EXPECT_GE(agent->counters().connect_failures, 1u);
 }
 
+TEST_F(LinkTest, SilentLinkIsReplaced) {
+  CuttableProxy proxy(manager_->port());
+  auto agent = StartAgent(Enroll("web1"), {proxy.address()}, nullptr, 1s);
+  ASSERT_TRUE(WaitUntil([&] { return agent->connected(); }));
+  proxy.SetStalled(true);
+  ASSERT_TRUE(agent->Submit({{"stdin", "sent into silence"}}).ok());
+  ASSERT_TRUE(WaitUntil([&] { return agent->counters().disconnects >= 1; }, 10s));
+  proxy.SetStalled(false);
+  ASSERT_TRUE(WaitUntil([&] { return sink_.size() == 1; }));
+  EXPECT_EQ(sink_.events()[0].text, "sent into silence");
+}
+
 TEST_F(LinkTest, RefusedBatchesAreRetriedNotLost) {
   auto agent = StartAgent(Enroll("web1"));
   sink_.set_refuse(true);

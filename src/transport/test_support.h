@@ -119,6 +119,8 @@ class CuttableProxy {
   std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
   // Closes every forwarded connection, as a network cut would.
   void CutAll() { cut_ = true; }
+  // Stops or resumes forwarding while keeping connections open, as a silent network would.
+  void SetStalled(bool stalled) { stalled_ = stalled; }
   int cuts() const { return cuts_done_; }
 
  private:
@@ -152,6 +154,10 @@ class CuttableProxy {
         }
       }
       std::vector<size_t> dead;
+      if (stalled_) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        continue;
+      }
       for (size_t i = 0; i < polled_pairs; ++i) {
         for (int side = 0; side < 2; ++side) {
           short revents = fds[1 + 2 * i + side].revents;
@@ -194,6 +200,7 @@ class CuttableProxy {
   std::thread thread_;
   std::atomic<bool> stop_{false};
   std::atomic<bool> cut_{false};
+  std::atomic<bool> stalled_{false};
   std::atomic<int> cuts_done_{0};
   std::vector<std::pair<int, int>> pairs_;
 };
@@ -243,7 +250,8 @@ class LinkFixture : public ::testing::Test {
 
   std::unique_ptr<Agent> StartAgent(const std::string& state_dir,
                                     std::vector<std::string> managers = {},
-                                    ResponseHandler handler = nullptr) {
+                                    ResponseHandler handler = nullptr,
+                                    std::chrono::seconds reconnect_after = 0s) {
     AgentOptions options;
     options.state_dir = state_dir;
     options.managers = managers.empty() ? std::vector<std::string>{ManagerAddress()} : managers;
@@ -254,6 +262,7 @@ class LinkFixture : public ::testing::Test {
     options.backoff_initial = 20ms;
     options.backoff_max = 200ms;
     options.on_response = std::move(handler);
+    options.reconnect_after = reconnect_after;
     Expected<std::unique_ptr<Agent>> agent = Agent::Create(options);
     EXPECT_TRUE(agent.ok()) << agent.status().ToString();
     if (!agent.ok()) return nullptr;
