@@ -95,7 +95,7 @@ class CorrelationTest : public AnalyzerFixture {
   }
 };
 
-TEST_F(CorrelationTest, FrequencyFiresOnFrequencyPlusTwoThenRests) {
+TEST_F(CorrelationTest, FiresOnFrequencyPlusTwo) {
   // Different users keep the same_user rule 104 out. frequency 3: the fifth failure from one
   // address fires 102. The fired event and the events it counted are marked, so the next
   // ones go back to 101 until frequency+1 unmarked events accumulate again.
@@ -108,7 +108,7 @@ TEST_F(CorrelationTest, FrequencyFiresOnFrequencyPlusTwoThenRests) {
   Run(steps);
 }
 
-TEST_F(CorrelationTest, SameUserRuleOutranksAndBlocksLowerLevels) {
+TEST_F(CorrelationTest, SameUserMarksBlockLowerLevels) {
   std::string a = Failure("alice", "203.0.113.1");
   // 104 (level 11, same user, frequency 2) fires on the fourth failure. Its marks stop the
   // search of 102 (level 10) as well, because a mark at or above a rule's level ends it.
@@ -154,7 +154,7 @@ TEST_F(CorrelationTest, SameSourceIpSeparatesAttackers) {
   Run(steps);
 }
 
-TEST_F(CorrelationTest, IfMatchedGroupCountsAnyRuleOfTheGroup) {
+TEST_F(CorrelationTest, IfMatchedGroupCountsGroupEvents) {
   // 103 counts events of rules in group authentication_failed that no if_matched_sid rule
   // watches: 106 (invalid user) qualifies; 101 does not, because 102 and 104 watch it and
   // its events go to its own list instead.

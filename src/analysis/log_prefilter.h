@@ -1,6 +1,6 @@
 // A prefilter for the patterns that rules test against an event's log (<match>, <regex> and
-// their _pcre2 forms). Each pattern is reduced to literals that any match must contain; one
-// Hyperscan scan per event finds which of those literals the log contains, and a pattern
+// their _pcre2 forms). Each pattern is reduced to literals that any match must contain. One
+// Hyperscan scan per event finds which of those literals the log contains, so a pattern
 // whose literals are all absent is rejected without running it.
 #pragma once
 
@@ -44,8 +44,9 @@ class LogPrefilter {
   // Scans `log` for every literal. Call once per event before MayMatch().
   void Scan(std::string_view log);
 
-  // Returns false when requirement `id` is not met by the last scanned log, so the pattern
-  // cannot match; true otherwise (always true for -1 or for a log with non-ASCII bytes).
+  // Returns false when requirement `id` is not met by the last scanned log, because the
+  // pattern cannot match then. Returns true otherwise, always for -1 and for a log with
+  // non-ASCII bytes.
   bool MayMatch(int id) const {
     if (id < 0 || !filtering_) return true;
     for (uint32_t literal : requirements_[static_cast<size_t>(id)]) {
