@@ -20,7 +20,10 @@ struct LogtestOptions {
   std::string expect;  // RULE:LEVEL:DECODER
 };
 
-void PrintPhases(const analysis::Event& event, const analysis::RuleMatch& match) {
+// Prints the three phases. `trace`, when not empty, is the rule debugging text, which OSSEC
+// prints between decoding and the rule decision.
+void PrintPhases(const analysis::Event& event, const analysis::RuleMatch& match,
+                 const std::string& trace) {
   std::string out = "\n\n\n**Phase 1: Completed pre-decoding.\n";
   out += "       full event: '" + event.full_log + "'\n";
   out += "       hostname: '" + event.hostname + "'\n";
@@ -36,6 +39,7 @@ void PrintPhases(const analysis::Event& event, const analysis::RuleMatch& match)
       out += "       " + label + ": '" + value + "'\n";
     }
   }
+  out += trace;
   if (match.rule != nullptr) {
     const analysis::Rule& rule = *match.rule;
     out += "\n**Phase 3: Completed filtering (rules).\n";
@@ -93,8 +97,7 @@ int Run(const LogtestOptions& options) {
     analysis::RuleMatch match =
         analyzer.Process("stdin", line, &event, options.verbose ? &trace : nullptr);
     if (!unit_test || options.verbose) {
-      if (!options.alerts || options.verbose) PrintPhases(event, match);
-      if (options.verbose) std::fputs(trace.c_str(), stdout);
+      if (!options.alerts || options.verbose) PrintPhases(event, match, trace);
     }
     if (options.alerts && match.alert && match.rule->log_alert) {
       alerting::Alert alert;
