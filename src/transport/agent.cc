@@ -210,6 +210,10 @@ Status Agent::RunSession(const std::string& manager) {
   Expected<Message> reply = connection.ReadMessage(&decoder, deadline);
   if (!reply.ok()) return reply.status();
   if (auto* error = std::get_if<ErrorMessage>(&*reply)) {
+    if (error->code == ErrorCode::kSessionRetired) {
+      VIGIL_RETURN_IF_ERROR(queue_->StartNewSession());
+      highest_sent_seq_ = 0;
+    }
     return Status::PermissionDenied("the manager rejected the hello: " + error->message);
   }
   auto* ack = std::get_if<HelloAckMessage>(&*reply);

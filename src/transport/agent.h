@@ -84,7 +84,7 @@ class Agent {
   // The manager currently or last connected, as HOST:PORT.
   std::string current_manager() const;
   const std::string& agent_id() const { return identity_.agent_id; }
-  const std::string& session_id() const { return queue_->session_id(); }
+  std::string session_id() const { return queue_->session_id(); }
   AgentCounters counters() const;
 
  private:

@@ -300,6 +300,73 @@ Status DiskQueue::SaveAckedLocked() {
   return Status::Ok();
 }
 
+Status DiskQueue::StartNewSession() {
+  std::lock_guard lock(mu_);
+  std::deque<QueuedBatch> renumbered;
+  uint64_t seq = 0;
+  for (const QueuedBatch& batch : batches_) {
+    FrameDecoder decoder(SIZE_MAX);
+    decoder.Append(batch.frame);
+    Frame frame;
+    if (decoder.Next(&frame) != FrameDecoder::Result::kFrame) continue;
+    Expected<Message> message = DecodeFrame(frame);
+    if (!message.ok() || !std::holds_alternative<EventBatchMessage>(*message)) continue;
+    auto& events = std::get<EventBatchMessage>(*message);
+    events.seq = ++seq;
+    renumbered.push_back({seq, events.records.size(), EncodeMessage(events)});
+  }
+  // The new segment is written under a temporary name and renamed last, so a crash leaves
+  // either the old segments or the new one. NOTE: a crash between writing the session file and
+  // the rename leaves the old segments under the new session; the manager then rejects their
+  // first gap and the queue must be cleared by hand.
+  std::string temporary = options_.dir + "/renumbered.tmp";
+  int fd = open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return Status::IoError(temporary + ": cannot create: " + std::strerror(errno));
+  std::string content;
+  for (const QueuedBatch& batch : renumbered) {
+    PutLe32(&content, static_cast<uint32_t>(batch.frame.size()));
+    PutLe32(&content, Crc32(batch.frame));
+    content += batch.frame;
+  }
+  Status written = WriteAll(fd, content, temporary);
+  if (written.ok() && fsync(fd) != 0) {
+    written = Status::IoError(temporary + ": fsync failed: " + std::strerror(errno));
+  }
+  close(fd);
+  if (!written.ok()) return written;
+
+  std::string old_session = session_id_;
+  session_id_ = RandomHex(16);
+  VIGIL_RETURN_IF_ERROR(WriteSecretFile(options_.dir + "/session", session_id_ + "\n"));
+  acked_seq_ = 0;
+  VIGIL_RETURN_IF_ERROR(SaveAckedLocked());
+  if (write_fd_ >= 0) close(write_fd_);
+  write_fd_ = -1;
+  for (const Segment& segment : segments_) unlink(segment.path.c_str());
+  segments_.clear();
+  std::string path = SegmentPath(options_.dir, 1);
+  if (!renumbered.empty()) {
+    if (rename(temporary.c_str(), path.c_str()) != 0) {
+      return Status::IoError(path + ": rename failed: " + std::strerror(errno));
+    }
+    segments_.push_back({1, seq, content.size(), path});
+  } else {
+    unlink(temporary.c_str());
+  }
+  depth_bytes_ = 0;
+  depth_records_ = 0;
+  for (const QueuedBatch& batch : renumbered) {
+    depth_bytes_ += batch.frame.size();
+    depth_records_ += batch.records;
+  }
+  batches_ = std::move(renumbered);
+  next_seq_ = seq + 1;
+  GetLogger("transport")
+      ->warn("queue session {} was retired by the manager; {} batches moved to new session {}",
+             old_session, seq, session_id_);
+  return Status::Ok();
+}
+
 void DiskQueue::SetAppendNotify(std::function<void()> notify) {
   std::lock_guard lock(mu_);
   notify_ = std::move(notify);
@@ -314,6 +381,11 @@ void DiskQueue::Close() {
     Status status = SaveAckedLocked();
     if (!status.ok()) GetLogger("transport")->error("{}", status.ToString());
   }
+}
+
+std::string DiskQueue::session_id() const {
+  std::lock_guard lock(mu_);
+  return session_id_;
 }
 
 uint64_t DiskQueue::acked_seq() const {

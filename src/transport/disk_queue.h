@@ -73,13 +73,17 @@ class DiskQueue {
   // Drops every batch up to and including `seq`.
   Status Acknowledge(uint64_t seq);
 
+  // Moves the unacknowledged batches into a new session: a new session id, and the batches
+  // renumbered from 1 in their order. For a queue whose session the manager retired.
+  Status StartNewSession();
+
   // Calls `notify` after every successful Append (from the appending thread).
   void SetAppendNotify(std::function<void()> notify);
 
   // Wakes WaitForSpace callers and persists the acknowledged sequence number.
   void Close();
 
-  const std::string& session_id() const { return session_id_; }
+  std::string session_id() const;
   uint64_t acked_seq() const;
   uint64_t last_seq() const;
   uint64_t depth_records() const;

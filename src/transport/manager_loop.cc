@@ -93,7 +93,7 @@ class EventLoop {
   void TryWrite(Connection* c);
   void UpdateInterest(Connection* c);
   // Sends an error frame (when the session allows it) and closes after flushing.
-  void Reject(Connection* c, const std::string& message);
+  void Reject(Connection* c, const std::string& message, ErrorCode code = ErrorCode::kGeneric);
   void CloseConnection(Connection* c, const std::string& reason);
   void DrainCommands();
   void Tick();
@@ -492,7 +492,8 @@ bool EventLoop::HandleHello(Connection* c, const HelloMessage& hello) {
     impl_->LogRejection("session:" + c->agent_id,
                         "rejected agent {}: session {} was already replaced by a newer one",
                         c->agent_id, hello.session_id);
-    Reject(c, "session " + hello.session_id + " was replaced by a newer one");
+    Reject(c, "session " + hello.session_id + " was replaced by a newer one",
+           ErrorCode::kSessionRetired);
     return false;
   }
   if (previous.valid() && previous.connection_id != c->id) {
@@ -720,11 +721,11 @@ void EventLoop::UpdateInterest(Connection* c) {
   epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, c->fd, &ev);
 }
 
-void EventLoop::Reject(Connection* c, const std::string& message) {
+void EventLoop::Reject(Connection* c, const std::string& message, ErrorCode code) {
   if (c->state == ConnState::kAgent || c->state == ConnState::kAwaitHello ||
       c->state == ConnState::kEnrollOnly) {
     c->state = ConnState::kClosing;
-    Send(c, ErrorMessage{message});
+    Send(c, ErrorMessage{message, code});
     if (!c->closed && c->out_offset >= c->out.size()) CloseConnection(c, "");
   } else {
     CloseConnection(c, "");

@@ -90,7 +90,10 @@ struct Encoder {
     w.PutString(m.certificate_pem);
     w.PutString(m.ca_certificate_pem);
   }
-  void operator()(const ErrorMessage& m) { w.PutString(m.message); }
+  void operator()(const ErrorMessage& m) {
+    w.PutU8(static_cast<uint8_t>(m.code));
+    w.PutString(m.message);
+  }
 };
 
 template <typename T>
@@ -224,7 +227,13 @@ Expected<Message> DecodeMessage(FrameType type, std::string_view body) {
     }
     case FrameType::kError: {
       ErrorMessage m;
+      uint8_t code = 0;
+      r.GetU8(&code);
       r.GetString(&m.message, kMaxFieldBytes);
+      if (code > static_cast<uint8_t>(ErrorCode::kSessionRetired)) {
+        return Status::ParseError("error message has unknown code " + std::to_string(code));
+      }
+      m.code = static_cast<ErrorCode>(code);
       return Finish(r, std::move(m), type);
     }
   }

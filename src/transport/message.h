@@ -110,8 +110,16 @@ struct EnrollReplyMessage {
   std::string ca_certificate_pem;
 };
 
+enum class ErrorCode : uint8_t {
+  kGeneric = 0,
+  // The hello named a session the manager already saw replaced (a queue restored from a
+  // backup). The agent renumbers its queue into a new session and reconnects.
+  kSessionRetired = 1,
+};
+
 struct ErrorMessage {
   std::string message;
+  ErrorCode code = ErrorCode::kGeneric;
 };
 
 using Message = std::variant<HelloMessage, HelloAckMessage, StatusMessage, EventBatchMessage,

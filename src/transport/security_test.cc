@@ -301,5 +301,38 @@ TEST_F(SecurityTest, AgentCertificateCannotActAsManager) {
   EXPECT_NE(connected.message().find("certificate"), std::string::npos) << connected.message();
 }
 
+// An agent whose queue comes back with a session the manager saw replaced (a restored backup)
+// moves its records into a new session by itself and delivers them.
+TEST_F(SecurityTest, RetiredSessionQueueMovesToNewSession) {
+  std::string old_session;
+  {
+    auto agent = StartAgent(intruder_dir_);
+    ASSERT_TRUE(agent->Submit({{"stdin", "one"}}).ok());
+    ASSERT_TRUE(WaitUntil([&] { return sink_.CountFrom("002") == 1; }));
+    old_session = agent->session_id();
+  }
+  {
+    RawClient raw;
+    ASSERT_TRUE(raw.ConnectAs(intruder_dir_, manager_->port()).ok());
+    Expected<Message> reply = raw.Hello("002", RandomHex(16));
+    ASSERT_TRUE(reply.ok());
+    ASSERT_TRUE(std::holds_alternative<HelloAckMessage>(*reply));
+  }
+  AgentOptions options;
+  options.state_dir = intruder_dir_;
+  options.managers = {ManagerAddress()};
+  options.backoff_initial = 20ms;
+  options.backoff_max = 200ms;
+  Expected<std::unique_ptr<Agent>> agent = Agent::Create(options);
+  ASSERT_TRUE(agent.ok());
+  ASSERT_TRUE((*agent)->Submit({{"stdin", "two"}, {"stdin", "three"}}).ok());
+  ASSERT_TRUE((*agent)->Start().ok());
+  ASSERT_TRUE(WaitUntil([&] { return sink_.CountFrom("002") == 3; }));
+  EXPECT_EQ(manager_->counters().rejected_sessions, 1u);
+  EXPECT_NE((*agent)->session_id(), old_session);
+  std::this_thread::sleep_for(200ms);
+  EXPECT_EQ(sink_.CountFrom("002"), 3u);
+}
+
 }  // namespace
 }  // namespace vigil::transport
