@@ -122,10 +122,15 @@ struct StoredEvent {
 struct EventList {
   std::deque<std::shared_ptr<StoredEvent>> events;
   int max_age_seconds = 0;  // the maximum timeframe of the rules that search this list
-  // Set when a rule with same_source_ip searches this list: `by_srcip` then lists the events
-  // of each source address, newest first, so the search skips other addresses.
+  // The events of one source address in a list, oldest first from `head`.
+  struct SourceEvents {
+    std::vector<std::shared_ptr<StoredEvent>> events;
+    size_t head = 0;  // events before it have left the list
+  };
+  // Set when a rule with same_source_ip searches this list: `by_srcip` then holds the events
+  // of each source address, so the search skips other addresses.
   bool index_srcip = false;
-  std::unordered_map<std::string, std::deque<std::shared_ptr<StoredEvent>>> by_srcip;
+  std::unordered_map<std::string, SourceEvents> by_srcip;
   // Events of this list marked by a correlation rule (matched > 0), by sequence.
   std::map<uint64_t, StoredEvent*> marked;
 };

@@ -90,8 +90,17 @@ void PopOldest(EventList* list) {
   if (list->index_srcip && oldest->has_srcip) {
     auto it = list->by_srcip.find(oldest->srcip);
     if (it != list->by_srcip.end()) {
-      if (!it->second.empty() && it->second.back().get() == oldest) it->second.pop_back();
-      if (it->second.empty()) list->by_srcip.erase(it);
+      EventList::SourceEvents& source = it->second;
+      if (source.head < source.events.size() && source.events[source.head].get() == oldest) {
+        source.events[source.head++].reset();
+      }
+      if (source.head == source.events.size()) {
+        list->by_srcip.erase(it);
+      } else if (source.head >= 32 && source.head * 2 >= source.events.size()) {
+        source.events.erase(source.events.begin(),
+                            source.events.begin() + static_cast<ptrdiff_t>(source.head));
+        source.head = 0;
+      }
     }
   }
   list->marked.erase(oldest->sequence);
@@ -394,7 +403,9 @@ bool RuleEngine::TestContext(const Rule& rule, const Event& event, ContextResult
     auto it = list->by_srcip.find(std::string(event.Get(Field::kSrcIp)));
     if (it == list->by_srcip.end()) return false;
     uint64_t barrier = Barrier(*list, rule.level);
-    for (const std::shared_ptr<StoredEvent>& stored : it->second) {
+    const EventList::SourceEvents& source = it->second;
+    for (size_t i = source.events.size(); i-- > source.head;) {
+      const std::shared_ptr<StoredEvent>& stored = source.events[i];
       if (stored->time < oldest_time || stored->sequence <= barrier) break;
       if (!Qualifies(rule, *stored, event)) continue;
       if (count_event(stored)) return fire();
@@ -496,7 +507,7 @@ void RuleEngine::Store(const Rule& rule, const Event& event, int matched_level) 
   for (EventList* list : stored->lists) {
     list->events.push_front(stored);
     if (list->index_srcip && stored->has_srcip) {
-      list->by_srcip[stored->srcip].push_front(stored);
+      list->by_srcip[stored->srcip].events.push_back(stored);
     }
     int64_t oldest = event.time - list->max_age_seconds;
     while (!list->events.empty() &&
