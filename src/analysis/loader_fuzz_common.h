@@ -3,10 +3,13 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <fstream>
 #include <string>
+#include <vector>
 
 #include "analysis/analyzer.h"
 #include "common/clock.h"
@@ -14,9 +17,21 @@
 
 namespace vigil::analysis::fuzz {
 
-// Returns a path in /tmp private to this process, for one input file.
+// Returns a path in /tmp private to this process, for one input file. The files are removed
+// when the process exits normally.
 inline std::string ScratchPath(const char* name) {
-  return "/tmp/vigil-fuzz-" + std::to_string(::getpid()) + "-" + name;
+  struct Cleanup {
+    std::vector<std::string> paths;
+    ~Cleanup() {
+      for (const std::string& path : paths) std::remove(path.c_str());
+    }
+  };
+  static Cleanup cleanup;
+  std::string path = "/tmp/vigil-fuzz-" + std::to_string(::getpid()) + "-" + name;
+  if (std::find(cleanup.paths.begin(), cleanup.paths.end(), path) == cleanup.paths.end()) {
+    cleanup.paths.push_back(path);
+  }
+  return path;
 }
 
 inline void WriteFile(const std::string& path, const uint8_t* data, size_t size) {
