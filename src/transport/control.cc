@@ -126,17 +126,17 @@ ResponseRecord ResponseFromJson(const json& j) {
 }
 
 // The counters by name; the same table serves both directions.
-#define VIGIL_MANAGER_COUNTERS(X)                                                              \
-  X(connections_accepted)                                                                      \
-  X(connections_active)                                                                        \
-  X(agents_connected)                                                                          \
-  X(handshakes_failed)                                                                         \
-  X(handshake_timeouts)                                                                        \
-  X(enrollments) X(enrollments_rejected) X(rejected_oversize) X(rejected_malformed)            \
-      X(rejected_truncated) X(rejected_unknown_agent) X(rejected_revoked) X(rejected_protocol) \
-          X(replayed_batches) X(reordered_batches) X(rejected_sessions) X(batches_delivered)   \
-              X(events_delivered) X(callback_refusals) X(responses_sent) X(response_results)   \
-                  X(responses_expired)
+#define VIGIL_MANAGER_COUNTERS(X)                                                            \
+  X(connections_accepted)                                                                    \
+  X(connections_active)                                                                      \
+  X(agents_connected)                                                                        \
+  X(handshakes_failed)                                                                       \
+  X(handshake_timeouts)                                                                      \
+  X(enrollments)                                                                             \
+  X(enrollments_rejected) X(rejected_oversize) X(rejected_malformed) X(rejected_truncated)   \
+      X(rejected_unknown_agent) X(rejected_revoked) X(rejected_protocol) X(replayed_batches) \
+          X(reordered_batches) X(rejected_sessions) X(batches_delivered) X(events_delivered) \
+              X(callback_refusals) X(responses_sent) X(response_results) X(responses_expired)
 
 json CountersToJson(const ManagerCounters& c) {
   json out = json::object();

@@ -100,6 +100,30 @@ Status DiskQueue::Load() {
 
   Expected<std::vector<std::string>> names = ListDirectory(options_.dir);
   if (!names.ok()) return names.status();
+  // Finish or drop a session change that a crash interrupted (see StartNewSession()).
+  for (const std::string& name : *names) {
+    if (!name.starts_with("renumbered-") || !name.ends_with(".tmp")) continue;
+    std::string path = options_.dir + "/" + name;
+    if (name != "renumbered-" + session_id_ + ".tmp") {
+      unlink(path.c_str());
+      continue;
+    }
+    for (const std::string& other : *names) {
+      if (other.ends_with(".seg")) unlink((options_.dir + "/" + other).c_str());
+    }
+    std::string first = SegmentPath(options_.dir, 1);
+    if (rename(path.c_str(), first.c_str()) != 0) {
+      return Status::IoError(first + ": rename failed: " + std::strerror(errno));
+    }
+    acked_seq_ = saved_acked_seq_ = 0;
+    next_seq_ = 1;
+    VIGIL_RETURN_IF_ERROR(SaveAckedLocked());
+    GetLogger("transport")
+        ->warn("finished moving the queue to session {} after a restart", session_id_);
+    names = ListDirectory(options_.dir);
+    if (!names.ok()) return names.status();
+    break;
+  }
   for (const std::string& name : *names) {
     if (name.size() != 24 || name.substr(20) != ".seg") continue;
     uint64_t first = std::strtoull(name.c_str(), nullptr, 10);
@@ -315,11 +339,11 @@ Status DiskQueue::StartNewSession() {
     events.seq = ++seq;
     renumbered.push_back({seq, events.records.size(), EncodeMessage(events)});
   }
-  // The new segment is written under a temporary name and renamed last, so a crash leaves
-  // either the old segments or the new one. NOTE: a crash between writing the session file and
-  // the rename leaves the old segments under the new session; the manager then rejects their
-  // first gap and the queue must be cleared by hand.
-  std::string temporary = options_.dir + "/renumbered.tmp";
+  // The renumbered batches go to a file named after the new session. Writing the session file
+  // commits the change. Load() finishes a committed change (old segments out, the file renamed
+  // in) and drops an uncommitted one, so a crash at any step loses no batch.
+  std::string new_session = RandomHex(16);
+  std::string temporary = options_.dir + "/renumbered-" + new_session + ".tmp";
   int fd = open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) return Status::IoError(temporary + ": cannot create: " + std::strerror(errno));
   std::string content;
@@ -335,11 +359,13 @@ Status DiskQueue::StartNewSession() {
   close(fd);
   if (!written.ok()) return written;
 
-  std::string old_session = session_id_;
-  session_id_ = RandomHex(16);
-  VIGIL_RETURN_IF_ERROR(WriteSecretFile(options_.dir + "/session", session_id_ + "\n"));
+  // A zero acknowledged number is harmless for the old session: the manager drops batches it
+  // already delivered.
   acked_seq_ = 0;
   VIGIL_RETURN_IF_ERROR(SaveAckedLocked());
+  std::string old_session = session_id_;
+  session_id_ = new_session;
+  VIGIL_RETURN_IF_ERROR(WriteSecretFile(options_.dir + "/session", session_id_ + "\n"));
   if (write_fd_ >= 0) close(write_fd_);
   write_fd_ = -1;
   for (const Segment& segment : segments_) unlink(segment.path.c_str());

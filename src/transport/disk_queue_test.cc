@@ -131,3 +131,60 @@ TEST_F(DiskQueueTest, SeparateQueuesHaveSeparateSessions) {
 
 }  // namespace
 }  // namespace vigil::transport
+
+namespace vigil::transport {
+namespace {
+
+TEST_F(DiskQueueTest, NewSessionRenumbersUnackedBatches) {
+  std::string old_session;
+  {
+    auto queue = Open();
+    old_session = queue->session_id();
+    for (int i = 0; i < 5; ++i) ASSERT_TRUE(queue->Append({{"stdin", std::to_string(i)}}).ok());
+    ASSERT_TRUE(queue->Acknowledge(2).ok());
+    ASSERT_TRUE(queue->StartNewSession().ok());
+    EXPECT_NE(queue->session_id(), old_session);
+    std::vector<QueuedBatch> batches = queue->Peek(0, 10);
+    ASSERT_EQ(batches.size(), 3u);
+    EXPECT_EQ(batches[0].seq, 1u);
+    EXPECT_EQ(batches[2].seq, 3u);
+    ASSERT_TRUE(queue->Append({{"stdin", "5"}}).ok());
+  }
+  auto queue = Open();
+  EXPECT_NE(queue->session_id(), old_session);
+  std::vector<QueuedBatch> batches = queue->Peek(0, 10);
+  ASSERT_EQ(batches.size(), 4u);
+  EXPECT_EQ(batches[3].seq, 4u);
+  FrameDecoder decoder;
+  decoder.Append(batches[0].frame);
+  Frame frame;
+  ASSERT_EQ(decoder.Next(&frame), FrameDecoder::Result::kFrame);
+  Expected<Message> first = DecodeFrame(frame);
+  ASSERT_TRUE(first.ok());
+  EXPECT_EQ(std::get<EventBatchMessage>(*first).records[0].text, "2");
+}
+
+TEST_F(DiskQueueTest, InterruptedSessionChangeIsFinishedAtOpen) {
+  std::string new_session;
+  {
+    auto queue = Open();
+    for (int i = 0; i < 3; ++i) ASSERT_TRUE(queue->Append({{"stdin", std::to_string(i)}}).ok());
+    ASSERT_TRUE(queue->StartNewSession().ok());
+    new_session = queue->session_id();
+  }
+  // Recreate the state just before the final rename: the committed file and an old segment.
+  std::string dir = dir_.Sub("queue");
+  std::string segment = dir + "/00000000000000000001.seg";
+  std::string pending = dir + "/renumbered-" + new_session + ".tmp";
+  ASSERT_EQ(std::rename(segment.c_str(), pending.c_str()), 0);
+  std::ofstream(dir + "/00000000000000000007.seg") << std::string("stale", 5);
+  auto queue = Open();
+  EXPECT_EQ(queue->session_id(), new_session);
+  std::vector<QueuedBatch> batches = queue->Peek(0, 10);
+  ASSERT_EQ(batches.size(), 3u);
+  EXPECT_EQ(batches[0].seq, 1u);
+  EXPECT_EQ(SegmentCount(), 1u);
+}
+
+}  // namespace
+}  // namespace vigil::transport
