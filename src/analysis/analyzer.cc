@@ -41,6 +41,9 @@ Expected<std::unique_ptr<Analyzer>> Analyzer::Create(const config::Config& confi
   }
   if (!decoders.ok()) return decoders.status();
   if (!rules.ok()) return rules.status();
+  if (engine_options.diff_dir.empty() && !config.paths.state_dir.empty()) {
+    engine_options.diff_dir = config.paths.state_dir + "/diff";
+  }
   engine_options.memory_size = static_cast<size_t>(std::max(config.global.memory_size, 1));
   return std::unique_ptr<Analyzer>(
       new Analyzer(std::move(*decoders), std::move(*rules), clock, std::move(engine_options)));

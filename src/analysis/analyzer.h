@@ -32,7 +32,9 @@ class Analyzer {
  public:
   // Loads the decoders and rules named by `config`. `clock` must outlive the Analyzer and
   // gives each event its receive time.
-  // `engine_options.memory_size` is taken from the configuration.
+  // `engine_options.memory_size` is taken from the configuration, and <check_diff> state
+  // goes to `<paths><state_dir>/diff` when the configuration names a state folder and
+  // `engine_options.diff_dir` is empty.
   static Expected<std::unique_ptr<Analyzer>> Create(const config::Config& config,
                                                     const Clock* clock,
                                                     EngineOptions engine_options = {});
