@@ -29,6 +29,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench_support.h"
 #include "common/file.h"
 #include "netns_lab.h"
 #include "response/builtin_firewall.h"
@@ -40,81 +41,6 @@ namespace vigil::response {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-// Reads `nft monitor` output and records when each address first appears.
-class ElementMonitor {
- public:
-  explicit ElementMonitor(const std::string& victim_namespace) {
-    int fds[2];
-    if (::pipe2(fds, O_CLOEXEC) != 0) return;
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_adddup2(&actions, fds[1], STDOUT_FILENO);
-    const char* argv[] = {"/usr/sbin/ip", "netns",   "exec", victim_namespace.c_str(),
-                          "nft",          "monitor", "new",  "elements",
-                          nullptr};
-    char* env[] = {const_cast<char*>("PATH=/usr/sbin:/usr/bin:/sbin:/bin"), nullptr};
-    posix_spawn(&pid_, argv[0], &actions, nullptr, const_cast<char**>(argv), env);
-    posix_spawn_file_actions_destroy(&actions);
-    ::close(fds[1]);
-    read_fd_ = fds[0];
-    reader_ = std::thread([this] { Read(); });
-  }
-
-  ~ElementMonitor() {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGTERM);
-      ::waitpid(pid_, nullptr, 0);
-    }
-    if (reader_.joinable()) reader_.join();
-    if (read_fd_ >= 0) ::close(read_fd_);
-  }
-
-  // Waits until a line naming `address` arrives; returns its arrival time.
-  bool WaitFor(const std::string& address, std::chrono::milliseconds timeout,
-               Clock::time_point* when) {
-    std::unique_lock lock(mu_);
-    const bool seen = cv_.wait_for(lock, timeout, [&] { return seen_.count(address) > 0; });
-    if (seen) *when = seen_[address];
-    return seen;
-  }
-
- private:
-  void Read() {
-    std::string buffer;
-    char chunk[4096];
-    ssize_t n;
-    while ((n = ::read(read_fd_, chunk, sizeof(chunk))) > 0) {
-      const auto now = Clock::now();
-      buffer.append(chunk, n);
-      size_t newline;
-      while ((newline = buffer.find('\n')) != std::string::npos) {
-        const std::string line = buffer.substr(0, newline);
-        buffer.erase(0, newline + 1);
-        const size_t open = line.find("{ ");
-        if (open == std::string::npos) continue;
-        const std::string address = line.substr(open + 2, line.find(' ', open + 2) - open - 2);
-        std::lock_guard lock(mu_);
-        seen_.emplace(address, now);
-        cv_.notify_all();
-      }
-    }
-  }
-
-  pid_t pid_ = -1;
-  int read_fd_ = -1;
-  std::thread reader_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::map<std::string, Clock::time_point> seen_;
-};
-
-double Percentile(std::vector<double> values, double fraction) {
-  std::sort(values.begin(), values.end());
-  const size_t index =
-      std::min(values.size() - 1, static_cast<size_t>(fraction * (values.size() - 1) + 0.5));
-  return values[index];
-}
 
 int Run(int runs, bool builtin) {
   const std::string reason = testing::LabUnavailableReason();
@@ -163,7 +89,7 @@ int Run(int runs, bool builtin) {
   testing::AppendLine(log_path, "sshd[1]: Failed password for root from 10.250.0.1 port 22 ssh2");
   (*execd)->WaitIdle(std::chrono::seconds(1));
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
-  ElementMonitor monitor((*lab)->victim());
+  testing::ElementMonitor monitor((*lab)->victim());
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
 
   std::vector<double> samples;
@@ -188,9 +114,7 @@ int Run(int runs, bool builtin) {
     std::fprintf(stderr, "no run completed\n");
     return 1;
   }
-  std::printf("runs %zu (lost %d)\nmedian %.2f ms\np90 %.2f ms\np99 %.2f ms\nmax %.2f ms\n",
-              samples.size(), lost, Percentile(samples, 0.5), Percentile(samples, 0.9),
-              Percentile(samples, 0.99), *std::max_element(samples.begin(), samples.end()));
+  testing::PrintLatencySummary(samples, lost);
   return lost == 0 ? 0 : 1;
 }
 
@@ -198,14 +122,8 @@ int Run(int runs, bool builtin) {
 }  // namespace vigil::response
 
 int main(int argc, char** argv) {
-  int runs = 200;
-  bool builtin = false;
-  for (int i = 1; i < argc; ++i) {
-    if (std::strcmp(argv[i], "--runs") == 0 && i + 1 < argc) {
-      runs = std::max(1, std::atoi(argv[i + 1]));
-    }
-    if (std::strcmp(argv[i], "--builtin") == 0) builtin = true;
-  }
+  const vigil::response::testing::BenchOptions options =
+      vigil::response::testing::ParseBenchOptions(argc, argv);
   vigil::ConfigureLogging({"warn", ""});
-  return vigil::response::Run(runs, builtin);
+  return vigil::response::Run(options.runs, options.builtin);
 }
