@@ -1,8 +1,8 @@
 #include "alerting/alert.h"
 
 #include <ctime>
-#include <nlohmann/json.hpp>
 
+#include "alerting/json_writer.h"
 #include "analysis/decoder.h"
 
 namespace vigil::alerting {
@@ -38,12 +38,19 @@ std::vector<std::string> SplitGroups(const std::string& groups) {
 }  // namespace
 
 std::string FormatAlertTime(int64_t epoch_seconds) {
-  time_t t = static_cast<time_t>(epoch_seconds);
-  struct tm local {};
-  localtime_r(&t, &local);
-  char buffer[32];
-  strftime(buffer, sizeof buffer, "%Y %b %d %H:%M:%S", &local);
-  return buffer;
+  // Alerts come in bursts within one second, so the last formatted second is reused.
+  thread_local int64_t cached_seconds = -1;
+  thread_local std::string cached_text;
+  if (epoch_seconds != cached_seconds) {
+    time_t t = static_cast<time_t>(epoch_seconds);
+    struct tm local {};
+    localtime_r(&t, &local);
+    char buffer[32];
+    strftime(buffer, sizeof buffer, "%Y %b %d %H:%M:%S", &local);
+    cached_text = buffer;
+    cached_seconds = epoch_seconds;
+  }
+  return cached_text;
 }
 
 std::string FormatAlertLog(const Alert& alert) {
@@ -91,49 +98,56 @@ std::string FormatAlertLog(const Alert& alert) {
 std::string FormatAlertJson(const Alert& alert) {
   const analysis::Rule& rule = *alert.rule;
   const analysis::Event& event = *alert.event;
-  nlohmann::ordered_json rule_json;
-  rule_json["level"] = rule.level;
-  rule_json["comment"] = rule.description;
-  rule_json["sidid"] = rule.id;
-  if (rule.frequency > 0) rule_json["frequency"] = rule.frequency;
-  rule_json["firedtimes"] = rule.fired_times;
-  rule_json["groups"] = SplitGroups(rule.groups);
+  std::string out;
+  out.reserve(512 + event.full_log.size() * 2);
+  JsonWriter json(&out);
+  json.BeginObject();
+  json.Key("rule");
+  json.BeginObject();
+  json.MemberInt("level", rule.level);
+  json.Member("comment", rule.description);
+  json.MemberInt("sidid", rule.id);
+  if (rule.frequency > 0) json.MemberInt("frequency", rule.frequency);
+  json.Key("firedtimes");
+  json.UInt(rule.fired_times);
+  json.Key("groups");
+  json.BeginArray();
+  for (const std::string& group : SplitGroups(rule.groups)) json.String(group);
+  json.EndArray();
   for (const analysis::RuleInfo& info : rule.info) {
-    if (info.type == "cve") {
-      rule_json["cve"] = info.value;
-    } else {
-      rule_json["info"] = info.value;
-    }
+    json.Member(info.type == "cve" ? "cve" : "info", info.value);
   }
-  nlohmann::ordered_json json;
-  json["rule"] = std::move(rule_json);
-  json["id"] = alert.id;
-  json["TimeStamp"] = event.time * 1000;
-  json["timestamp"] = FormatAlertTime(event.time);
+  json.EndObject();
+  json.Member("id", alert.id);
+  json.MemberInt("TimeStamp", event.time * 1000);
+  json.Member("timestamp", FormatAlertTime(event.time));
   if (event.decoder != nullptr) {
-    json["decoder"] = event.decoder->ReportedName();
-    if (event.decoder->parent != nullptr) json["decoder_parent"] = event.decoder->parent->name;
+    json.Member("decoder", event.decoder->ReportedName());
+    if (event.decoder->parent != nullptr)
+      json.Member("decoder_parent", event.decoder->parent->name);
   }
   for (size_t i = 0; i < analysis::kFieldCount; ++i) {
     auto field = static_cast<Field>(i);
-    if (event.Has(field)) json[std::string(analysis::FieldName(field))] = event.Get(field);
+    if (event.Has(field)) json.Member(analysis::FieldName(field), event.Get(field));
   }
-  for (const auto& [name, value] : event.dynamic_fields) json[name] = value;
-  json["hostname"] = event.hostname;
-  if (event.has_program_name) json["program_name"] = event.program_name;
-  json["location"] = event.location;
+  for (const auto& [name, value] : event.dynamic_fields) json.Member(name, value);
+  json.Member("hostname", event.hostname);
+  if (event.has_program_name) json.Member("program_name", event.program_name);
+  json.Member("location", event.location);
   if (!(rule.options & analysis::kOptionNoFullLog)) {
-    json["full_log"] = event.full_log;
+    json.Member("full_log", event.full_log);
     if (alert.previous != nullptr && !alert.previous->empty()) {
       std::string previous;
       for (const auto& item : *alert.previous) {
         if (!previous.empty()) previous += '\n';
         previous += item->full_log;
       }
-      json["previous_output"] = previous;
+      json.Member("previous_output", previous);
     }
   }
-  return json.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+  json.EndObject();
+  out += '\n';
+  return out;
 }
 
 std::string FormatArchiveLine(const analysis::Event& event) {
@@ -142,15 +156,20 @@ std::string FormatArchiveLine(const analysis::Event& event) {
 }
 
 std::string FormatArchiveJson(const analysis::Event& event) {
-  nlohmann::ordered_json json;
-  json["timestamp"] = FormatAlertTime(event.time);
-  json["TimeStamp"] = event.time * 1000;
-  json["hostname"] = event.hostname;
-  if (event.has_program_name) json["program_name"] = event.program_name;
-  if (event.decoder != nullptr) json["decoder"] = event.decoder->ReportedName();
-  json["location"] = event.location;
-  json["full_log"] = event.full_log;
-  return json.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+  std::string out;
+  out.reserve(256 + event.full_log.size() * 2);
+  JsonWriter json(&out);
+  json.BeginObject();
+  json.Member("timestamp", FormatAlertTime(event.time));
+  json.MemberInt("TimeStamp", event.time * 1000);
+  json.Member("hostname", event.hostname);
+  if (event.has_program_name) json.Member("program_name", event.program_name);
+  if (event.decoder != nullptr) json.Member("decoder", event.decoder->ReportedName());
+  json.Member("location", event.location);
+  json.Member("full_log", event.full_log);
+  json.EndObject();
+  out += '\n';
+  return out;
 }
 
 }  // namespace vigil::alerting
