@@ -21,7 +21,7 @@ TEST(IsCleanUtf8, RejectsNulAndInvalidBytes) {
 }
 
 TEST(SanitizeText, EscapesAndCountsWithoutDropping) {
-  std::string text("ok\0\xff\xC3\xA4 end", 9);
+  std::string text("ok\0\xff\xC3\xA4 end", 10);
   SanitizeCounts counts;
   SanitizeText(&text, &counts);
   EXPECT_EQ(text, "ok\\x00\\xff\xC3\xA4 end");
