@@ -20,6 +20,8 @@ RunFunction RegisterCheck(CLI::App* app);
 RunFunction RegisterRun(CLI::App* app);
 RunFunction RegisterStatus(CLI::App* app);
 RunFunction RegisterControl(CLI::App* app);
+RunFunction RegisterManager(CLI::App* app);
+RunFunction RegisterAgent(CLI::App* app);
 
 // Loads the config at `path`, or the bundled default when `path` is empty. Prints warnings to
 // the "config" logger. On error prints every problem to stderr and returns nullopt.

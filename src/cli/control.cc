@@ -6,6 +6,7 @@
 
 #include "cli/commands.h"
 #include "common/file.h"
+#include "transport/control.h"
 
 namespace vigil::cli {
 namespace {
@@ -20,6 +21,8 @@ struct ControlCliOptions {
   bool list_blocks = false;
   std::string unblock_address;
   size_t actions = 0;
+  bool list_agents = false;
+  std::string remove_agent;
 };
 
 int Fail(const Status& status) {
@@ -76,6 +79,29 @@ int Run(const ControlCliOptions& options) {
       std::printf("%s\n", response::FormatActionRecord(record).c_str());
     }
   }
+  std::string manager_dir = config->paths.state_dir + "/manager";
+  if (options.list_agents) {
+    did_something = true;
+    Expected<std::vector<transport::AgentInfo>> agents = transport::ControlListAgents(manager_dir);
+    if (!agents.ok()) return Fail(agents.status());
+    std::printf("%-6s %-20s %-16s %-10s %-16s %-20s %10s %8s\n", "id", "name", "address", "version",
+                "status", "last keepalive", "events", "queue");
+    for (const transport::AgentInfo& agent : *agents) {
+      std::printf("%-6s %-20s %-16s %-10s %-16s %-20lld %10llu %8llu\n", agent.id.c_str(),
+                  agent.name.c_str(),
+                  agent.peer_address.empty() ? agent.address.c_str() : agent.peer_address.c_str(),
+                  agent.version.c_str(), agent.status.c_str(),
+                  static_cast<long long>(agent.last_keepalive),
+                  static_cast<unsigned long long>(agent.events_received),
+                  static_cast<unsigned long long>(agent.queue_records));
+    }
+  }
+  if (!options.remove_agent.empty()) {
+    did_something = true;
+    Status removed = transport::ControlRemoveAgent(manager_dir, options.remove_agent);
+    if (!removed.ok()) return Fail(removed);
+    std::printf("agent %s removed; its certificate is revoked\n", options.remove_agent.c_str());
+  }
   if (!did_something) {
     std::fprintf(stderr, "vigil control: nothing to do; see vigil control --help\n");
     return kExitUsage;
@@ -105,6 +131,10 @@ RunFunction RegisterControl(CLI::App* app) {
   app->add_option("--actions", options->actions,
                   "Print the last N records of the action log (decided, skipped, executed, "
                   "undone)");
+  app->add_flag("-l,--list-agents", options->list_agents,
+                "List agents: id, name, address, version, status, last keepalive (Unix "
+                "seconds), events received and queue depth");
+  app->add_option("--remove", options->remove_agent, "Remove an agent and revoke its certificate");
   return [options]() { return Run(*options); };
 }
 

@@ -12,6 +12,7 @@
 #include "daemon/pipeline.h"
 #include "response/execd.h"
 #include "response/responder.h"
+#include "transport/manager.h"
 
 #ifndef VIGIL_VERSION
 #define VIGIL_VERSION "0.0.0"
@@ -110,8 +111,38 @@ int Run(const RunOptions& options) {
     return kExitConfig;
   }
 
-  collector::CollectorOptions collector_options = collector::CollectorOptionsFromConfig(*config);
   daemon::Pipeline* sink = pipeline->get();
+  // A <remote> section makes this daemon a manager: agents' records enter the same pipeline
+  // with the location "(name) address->path".
+  std::unique_ptr<transport::Manager> manager;
+  if (!config->remotes.empty()) {
+    const config::RemoteConfig& remote = config->remotes.front();
+    transport::ManagerOptions manager_options;
+    manager_options.state_dir = config->paths.state_dir + "/manager";
+    if (!remote.local_ip.empty()) manager_options.listen_address = remote.local_ip;
+    manager_options.port = static_cast<uint16_t>(remote.port);
+    manager_options.on_events = [sink](const transport::AgentEventBatch& batch) {
+      for (size_t i = 0; i < batch.records.size(); ++i) {
+        collector::Record record;
+        record.text = batch.records[i].text;
+        record.location = batch.Location(i);
+        sink->Handle(record, std::string(batch.agent_id));
+      }
+      return true;
+    };
+    Expected<std::unique_ptr<transport::Manager>> created =
+        transport::Manager::Create(manager_options);
+    Status listening = created.ok() ? (*created)->Start() : created.status();
+    if (!listening.ok()) {
+      log->critical("agent link: {}", listening.message());
+      if (execd) execd->Stop();
+      return kExitFailure;
+    }
+    manager = std::move(*created);
+    log->info("listening for agents on {}:{}", manager_options.listen_address, remote.port);
+  }
+
+  collector::CollectorOptions collector_options = collector::CollectorOptionsFromConfig(*config);
   Expected<std::unique_ptr<collector::Collector>> collector = collector::Collector::Create(
       collector_options, [sink](collector::Record&& record) { sink->Handle(record); });
   if (!collector.ok()) {
@@ -149,6 +180,7 @@ int Run(const RunOptions& options) {
 
   log->info("stopping on {}", reason);
   (*collector)->Stop();
+  if (manager) manager->Stop();
   (*pipeline)->Flush();
   if (execd) execd->Stop();
   daemon::PipelineCounters counters = (*pipeline)->counters();

@@ -1,0 +1,269 @@
+// `vigil manager enroll-token` and `vigil agent` (enroll, run): the agent side of the
+// agent-manager link and the manager's enrollment tokens.
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <thread>
+
+#include "cli/commands.h"
+#include "collector/collector.h"
+#include "common/file.h"
+#include "common/logging.h"
+#include "common/text.h"
+#include "transport/agent.h"
+#include "transport/enrollment.h"
+#include "transport/manager_store.h"
+#include "transport/state_files.h"
+
+#ifndef VIGIL_VERSION
+#define VIGIL_VERSION "0.0.0"
+#endif
+
+namespace vigil::cli {
+namespace {
+
+// Parses "90", "90s", "30m", "1h" or "2d" into seconds.
+bool ParseDuration(const std::string& text, int64_t* seconds) {
+  if (text.empty()) return false;
+  int64_t unit = 1;
+  std::string digits = text;
+  switch (text.back()) {
+    case 's':
+      digits.pop_back();
+      break;
+    case 'm':
+      unit = 60;
+      digits.pop_back();
+      break;
+    case 'h':
+      unit = 3600;
+      digits.pop_back();
+      break;
+    case 'd':
+      unit = 86400;
+      digits.pop_back();
+      break;
+    default:
+      break;
+  }
+  uint64_t value = 0;
+  if (!ParseUint(digits, &value) || value == 0 || value > 365ull * 86400) return false;
+  *seconds = static_cast<int64_t>(value) * unit;
+  return true;
+}
+
+struct TokenOptions {
+  std::string config_path;
+  std::string state_dir;
+  std::string name;
+  std::string ttl = "1h";
+  std::string address = "any";
+  bool force = false;
+};
+
+int RunEnrollToken(const TokenOptions& options) {
+  int64_t ttl = 0;
+  if (!ParseDuration(options.ttl, &ttl)) {
+    std::fprintf(stderr,
+                 "vigil manager enroll-token: invalid --ttl '%s', expected a duration such as "
+                 "900s, 30m, 1h or 2d\n",
+                 options.ttl.c_str());
+    return kExitUsage;
+  }
+  std::optional<config::Config> config = LoadConfigOrReport(options.config_path);
+  if (!config) return kExitConfig;
+  ResolveDaemonPaths(options.state_dir, "", "", &*config);
+  Expected<std::unique_ptr<transport::ManagerStore>> store =
+      transport::ManagerStore::Open(config->paths.state_dir + "/manager");
+  if (!store.ok()) {
+    std::fprintf(stderr, "vigil manager enroll-token: %s\n", store.status().message().c_str());
+    return kExitFailure;
+  }
+  transport::EnrollTokenOptions token_options;
+  token_options.name = options.name;
+  token_options.ttl_seconds = ttl;
+  token_options.address = options.address;
+  token_options.force = options.force;
+  Expected<transport::IssuedToken> token = (*store)->CreateEnrollToken(token_options);
+  if (!token.ok()) {
+    std::fprintf(stderr, "vigil manager enroll-token: %s\n", token.status().message().c_str());
+    return kExitFailure;
+  }
+  std::printf("token: %s\nca fingerprint: %s\nexpires: %lld (Unix seconds)\n", token->token.c_str(),
+              token->ca_fingerprint.c_str(), static_cast<long long>(token->expires_at));
+  std::printf("On the agent: vigil agent enroll --manager HOST:PORT --token %s --state-dir DIR\n",
+              token->token.c_str());
+  return kExitOk;
+}
+
+struct EnrollCliOptions {
+  std::string manager;
+  std::string token;
+  std::string name;
+  std::string state_dir;
+};
+
+int RunEnroll(const EnrollCliOptions& options) {
+  transport::EnrollOptions enroll;
+  enroll.manager = options.manager;
+  enroll.token = options.token;
+  enroll.name = options.name;
+  enroll.state_dir = options.state_dir + "/agent";
+  Expected<transport::AgentIdentity> identity = transport::EnrollAgent(enroll);
+  if (!identity.ok()) {
+    std::fprintf(stderr, "vigil agent enroll: %s\n", identity.status().message().c_str());
+    return kExitFailure;
+  }
+  std::printf("enrolled as agent %s (%s); credential stored in %s\n", identity->agent_id.c_str(),
+              identity->name.c_str(), options.state_dir.c_str());
+  return kExitOk;
+}
+
+struct AgentRunOptions {
+  std::string config_path;
+  std::string state_dir;
+  std::string log_file;
+  std::string log_level = "info";
+};
+
+int RunAgent(const AgentRunOptions& options) {
+  LoggingOptions logging;
+  logging.level = options.log_level;
+  logging.file = options.log_file;
+  ConfigureLogging(logging);
+  auto log = GetLogger("agent");
+  std::optional<config::Config> config = LoadConfigOrReport(options.config_path);
+  if (!config) return kExitConfig;
+  ResolveDaemonPaths(options.state_dir, "", "", &*config);
+  if (!config->client || config->client->server_addresses.empty()) {
+    std::fprintf(stderr,
+                 "vigil agent: %s has no <client> with a manager address; add "
+                 "<client><server>HOST:PORT</server></client>\n",
+                 config->path.c_str());
+    return kExitConfig;
+  }
+  Status made = MakeDirectories(config->paths.state_dir, 0750);
+  if (!made.ok()) {
+    log->critical("{}", made.message());
+    return kExitFailure;
+  }
+
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  transport::AgentOptions agent_options;
+  agent_options.state_dir = config->paths.state_dir + "/agent";
+  agent_options.managers = config->client->server_addresses;
+  agent_options.version = VIGIL_VERSION;
+  agent_options.keepalive = std::chrono::seconds(config->client->notify_time_seconds);
+  Expected<std::string> config_text = ReadFile(config->path);
+  agent_options.config_checksum = config_text.ok() ? transport::Sha256Hex(*config_text) : "";
+  // TODO: responses sent to this agent are reported to the manager as skipped; running them
+  // through a local execd is not wired yet.
+  Expected<std::unique_ptr<transport::Agent>> agent = transport::Agent::Create(agent_options);
+  if (!agent.ok()) {
+    log->critical("{} (has `vigil agent enroll` stored a credential in {}?)",
+                  agent.status().message(), agent_options.state_dir);
+    return kExitFailure;
+  }
+  Status started = (*agent)->Start();
+  if (!started.ok()) {
+    log->critical("{}", started.message());
+    return kExitFailure;
+  }
+  transport::Agent* link = agent->get();
+  collector::CollectorOptions collector_options = collector::CollectorOptionsFromConfig(*config);
+  Expected<std::unique_ptr<collector::Collector>> collector =
+      collector::Collector::Create(collector_options, [link](collector::Record&& record) {
+        std::vector<transport::EventRecord> batch{{record.location, record.text}};
+        // A full queue holds the collector here, so its read positions stop advancing and
+        // nothing is dropped while the manager is away.
+        while (true) {
+          Status submitted = link->Submit(batch);
+          if (submitted.ok() || submitted.code() != StatusCode::kResourceExhausted) break;
+          link->WaitForSpace(record.text.size() + record.location.size(),
+                             std::chrono::milliseconds(1000));
+        }
+      });
+  if (!collector.ok()) {
+    log->critical("{}", collector.status().message());
+    (*agent)->Stop();
+    return kExitConfig;
+  }
+  started = (*collector)->Start();
+  if (!started.ok()) {
+    log->critical("{}", started.message());
+    (*agent)->Stop();
+    return kExitFailure;
+  }
+  log->info("vigil agent {} running: config {}, pid {}, managers {}", VIGIL_VERSION, config->path,
+            ::getpid(), config->client->server_addresses.front());
+  int signal_number = 0;
+  while (sigwait(&signals, &signal_number) != 0) {
+  }
+  log->info("stopping on {}", signal_number == SIGTERM ? "SIGTERM" : "SIGINT");
+  (*collector)->Stop();
+  (*agent)->Stop();
+  log->info("stopped");
+  return kExitOk;
+}
+
+}  // namespace
+
+RunFunction RegisterManager(CLI::App* app) {
+  app->require_subcommand(1);
+  CLI::App* token = app->add_subcommand("enroll-token", "Print a one-time enrollment token");
+  auto options = std::make_shared<TokenOptions>();
+  token->add_option("-c,--config", options->config_path, "The manager's configuration file")
+      ->required();
+  token->add_option("--state-dir", options->state_dir, "The manager's state folder");
+  token->add_option("--name", options->name, "Name of the agent the token enrolls")->required();
+  token->add_option("--ttl", options->ttl, "How long the token is valid: 900s, 30m, 1h, 2d")
+      ->capture_default_str();
+  token
+      ->add_option("--address", options->address,
+                   "Address the agent must enroll from: any, an IP address, or src to record "
+                   "the address it enrolls from")
+      ->capture_default_str();
+  token->add_flag("--force", options->force,
+                  "Replace an enrolled agent with the same name or address");
+  return [options]() { return RunEnrollToken(*options); };
+}
+
+RunFunction RegisterAgent(CLI::App* app) {
+  auto enroll_options = std::make_shared<EnrollCliOptions>();
+  auto run_options = std::make_shared<AgentRunOptions>();
+  CLI::App* enroll = app->add_subcommand("enroll", "Obtain this agent's credential with a token");
+  enroll->add_option("--manager", enroll_options->manager, "HOST:PORT of the manager")->required();
+  enroll->add_option("--token", enroll_options->token, "Token from vigil manager enroll-token")
+      ->required();
+  enroll->add_option("--name", enroll_options->name,
+                     "Agent name (default: the name the token was made for)");
+  enroll
+      ->add_option("--state-dir", enroll_options->state_dir,
+                   "Where to store the credential: the agent state folder plus /agent")
+      ->required();
+  app->add_option("-c,--config", run_options->config_path,
+                  "Agent configuration with <localfile> and <client> sections");
+  app->add_option("--state-dir", run_options->state_dir,
+                  "State folder (default: the config's <paths><state_dir>, else var/state "
+                  "beside the config file); the credential is in its agent/ folder");
+  app->add_option("--log-file", run_options->log_file, "Status log file (default: stderr)");
+  app->add_option("--log-level", run_options->log_level, "Minimum status log level")
+      ->capture_default_str();
+  return [enroll, enroll_options, run_options]() {
+    if (enroll->parsed()) return RunEnroll(*enroll_options);
+    if (run_options->config_path.empty()) {
+      std::fprintf(stderr, "vigil agent: -c CONFIG is required to run the agent\n");
+      return kExitUsage;
+    }
+    return RunAgent(*run_options);
+  };
+}
+
+}  // namespace vigil::cli
