@@ -181,7 +181,7 @@ int RunAgent(const AgentRunOptions& options) {
   Expected<std::unique_ptr<collector::Collector>> collector =
       collector::Collector::Create(collector_options, [link](collector::Record&& record) {
         std::vector<transport::EventRecord> batch{{record.location, record.text}};
-        // A full queue holds the collector here, so its read positions stop advancing and
+        // A full queue blocks the collector here, so its read positions stop advancing and
         // nothing is dropped while the manager is away.
         while (true) {
           Status submitted = link->Submit(batch);

@@ -36,7 +36,7 @@ struct AnalyzeOptions {
   bool no_progress = false;
 };
 
-// Where alerts go: stdout as text or JSON, or files in an output folder.
+// The destination of alerts: stdout as text or JSON, or files in an output folder.
 class AlertSink {
  public:
   AlertSink(const AnalyzeOptions& options, std::unique_ptr<alerting::AlertFileWriter> files)
@@ -167,7 +167,7 @@ int Run(const AnalyzeOptions& options) {
     format_options[option.substr(0, equals)] = option.substr(equals + 1);
   }
   // A file given on the command line is read to its end, so grouped formats need no idle
-  // timeout to finish their records; the configuration file still requires one.
+  // timeout to finish their records. The configuration file still requires one.
   if ((options.log_format == "linux_auditd" || options.log_format == "grouped") &&
       !format_options.contains("timeout") && !format_options.contains("window")) {
     format_options["timeout"] = "2s";

@@ -1,5 +1,5 @@
 // The subcommands of `vigil`. Each Register* adds its options to the parser and returns the
-// function that runs it; main() calls the one the user chose and exits with its status.
+// function that runs it. main() calls the one the user chose and exits with its status.
 #pragma once
 
 #include <CLI/CLI.hpp>
