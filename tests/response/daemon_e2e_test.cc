@@ -4,6 +4,7 @@
 // address). The test appends failed-login lines for the attacker's address, checks that the
 // attacker cannot connect, that `vigil control --blocks` lists the block with its time left,
 // that the block ends on time, and that `vigil control --unblock` lifts a second one at once.
+// A block pending at a clean stop is undone on time by the next start.
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -171,6 +172,34 @@ TEST_F(DaemonFirewallE2eTest, ProgramBlocksUntilTimeoutAndUnblocks) {
 TEST_F(DaemonFirewallE2eTest, BuiltinBlocksUntilTimeoutAndUnblocks) {
   StartDaemon(std::string(kBuiltinFirewallDrop));
   BlockTimeoutAndUnblock();
+}
+
+TEST_F(DaemonFirewallE2eTest, PendingUnblockSurvivesRestart) {
+  ASSERT_TRUE(daemon_->InstallShippedProgram("firewall-drop").ok());
+  StartDaemon("firewall-drop");
+  SendFailures(Lab::kAttackerV4, "guest");
+  ASSERT_TRUE(
+      testing::WaitUntil([&] { return SetContains("blocked4", Lab::kAttackerV4); }, seconds(5)))
+      << Diagnostics();
+  const auto blocked_at = std::chrono::steady_clock::now();
+
+  // A clean stop leaves the block in place and its delete pending.
+  ASSERT_EQ(daemon_->Stop(), 0) << daemon_->RunLog();
+  EXPECT_TRUE(SetContains("blocked4", Lab::kAttackerV4)) << "the stop lifted the block";
+  EXPECT_FALSE(lab_->AttackerConnects(Lab::kVictimV4, kConnectTimeout));
+  vigil::testing::ProcessResult blocks = daemon_->Control({"--blocks"});
+  EXPECT_NE(blocks.out.find(Lab::kAttackerV4), std::string::npos) << blocks.out;
+
+  // The next start undoes it on time.
+  Status restarted = daemon_->Start(lab_->victim());
+  ASSERT_TRUE(restarted.ok()) << restarted.message();
+  ASSERT_TRUE(testing::WaitUntil([&] { return !SetContains("blocked4", Lab::kAttackerV4); },
+                                 seconds(kTimeoutSeconds + 3)))
+      << Diagnostics();
+  EXPECT_LT(std::chrono::steady_clock::now() - blocked_at,
+            milliseconds(kTimeoutSeconds * 1000 + 1500));
+  EXPECT_TRUE(lab_->AttackerConnects(Lab::kVictimV4, kConnectTimeout));
+  EXPECT_EQ(daemon_->Stop(), 0) << daemon_->RunLog();
 }
 
 }  // namespace

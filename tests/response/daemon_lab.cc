@@ -73,6 +73,8 @@ Status DaemonLab::Start(const std::string& netns) {
   }
   std::vector<char*> argv;
   for (std::string& arg : args) argv.push_back(arg.data());
+  // A restart appends to run.out, so only the text after the current end counts.
+  const size_t log_start = RunLog().size();
   argv.push_back(nullptr);
 
   posix_spawn_file_actions_t actions;
@@ -94,7 +96,7 @@ Status DaemonLab::Start(const std::string& netns) {
           pid_ = -1;
           return true;
         }
-        return RunLog().find("running: ") != std::string::npos;
+        return RunLog().find("running: ", log_start) != std::string::npos;
       },
       std::chrono::seconds(20));
   if (pid_ < 0) return Status::Internal("vigil run exited at start:\n" + RunLog());
