@@ -89,7 +89,8 @@ Status DaemonLab::Start(const std::string& netns) {
   if (error != 0) return Status::IoError("cannot start " + args[0] + ": " + std::strerror(error));
   pid_ = pid;
 
-  // The collector logs "running:" once every file is open and watched.
+  // The daemon logs "running:" once the collector has started. The collector reads a file
+  // without a saved position from its first byte, so lines appended earlier are not lost.
   const bool ready = WaitUntil(
       [&] {
         if (::waitpid(pid_, nullptr, WNOHANG) == pid_) {
