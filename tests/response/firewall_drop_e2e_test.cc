@@ -4,7 +4,7 @@
 // until the timeout ends, and then can again.
 //
 // The step from log line to alert is FailedLoginMatcher (inotify plus a regex), not Vigil's
-// collector and analysis engine. The full-daemon version of this test belongs with `vigil run`.
+// collector and analysis engine. daemon_e2e_test.cc runs the same scenario through `vigil run`.
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
