@@ -126,11 +126,22 @@ std::string FormatAlertJson(const Alert& alert) {
     if (event.decoder->parent != nullptr)
       json.Member("decoder_parent", event.decoder->parent->name);
   }
+  // Decoded fields sit at the top level as in OSSEC's alerts.json, except `id`, which is the
+  // alert id there. The decoded id and the dynamic fields go in "fields", where their names
+  // cannot collide with the alert's own keys.
   for (size_t i = 0; i < analysis::kFieldCount; ++i) {
     auto field = static_cast<Field>(i);
-    if (event.Has(field)) json.Member(analysis::FieldName(field), event.Get(field));
+    if (field != Field::kId && event.Has(field)) {
+      json.Member(analysis::FieldName(field), event.Get(field));
+    }
   }
-  for (const auto& [name, value] : event.dynamic_fields) json.Member(name, value);
+  if (event.Has(Field::kId) || !event.dynamic_fields.empty()) {
+    json.Key("fields");
+    json.BeginObject();
+    if (event.Has(Field::kId)) json.Member("id", event.Get(Field::kId));
+    for (const auto& [name, value] : event.dynamic_fields) json.Member(name, value);
+    json.EndObject();
+  }
   json.Member("hostname", event.hostname);
   if (event.has_program_name) json.Member("program_name", event.program_name);
   json.Member("location", event.location);

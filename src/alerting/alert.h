@@ -22,7 +22,8 @@ struct Alert {
 // empty line that ends it.
 std::string FormatAlertLog(const Alert& alert);
 
-// Formats the alert as one JSON object on one line, with a trailing newline.
+// Formats the alert as one JSON object on one line, with a trailing newline. Decoded fields
+// are top-level keys, except the decoded `id` and the dynamic fields, which are in "fields".
 std::string FormatAlertJson(const Alert& alert);
 
 // Formats an event as an archives.log line ("YYYY Mon DD HH:MM:SS host->location full_log").

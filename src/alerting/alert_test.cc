@@ -74,5 +74,34 @@ TEST_F(AlertFormatTest, JsonCarriesRuleAndFields) {
   EXPECT_EQ(json["id"], "1796398180.1");
 }
 
+using AlertJsonFieldsTest = analysis::AnalyzerFixture;
+
+TEST_F(AlertJsonFieldsTest, DecodedIdAndDynamicFieldsDoNotCollide) {
+  ASSERT_EQ(Load(R"(
+<decoder name="app">
+  <prematch>^app: </prematch>
+  <regex offset="after_prematch">^id=(\d+) rule=(\w+) location=(\w+)</regex>
+  <order>id, rule, location</order>
+</decoder>)",
+                 std::string(analysis::kTemplateRules) + R"(
+<group name="app,">
+  <rule id="100" level="5"><decoded_as>app</decoded_as><description>app event</description></rule>
+</group>)"),
+            "");
+  analysis::RuleMatch match = Feed("app: id=10000 rule=r1 location=x");
+  ASSERT_TRUE(match.alert);
+  Alert alert{"1.2", match.rule, &event_, &match.previous};
+  std::string text = FormatAlertJson(alert);
+  nlohmann::json json = nlohmann::json::parse(text);
+  EXPECT_EQ(json["id"], "1.2");
+  EXPECT_EQ(json["rule"]["sidid"], 100);
+  EXPECT_EQ(json["location"], "test.log");
+  EXPECT_EQ(json["fields"]["id"], "10000");
+  EXPECT_EQ(json["fields"]["rule"], "r1");
+  EXPECT_EQ(json["fields"]["location"], "x");
+  EXPECT_EQ(text.find("\"id\":\"10000\""), text.find("\"fields\":{") + 10)
+      << "the decoded id appears only inside fields: " << text;
+}
+
 }  // namespace
 }  // namespace vigil::alerting

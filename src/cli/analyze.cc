@@ -272,7 +272,8 @@ RunFunction RegisterAnalyze(CLI::App* app) {
       ->capture_default_str();
   app->add_option("--format-option", options->format_options,
                   "KEY=VALUE attribute of the log format, such as lines=3 or timeout=2s; "
-                  "repeatable");
+                  "repeatable")
+      ->allow_extra_args(false);
   app->add_flag("--records", options->records,
                 "Print each record as the reader frames it (one JSON string per line) instead "
                 "of analysing it");

@@ -4,6 +4,7 @@
 
 #include "analysis/analyzer.h"
 #include "cli/commands.h"
+#include "collector/reader.h"
 #include "config/describe.h"
 
 namespace vigil::cli {
@@ -17,6 +18,24 @@ RunFunction RegisterCheck(CLI::App* app) {
   return [config_path, quiet]() {
     std::optional<config::Config> config = LoadConfigOrReport(*config_path);
     if (!config) return kExitConfig;
+    // The log formats and their attributes are checked by building each reader, as the
+    // collector does when the daemon starts.
+    std::string format_errors;
+    for (const config::LocalFileConfig& localfile : config->localfiles) {
+      if (collector::IsCommandFormat(localfile.log_format) || localfile.log_format == "journald") {
+        continue;
+      }
+      Expected<std::unique_ptr<collector::RecordReader>> reader = collector::MakeReader(
+          localfile.log_format, localfile.format_options, collector::ReaderOptions());
+      if (!reader.ok()) {
+        format_errors += localfile.source.file + ":" + std::to_string(localfile.source.line) +
+                         ": <localfile>: " + reader.status().message() + "\n";
+      }
+    }
+    if (!format_errors.empty()) {
+      std::fprintf(stderr, "vigil: invalid configuration:\n%s", format_errors.c_str());
+      return kExitConfig;
+    }
     Expected<std::unique_ptr<analysis::Analyzer>> analyzer =
         analysis::Analyzer::Create(*config, &SystemClock::Get());
     if (!analyzer.ok()) {

@@ -19,6 +19,19 @@ std::optional<config::Config> LoadConfigOrReport(const std::string& path) {
   }
   auto logger = GetLogger("config");
   for (const std::string& warning : loaded->warnings) logger->warn("{}", warning);
+  if (loaded->rules.rule_files.empty()) {
+    // A configuration that names no rule files (no <rules> section) gets the bundled ruleset,
+    // so a daemon config can hold only its <localfile> and response sections.
+    Expected<config::Config> bundled = config::LoadBundledConfig();
+    if (!bundled.ok()) {
+      std::fprintf(stderr, "vigil: cannot load the bundled rules: %s\n",
+                   bundled.status().message().c_str());
+      return std::nullopt;
+    }
+    logger->info("{} names no rule files; using the bundled decoders and rules", loaded->path);
+    loaded->rules.decoder_files = bundled->rules.decoder_files;
+    loaded->rules.rule_files = bundled->rules.rule_files;
+  }
   return std::move(*loaded);
 }
 
@@ -30,8 +43,8 @@ std::string ShippedResponsesDir() {
   std::filesystem::path exe = std::filesystem::read_symlink("/proc/self/exe", error);
   if (error) return "";
   std::filesystem::path dir = exe.parent_path();
-  for (const char* relative : {"../share/vigil/active-response", "../../../active-response",
-                               "../../active-response", "../active-response"}) {
+  // An installed binary (bin/vigil) or one in a build tree (build/<preset>/src/cli/vigil).
+  for (const char* relative : {"../share/vigil/active-response", "../../../../active-response"}) {
     std::filesystem::path candidate = (dir / relative).lexically_normal();
     if (std::filesystem::is_directory(candidate, error)) return candidate.string();
   }

@@ -1,14 +1,19 @@
 // `vigil run`: the daemon. Starts the components in dependency order (execd, analysis,
 // collector), stops them in reverse on SIGTERM or SIGINT, reloads rules on SIGHUP.
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 
 #include "cli/commands.h"
 #include "collector/collector.h"
 #include "common/file.h"
 #include "common/logging.h"
+#include "config/loader.h"
 #include "daemon/pipeline.h"
 #include "response/execd.h"
 #include "response/responder.h"
@@ -38,6 +43,29 @@ Status ResolvePaths(const RunOptions& options, config::Config* config) {
   return Status::Ok();
 }
 
+// Takes the state folder's daemon lock and writes this pid into it. Returns the open descriptor,
+// which holds the lock until the process exits.
+Expected<int> LockStateDir(const std::string& state_dir) {
+  std::string path = state_dir + "/vigil-run.lock";
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0640);
+  if (fd < 0) return Status::IoError(path + ": cannot open: " + std::strerror(errno));
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    char pid[32] = {};
+    ssize_t n = ::read(fd, pid, sizeof pid - 1);
+    ::close(fd);
+    std::string holder = n > 0 ? std::string(pid, static_cast<size_t>(n)) : "unknown";
+    while (!holder.empty() && (holder.back() == '\n' || holder.back() == ' ')) holder.pop_back();
+    return Status::AlreadyExists("another vigil daemon (pid " + holder +
+                                 ") is running with the state folder " + state_dir +
+                                 "; stop it or give this one its own --state-dir");
+  }
+  std::string pid = std::to_string(::getpid()) + "\n";
+  if (::ftruncate(fd, 0) != 0 || ::write(fd, pid.data(), pid.size()) < 0) {
+    // The lock is what matters; the pid is only for the message above.
+  }
+  return fd;
+}
+
 int Run(const RunOptions& options) {
   LoggingOptions logging;
   logging.level = options.log_level;
@@ -50,6 +78,11 @@ int Run(const RunOptions& options) {
   Status paths = ResolvePaths(options, &*config);
   if (!paths.ok()) {
     log->critical("{}", paths.message());
+    return kExitFailure;
+  }
+  Expected<int> lock = LockStateDir(config->paths.state_dir);
+  if (!lock.ok()) {
+    log->critical("{}", lock.status().message());
     return kExitFailure;
   }
 
@@ -165,9 +198,14 @@ int Run(const RunOptions& options) {
     if (sigwait(&signals, &signal_number) != 0) continue;
     if (signal_number == SIGHUP) {
       log->info("SIGHUP: reloading decoders and rules from {}", options.config_path);
+      Expected<config::Config> checked = config::LoadConfig(options.config_path);
+      if (!checked.ok()) {
+        log->error("reload failed, keeping the running rules: {}", checked.status().message());
+        continue;
+      }
       std::optional<config::Config> reloaded = LoadConfigOrReport(options.config_path);
       if (!reloaded) {
-        log->error("reload failed: the configuration is invalid; keeping the running rules");
+        log->error("reload failed, keeping the running rules: cannot load the bundled rules");
         continue;
       }
       Status status = (*pipeline)->Reload(*reloaded);

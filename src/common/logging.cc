@@ -36,6 +36,7 @@ std::shared_ptr<spdlog::logger> GetLogger(const std::string& component) {
   auto logger = std::make_shared<spdlog::logger>(component, r.sinks.begin(), r.sinks.end());
   logger->set_level(r.level);
   logger->set_pattern(kPattern);
+  logger->flush_on(spdlog::level::info);
   r.loggers.emplace(component, logger);
   return logger;
 }
@@ -54,6 +55,9 @@ void ConfigureLogging(const LoggingOptions& options) {
     logger->sinks() = r.sinks;
     logger->set_level(r.level);
     logger->set_pattern(kPattern);
+    // Status lines are few (starts, stops, errors, rate-limited repeats), so each is written
+    // out at once and a status file can be read while the daemon runs.
+    logger->flush_on(spdlog::level::info);
   }
 }
 

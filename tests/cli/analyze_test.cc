@@ -147,6 +147,19 @@ TEST_F(CliTest, OverlongLineIsTruncatedAndNextLineKept) {
   EXPECT_NE(records.err.find("truncated"), std::string::npos) << records.err;
 }
 
+TEST_F(CliTest, FormatOptionBeforeFileKeepsFile) {
+  std::string log = Write("audit.log",
+                          "type=SYSCALL msg=audit(1.000:7): arch=c000003e syscall=2 success=no\n"
+                          "type=PATH msg=audit(1.000:7): item=0 name=\"/etc/shadow\"\n"
+                          "type=EOE msg=audit(1.000:7):\n");
+  ProcessResult records = RunVigil({"analyze", "--records", "--log-format", "linux_auditd",
+                                    "--format-option", "timeout=3s", log});
+  ASSERT_EQ(records.exit_code, 0) << records.err;
+  std::vector<nlohmann::json> lines = JsonLines(records.out);
+  ASSERT_EQ(lines.size(), 1u) << records.out;
+  EXPECT_NE(lines[0].get<std::string>().find("/etc/shadow"), std::string::npos);
+}
+
 TEST_F(CliTest, OutputFolderGetsAlertsLogAndJson) {
   ProcessResult result =
       RunVigil({"analyze", "--output", dir_ + "/out", kSource + "/examples/auth.log"});

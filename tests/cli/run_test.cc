@@ -131,6 +131,41 @@ TEST_F(DaemonTest, StatusPrintsCollectorCounters) {
   EXPECT_NE(status.out.find(dir_ + "/logs/*.log"), std::string::npos) << status.out;
 }
 
+TEST_F(DaemonTest, SecondDaemonOnSameStateIsRejected) {
+  Start();
+  Append(InvalidUser(1));
+  ASSERT_TRUE(WaitForAlerts("user probe1 ", 1)) << RunLog();
+  ProcessResult second = RunVigil({"run", "-c", config_});
+  EXPECT_EQ(second.exit_code, 1);
+  EXPECT_NE(second.err.find("another vigil daemon (pid " + std::to_string(pid_) + ")"),
+            std::string::npos)
+      << second.err;
+  EXPECT_EQ(Stop(), 0) << RunLog();
+}
+
+TEST_F(DaemonTest, ConfigWithoutRulesUsesBundledRules) {
+  std::ofstream(config_) << "<ossec_config><localfile><location>" << dir_
+                         << "/logs/*.log</location><log_format>syslog</log_format></localfile>"
+                            "</ossec_config>\n";
+  ProcessResult check = RunVigil({"check", "-c", config_});
+  ASSERT_EQ(check.exit_code, 0) << check.err;
+  EXPECT_EQ(check.out.find(" 0 rules"), std::string::npos) << check.out;
+  Start();
+  Append(InvalidUser(5));
+  ASSERT_TRUE(WaitForAlerts("user probe5 ", 1)) << RunLog();
+  EXPECT_EQ(Stop(), 0) << RunLog();
+}
+
+TEST_F(DaemonTest, CheckRejectsUnknownLogFormat) {
+  std::ofstream(config_) << "<ossec_config>\n<localfile><location>/tmp/x.log</location>"
+                            "<log_format>sislog</log_format></localfile>\n</ossec_config>\n";
+  ProcessResult check = RunVigil({"check", "-c", config_});
+  EXPECT_EQ(check.exit_code, 78);
+  EXPECT_NE(check.err.find("vigil.conf:2: <localfile>: unknown log format 'sislog'"),
+            std::string::npos)
+      << check.err;
+}
+
 TEST_F(DaemonTest, InvalidConfigExitsWithConfigStatus) {
   std::ofstream(config_) << "<ossec_config><localfile><log_format>syslog</log_format>"
                             "</localfile></ossec_config>\n";
