@@ -172,6 +172,12 @@ int Run(const AnalyzeOptions& options) {
       !format_options.contains("timeout") && !format_options.contains("window")) {
     format_options["timeout"] = "2s";
   }
+  Expected<std::unique_ptr<collector::RecordReader>> probe =
+      collector::MakeReader(options.log_format, format_options, collector::ReaderOptions());
+  if (!probe.ok()) {
+    std::fprintf(stderr, "vigil analyze: %s\n", probe.status().message().c_str());
+    return kExitUsage;
+  }
   std::vector<std::string> inputs = options.inputs;
   if (inputs.empty()) inputs.push_back("-");
 
