@@ -51,19 +51,9 @@ class DecoderLoader {
       : options_(options), all_(all) {}
 
   void LoadFile(const std::string& file) {
-    Expected<std::string> content = ReadFile(file);
-    if (!content.ok()) {
-      errors_.push_back(content.status().message());
-      return;
-    }
-    Expected<std::vector<XmlNode>> nodes = config::ParseXml(*content, file);
+    Expected<std::vector<XmlNode>> nodes = ReadRulesXml(file);
     if (!nodes.ok()) {
       errors_.push_back(nodes.status().message());
-      return;
-    }
-    Status vars = ApplyVariables(&*nodes, file);
-    if (!vars.ok()) {
-      errors_.push_back(vars.message());
       return;
     }
     for (const XmlNode& node : *nodes) {

@@ -2,6 +2,8 @@
 
 #include <map>
 
+#include "common/file.h"
+
 namespace vigil::analysis {
 namespace {
 
@@ -39,6 +41,15 @@ void SubstituteTree(config::XmlNode* node,
 }
 
 }  // namespace
+
+Expected<std::vector<config::XmlNode>> ReadRulesXml(const std::string& file) {
+  Expected<std::string> content = ReadFile(file);
+  if (!content.ok()) return content.status();
+  Expected<std::vector<config::XmlNode>> nodes = config::ParseXml(*content, file);
+  if (!nodes.ok()) return nodes.status();
+  VIGIL_RETURN_IF_ERROR(ApplyVariables(&*nodes, file));
+  return nodes;
+}
 
 Status ApplyVariables(std::vector<config::XmlNode>* nodes, const std::string& file) {
   std::map<std::string, std::string, std::less<>> vars;

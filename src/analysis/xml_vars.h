@@ -14,4 +14,8 @@ namespace vigil::analysis {
 // written, because `$` is also the end anchor of patterns.
 Status ApplyVariables(std::vector<config::XmlNode>* nodes, const std::string& file);
 
+// Reads a decoder or rule file, parses it as OSSEC XML and applies its <var> definitions.
+// Errors name the file (and the line, for XML errors).
+Expected<std::vector<config::XmlNode>> ReadRulesXml(const std::string& file);
+
 }  // namespace vigil::analysis
