@@ -125,9 +125,15 @@ TEST_F(DaemonTest, StatusPrintsCollectorCounters) {
   Start();
   Append(InvalidUser(1));
   ASSERT_TRUE(WaitForAlerts("user probe1 ", 1)) << RunLog();
+  ProcessResult running = RunVigil({"status", "-c", config_});
+  ASSERT_EQ(running.exit_code, 0) << running.err;
+  EXPECT_NE(running.out.find("daemon: running (pid " + std::to_string(pid_) + ")"),
+            std::string::npos)
+      << running.out;
   ASSERT_EQ(Stop(), 0) << RunLog();
   ProcessResult status = RunVigil({"status", "-c", config_});
   ASSERT_EQ(status.exit_code, 0) << status.err;
+  EXPECT_NE(status.out.find("daemon: not running"), std::string::npos) << status.out;
   EXPECT_NE(status.out.find(dir_ + "/logs/*.log"), std::string::npos) << status.out;
 }
 
