@@ -5,8 +5,8 @@
 namespace vigil::bench {
 namespace {
 
-constexpr const char* kUsers[] = {"root", "admin", "oracle", "test", "git", "ubuntu",
-                                  "postgres", "pi", "user", "deploy", "alice", "bob"};
+constexpr const char* kUsers[] = {"root",     "admin", "oracle", "test",   "git",   "ubuntu",
+                                  "postgres", "pi",    "user",   "deploy", "alice", "bob"};
 constexpr const char* kHosts[] = {"web1", "web2", "db1", "bastion"};
 
 }  // namespace
@@ -77,8 +77,8 @@ std::string SshdLogGenerator::Next() {
                     address.c_str(), user);
       break;
     case 16:
-      std::snprintf(body, sizeof body, "Connection reset by %s port %u [preauth]",
-                    address.c_str(), port);
+      std::snprintf(body, sizeof body, "Connection reset by %s port %u [preauth]", address.c_str(),
+                    port);
       break;
     case 17:
       std::snprintf(body, sizeof body, "Disconnected from user %s %s port %u", user,
@@ -86,7 +86,8 @@ std::string SshdLogGenerator::Next() {
       break;
     case 18:
       std::snprintf(body, sizeof body,
-                    "pam_unix(sshd:session): session opened for user %s(uid=1000) by (uid=0)", user);
+                    "pam_unix(sshd:session): session opened for user %s(uid=1000) by (uid=0)",
+                    user);
       break;
     default:
       std::snprintf(body, sizeof body,

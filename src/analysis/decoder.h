@@ -20,7 +20,7 @@ std::string_view CategoryName(Category category);
 
 enum class RegexOffset : uint8_t { kNone, kAfterParent, kAfterPrematch, kAfterRegex };
 
-// Where one capture of a decoder's regex goes.
+// The destination of one capture of a decoder's regex: a known field or a dynamic one.
 struct OrderTarget {
   bool dynamic = false;
   Field field = Field::kData;

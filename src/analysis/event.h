@@ -73,7 +73,7 @@ struct Event {
   // becomes the decision without rule matching. 0 when not set.
   int generated_rule_id = 0;
   std::array<std::string, kFieldCount> fields;
-  uint32_t fields_set = 0;  // bit i is set when fields[i] holds a decoded value
+  uint32_t fields_set = 0;  // bit i is set when fields[i] contains a decoded value
   std::vector<std::pair<std::string, std::string>> dynamic_fields;
   // Fields in the order the decoder set them, for logtest's phase 2: (label, value).
   std::vector<std::pair<std::string, std::string>> decoded_order;

@@ -23,8 +23,11 @@ RunFunction RegisterControl(CLI::App* app);
 RunFunction RegisterManager(CLI::App* app);
 RunFunction RegisterAgent(CLI::App* app);
 
-// Loads the config at `path`, or the bundled default when `path` is empty. Prints warnings to
-// the "config" logger. On error prints every problem to stderr and returns nullopt.
+// Loads the config at `path`, or the bundled default when `path` is empty, and logs its
+// warnings to the "config" logger. A config that names no rule files gets the bundled rules.
+Expected<config::Config> LoadRunConfig(const std::string& path);
+
+// Calls LoadRunConfig. On error prints every problem to stderr and returns nullopt.
 std::optional<config::Config> LoadConfigOrReport(const std::string& path);
 
 // Fills config->paths: flags first, then the config's <paths>, then defaults. The state and

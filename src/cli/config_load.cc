@@ -10,27 +10,32 @@
 
 namespace vigil::cli {
 
-std::optional<config::Config> LoadConfigOrReport(const std::string& path) {
+Expected<config::Config> LoadRunConfig(const std::string& path) {
   Expected<config::Config> loaded =
       path.empty() ? config::LoadBundledConfig() : config::LoadConfig(path);
-  if (!loaded.ok()) {
-    std::fprintf(stderr, "vigil: invalid configuration:\n%s\n", loaded.status().message().c_str());
-    return std::nullopt;
-  }
+  if (!loaded.ok()) return loaded.status();
   auto logger = GetLogger("config");
   for (const std::string& warning : loaded->warnings) logger->warn("{}", warning);
   if (loaded->rules.rule_files.empty()) {
     // A configuration that names no rule files (no <rules> section) gets the bundled ruleset,
-    // so a daemon config can hold only its <localfile> and response sections.
+    // so a daemon config can contain only its <localfile> and response sections.
     Expected<config::Config> bundled = config::LoadBundledConfig();
     if (!bundled.ok()) {
-      std::fprintf(stderr, "vigil: cannot load the bundled rules: %s\n",
-                   bundled.status().message().c_str());
-      return std::nullopt;
+      return Status(bundled.status().code(),
+                    "cannot load the bundled rules: " + bundled.status().message());
     }
     logger->info("{} names no rule files; using the bundled decoders and rules", loaded->path);
     loaded->rules.decoder_files = bundled->rules.decoder_files;
     loaded->rules.rule_files = bundled->rules.rule_files;
+  }
+  return loaded;
+}
+
+std::optional<config::Config> LoadConfigOrReport(const std::string& path) {
+  Expected<config::Config> loaded = LoadRunConfig(path);
+  if (!loaded.ok()) {
+    std::fprintf(stderr, "vigil: invalid configuration:\n%s\n", loaded.status().message().c_str());
+    return std::nullopt;
   }
   return std::move(*loaded);
 }

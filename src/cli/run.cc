@@ -198,14 +198,9 @@ int Run(const RunOptions& options) {
     if (sigwait(&signals, &signal_number) != 0) continue;
     if (signal_number == SIGHUP) {
       log->info("SIGHUP: reloading decoders and rules from {}", options.config_path);
-      Expected<config::Config> checked = config::LoadConfig(options.config_path);
-      if (!checked.ok()) {
-        log->error("reload failed, keeping the running rules: {}", checked.status().message());
-        continue;
-      }
-      std::optional<config::Config> reloaded = LoadConfigOrReport(options.config_path);
-      if (!reloaded) {
-        log->error("reload failed, keeping the running rules: cannot load the bundled rules");
+      Expected<config::Config> reloaded = LoadRunConfig(options.config_path);
+      if (!reloaded.ok()) {
+        log->error("reload failed, keeping the running rules: {}", reloaded.status().message());
         continue;
       }
       Status status = (*pipeline)->Reload(*reloaded);

@@ -22,7 +22,8 @@ namespace vigil::collector {
 
 using RecordCallback = std::function<void(Record&&)>;
 
-// What a reader has seen and changed. Readers count and report; they never stop or lose sync.
+// Counts of what a reader has seen and changed. Readers count and report, and they never stop
+// or lose sync.
 struct ReaderCounters {
   uint64_t lines = 0;          // input lines seen
   uint64_t records = 0;        // records emitted
