@@ -73,10 +73,12 @@ std::string FormatAlertLog(const Alert& alert) {
   out += "Rule: " + std::to_string(rule.id) + " (level " + std::to_string(rule.level) + ") -> '" +
          rule.description + "'\n";
   if (event.Has(Field::kSrcIp)) out += "Src IP: " + std::string(event.Get(Field::kSrcIp)) + "\n";
+  if (!event.srcgeoip.empty()) out += "Src Location: " + event.srcgeoip + "\n";
   if (event.Has(Field::kSrcPort)) {
     out += "Src Port: " + std::string(event.Get(Field::kSrcPort)) + "\n";
   }
   if (event.Has(Field::kDstIp)) out += "Dst IP: " + std::string(event.Get(Field::kDstIp)) + "\n";
+  if (!event.dstgeoip.empty()) out += "Dst Location: " + event.dstgeoip + "\n";
   if (event.Has(Field::kDstPort)) {
     out += "Dst Port: " + std::string(event.Get(Field::kDstPort)) + "\n";
   }
@@ -135,6 +137,8 @@ std::string FormatAlertJson(const Alert& alert) {
       json.Member(analysis::FieldName(field), event.Get(field));
     }
   }
+  if (!event.srcgeoip.empty()) json.Member("srcgeoip", event.srcgeoip);
+  if (!event.dstgeoip.empty()) json.Member("dstgeoip", event.dstgeoip);
   if (event.Has(Field::kId) || !event.dynamic_fields.empty()) {
     json.Key("fields");
     json.BeginObject();

@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "analysis/mmdb_test_writer.h"
 #include "analysis/test_fixture.h"
 
 namespace vigil::alerting {
@@ -101,6 +102,48 @@ TEST_F(AlertJsonFieldsTest, DecodedIdAndDynamicFieldsDoNotCollide) {
   EXPECT_EQ(json["fields"]["location"], "x");
   EXPECT_EQ(text.find("\"id\":\"10000\""), text.find("\"fields\":{") + 10)
       << "the decoded id appears only inside fields: " << text;
+}
+
+using AlertGeoIpTest = analysis::AnalyzerFixture;
+
+TEST_F(AlertGeoIpTest, LocationLinesFollowAddresses) {
+  setenv("TZ", "UTC", 1);
+  tzset();
+  analysis::testing::MmdbTestWriter writer;
+  writer.Add("192.0.2.0/24", "NL");
+  writer.Add("198.51.100.0/24", "BR");
+  geoip_db_ = dir_ + "/country.mmdb";
+  writer.Write(geoip_db_);
+  ASSERT_EQ(Load(R"(
+<decoder name="fw">
+  <program_name>^fw</program_name>
+  <regex>^(\S+):(\d+) -> (\S+):(\d+)</regex>
+  <order>srcip, srcport, dstip, dstport</order>
+</decoder>)",
+                 std::string(analysis::kTemplateRules) + R"(
+<group name="fw,">
+  <rule id="100" level="5"><decoded_as>fw</decoded_as><description>fw event</description></rule>
+</group>)"),
+            "");
+  clock_.SetSeconds(1796398180);
+  analysis::RuleMatch match = Feed("Dec  1 10:00:00 gw1 fw: 192.0.2.9:4000 -> 198.51.100.2:22");
+  ASSERT_TRUE(match.alert);
+  Alert alert{"1796398180.1", match.rule, &event_, &match.previous};
+  EXPECT_EQ(FormatAlertLog(alert),
+            "** Alert 1796398180.1: - fw,\n"
+            "2026 Dec 04 15:29:40 gw1->test.log\n"
+            "Rule: 100 (level 5) -> 'fw event'\n"
+            "Src IP: 192.0.2.9\n"
+            "Src Location: NL\n"
+            "Src Port: 4000\n"
+            "Dst IP: 198.51.100.2\n"
+            "Dst Location: BR\n"
+            "Dst Port: 22\n"
+            "Dec  1 10:00:00 gw1 fw: 192.0.2.9:4000 -> 198.51.100.2:22\n"
+            "\n");
+  nlohmann::json json = nlohmann::json::parse(FormatAlertJson(alert));
+  EXPECT_EQ(json["srcgeoip"], "NL");
+  EXPECT_EQ(json["dstgeoip"], "BR");
 }
 
 }  // namespace

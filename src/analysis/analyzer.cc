@@ -45,8 +45,20 @@ Expected<std::unique_ptr<Analyzer>> Analyzer::Create(const config::Config& confi
     engine_options.diff_dir = config.paths.state_dir + "/diff";
   }
   engine_options.memory_size = static_cast<size_t>(std::max(config.global.memory_size, 1));
-  return std::unique_ptr<Analyzer>(
+  std::unique_ptr<GeoIpDatabase> geoip;
+  if (!config.global.geoip_db.empty()) {
+    Expected<std::unique_ptr<GeoIpDatabase>> opened = GeoIpDatabase::Open(config.global.geoip_db);
+    if (!opened.ok()) {
+      const config::SourceRef& source = config.global.geoip_db_source;
+      return Status(opened.status().code(), source.file + ":" + std::to_string(source.line) +
+                                                ": <geoipdb>: " + opened.status().message());
+    }
+    geoip = std::move(*opened);
+  }
+  std::unique_ptr<Analyzer> analyzer(
       new Analyzer(std::move(*decoders), std::move(*rules), clock, std::move(engine_options)));
+  analyzer->geoip_ = std::move(geoip);
+  return analyzer;
 }
 
 void Analyzer::ResetState() {
@@ -80,6 +92,20 @@ void Analyzer::Accumulate(Event* event) {
   stored.time = now;
 }
 
+void Analyzer::AddGeoIp(Event* event) const {
+  geoip_->Annotate(event);
+  // logtest prints each country after the address it belongs to, as OSSEC's GeoIP builds do.
+  auto& order = event->decoded_order;
+  for (size_t i = 0; i < order.size(); ++i) {
+    const std::string& label = order[i].first;
+    if (label == "srcip" && !event->srcgeoip.empty()) {
+      order.insert(order.begin() + static_cast<long>(++i), {"srcgeoip", event->srcgeoip});
+    } else if (label == "dstip" && !event->dstgeoip.empty()) {
+      order.insert(order.begin() + static_cast<long>(++i), {"dstgeoip", event->dstgeoip});
+    }
+  }
+}
+
 RuleMatch Analyzer::Process(std::string_view location, std::string_view text, Event* event,
                             std::string* trace) {
   event->Reset();
@@ -94,6 +120,7 @@ RuleMatch Analyzer::Process(std::string_view location, std::string_view text, Ev
     ++counters_.decoded;
     if (event->decoder->accumulate) Accumulate(event);
   }
+  if (geoip_ != nullptr) AddGeoIp(event);
   RuleMatch match = engine_.Match(*event, trace);
   if (match.rule != nullptr) ++counters_.matched;
   if (match.alert) ++counters_.alerts;

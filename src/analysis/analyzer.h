@@ -10,6 +10,7 @@
 
 #include "analysis/decoder.h"
 #include "analysis/event.h"
+#include "analysis/geoip.h"
 #include "analysis/predecoder.h"
 #include "analysis/rule_engine.h"
 #include "analysis/rule_set.h"
@@ -52,6 +53,8 @@ class Analyzer {
   const DecoderSet& decoders() const { return decoders_; }
   const RuleSet& rules() const { return rules_; }
   const AnalyzerCounters& counters() const { return counters_; }
+  // The database named by <global><geoipdb>, or nullptr.
+  const GeoIpDatabase* geoip() const { return geoip_.get(); }
 
  private:
   // Fields a decoder with <accumulate> carries from one event to the next of the same host,
@@ -64,6 +67,8 @@ class Analyzer {
 
   Analyzer(DecoderSet decoders, RuleSet rules, const Clock* clock, EngineOptions engine_options);
   void Accumulate(Event* event);
+  // Adds srcgeoip and dstgeoip, and their logtest lines after srcip and dstip.
+  void AddGeoIp(Event* event) const;
 
   DecoderSet decoders_;
   RuleSet rules_;
@@ -71,6 +76,7 @@ class Analyzer {
   PreDecoder predecoder_;
   RuleEngine engine_;
   AnalyzerCounters counters_;
+  std::unique_ptr<const GeoIpDatabase> geoip_;
   std::unordered_map<std::string, Accumulated> accumulated_;
   int64_t next_accumulator_purge_ = 0;
 };

@@ -1,5 +1,6 @@
-// Key-value lists for rule <list> lookups, read from the `key:value` text files that OSSEC
-// compiles into CDB files (ossec-makelists). Vigil reads the text directly.
+// Key-value lists for rule <list> lookups. OSSEC compiles each `key:value` text file into a
+// constant database (`path.cdb`, written by ossec-makelists); Vigil reads the text file and falls
+// back to the compiled file when only that one exists.
 #pragma once
 
 #include <memory>
@@ -19,6 +20,18 @@ class KeyValueList {
   // Reads `path`: one `key:value` or `key` per line, split at the first colon; a key in
   // double quotes may contain colons. Empty lines and lines starting with `#` are skipped.
   static Expected<KeyValueList> LoadText(const std::string& path);
+
+  // Reads a constant database in D. J. Bernstein's cdb format (the format of ossec-makelists and
+  // of tinycdb's `cdb -c`). When a key occurs more than once, the first record wins, as a cdb
+  // lookup does. Errors name the file and the byte offset of the damaged part.
+  static Expected<KeyValueList> LoadCdb(const std::string& path);
+
+  // Parses cdb bytes; `origin` names the source in errors.
+  static Expected<KeyValueList> ParseCdb(std::string_view bytes, std::string_view origin);
+
+  // Reads the text list at `path` when it exists, else the compiled `path.cdb`. The error names
+  // both files when neither can be read.
+  static Expected<KeyValueList> Load(const std::string& path);
 
   // Returns the value stored for `key`, or nullptr when the key is absent.
   const std::string* Find(std::string_view key) const;

@@ -82,6 +82,8 @@ void Event::Reset() {
   }
   fields_set = 0;
   dynamic_fields.clear();
+  srcgeoip.clear();
+  dstgeoip.clear();
   decoded_order.clear();
 }
 

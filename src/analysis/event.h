@@ -75,6 +75,10 @@ struct Event {
   std::array<std::string, kFieldCount> fields;
   uint32_t fields_set = 0;  // bit i is set when fields[i] contains a decoded value
   std::vector<std::pair<std::string, std::string>> dynamic_fields;
+  // Country codes of srcip and dstip from the GeoIP database; empty when not configured or
+  // not found.
+  std::string srcgeoip;
+  std::string dstgeoip;
   // Fields in the order the decoder set them, for logtest's phase 2: (label, value).
   std::vector<std::pair<std::string, std::string>> decoded_order;
 

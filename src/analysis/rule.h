@@ -38,6 +38,7 @@ enum SameFlag : uint32_t {
   kSameId = 1 << 5,
   kDifferentUrl = 1 << 6,
   kDifferentSrcIp = 1 << 7,
+  kDifferentSrcGeoIp = 1 << 8,
 };
 
 // A pattern condition on one event field.
@@ -108,6 +109,7 @@ struct StoredEvent {
   std::string hostname;
   std::string id;
   std::string url;
+  std::string srcgeoip;  // empty when the event had none
   Category category = Category::kSyslog;
   bool has_srcip = false, has_srcport = false, has_dstport = false, has_dstuser = false;
   bool has_id = false, has_url = false;
@@ -170,6 +172,8 @@ struct Rule {
   std::optional<Pattern> srcport;
   std::optional<Pattern> dstport;
   std::optional<Pattern> user;
+  std::optional<Pattern> srcgeoip;  // tested against Event::srcgeoip, a country code
+  std::optional<Pattern> dstgeoip;
   std::optional<Pattern> extra_data;
   std::optional<Pattern> hostname;
   std::optional<Pattern> status;
@@ -180,8 +184,6 @@ struct Rule {
   std::string compiled_rule_name;
   bool check_diff = false;
   std::vector<ListCondition> lists;
-  // Set for rules with an element Vigil cannot evaluate (GeoIP): such a rule never matches.
-  std::string never_matches;
 
   // Tree placement.
   std::vector<int> if_sid;

@@ -168,10 +168,6 @@ bool RuleEngine::TestConditions(const Rule& rule, const Event& event, std::strin
     if (why != nullptr) *why = reason;
     return false;
   };
-  if (!rule.never_matches.empty()) {
-    if (why != nullptr) *why = rule.never_matches;
-    return false;
-  }
   if (rule.decoded_as >= 0 && (event.decoder == nullptr || event.decoder->id != rule.decoded_as)) {
     return fail("decoded_as: the event was decoded by another decoder");
   }
@@ -233,6 +229,15 @@ bool RuleEngine::TestConditions(const Rule& rule, const Event& event, std::strin
     std::string_view user = UserOf(event, &present);
     if (!present) return fail("user: the event has no user");
     if (!rule.user->Search(user)) return fail("user does not match");
+  }
+  // OSSEC tests the countries right after the user; an event without one fails the rule.
+  if (rule.srcgeoip && !(!event.srcgeoip.empty() && rule.srcgeoip->Search(event.srcgeoip))) {
+    return fail(event.srcgeoip.empty() ? "srcgeoip: the event has no source country"
+                                       : "srcgeoip does not match");
+  }
+  if (rule.dstgeoip && !(!event.dstgeoip.empty() && rule.dstgeoip->Search(event.dstgeoip))) {
+    return fail(event.dstgeoip.empty() ? "dstgeoip: the event has no destination country"
+                                       : "dstgeoip does not match");
   }
   if (rule.maxsize > 0 && event.log().size() < static_cast<size_t>(rule.maxsize)) {
     return fail("the log is shorter than maxsize");
@@ -359,6 +364,11 @@ bool RuleEngine::Qualifies(const Rule& rule, const StoredEvent& stored, const Ev
   }
   if ((rule.same & kDifferentUrl) &&
       (!stored.has_url || !event.Has(Field::kUrl) || stored.url == event.Get(Field::kUrl))) {
+    return false;
+  }
+  // As with different_url, both events need a country and the countries must differ.
+  if ((rule.same & kDifferentSrcGeoIp) &&
+      (stored.srcgeoip.empty() || event.srcgeoip.empty() || stored.srcgeoip == event.srcgeoip)) {
     return false;
   }
   return true;
@@ -503,6 +513,7 @@ void RuleEngine::Store(const Rule& rule, const Event& event, int matched_level) 
   stored->id = event.Get(Field::kId);
   stored->has_url = event.Has(Field::kUrl);
   stored->url = event.Get(Field::kUrl);
+  stored->srcgeoip = event.srcgeoip;
   stored->category = event.category;
   for (EventList* list : stored->lists) {
     list->events.push_front(stored);

@@ -295,7 +295,7 @@ class RuleLoader {
     where += "rule " + std::to_string(rule->id) + ": ";
 
     PatternText match, regex, program_name, id, url, status, hostname, extra_data, user, srcport,
-        dstport, if_matched_regex;
+        dstport, srcgeoip, dstgeoip, if_matched_regex;
     bool context = false;
     for (const XmlNode& child : node.children) {
       std::string element = ToLower(child.name);
@@ -327,10 +327,10 @@ class RuleLoader {
         srcport.Append(child, Syntax(element));
       } else if (element == "dstport" || element == "dstport_pcre2") {
         dstport.Append(child, Syntax(element));
-      } else if (element == "srcgeoip" || element == "dstgeoip" || element == "srcgeoip_pcre2" ||
-                 element == "dstgeoip_pcre2") {
-        // GeoIP is not built in: such a rule can never match, as in an OSSEC build without it.
-        rule->never_matches = "<" + element + "> needs GeoIP, which Vigil does not include";
+      } else if (element == "srcgeoip" || element == "srcgeoip_pcre2") {
+        srcgeoip.Append(child, Syntax(element));
+      } else if (element == "dstgeoip" || element == "dstgeoip_pcre2") {
+        dstgeoip.Append(child, Syntax(element));
       } else if (element == "decoded_as") {
         int decoder_id = decoders_.IdOf(value);
         if (decoder_id < 0) {
@@ -424,7 +424,7 @@ class RuleLoader {
       } else if (element == "different_srcip") {
         rule->same |= kDifferentSrcIp;
       } else if (element == "different_srcgeoip") {
-        // Needs GeoIP, which is not built in; accepted and ignored.
+        rule->same |= kDifferentSrcGeoIp;
       } else if (element == "not_same_source_ip") {
         rule->same &= ~kSameSourceIp;
       } else if (element == "not_same_user") {
@@ -486,6 +486,8 @@ class RuleLoader {
     if (user.seen) rule->user = Compile(file, user, where);
     if (srcport.seen) rule->srcport = Compile(file, srcport, where);
     if (dstport.seen) rule->dstport = Compile(file, dstport, where);
+    if (srcgeoip.seen) rule->srcgeoip = Compile(file, srcgeoip, where);
+    if (dstgeoip.seen) rule->dstgeoip = Compile(file, dstgeoip, where);
     if (if_matched_regex.seen) rule->if_matched_regex = Compile(file, if_matched_regex, where);
 
     if ((rule->frequency > 0 || rule->same != 0) && !context) {
@@ -626,7 +628,7 @@ class RuleLoader {
       if (!same) continue;
       auto it = lists_.find(declared);
       if (it != lists_.end()) return it->second;
-      Expected<KeyValueList> list = KeyValueList::LoadText(declared);
+      Expected<KeyValueList> list = KeyValueList::Load(declared);
       if (!list.ok()) {
         Error(where, "<list> " + path + ": " + list.status().message());
         return nullptr;
@@ -753,6 +755,8 @@ class RuleLoader {
     existing->srcport = std::move(r.srcport);
     existing->dstport = std::move(r.dstport);
     existing->user = std::move(r.user);
+    existing->srcgeoip = std::move(r.srcgeoip);
+    existing->dstgeoip = std::move(r.dstgeoip);
     existing->extra_data = std::move(r.extra_data);
     existing->hostname = std::move(r.hostname);
     existing->status = std::move(r.status);
@@ -769,7 +773,6 @@ class RuleLoader {
     existing->compiled_rule_name = r.compiled_rule_name;
     existing->check_diff = r.check_diff;
     existing->if_fts = r.if_fts;
-    existing->never_matches = r.never_matches;
     existing->file = r.file;
     existing->line = r.line;
   }

@@ -43,6 +43,10 @@ struct GlobalConfig {
   std::vector<std::string> allow_list;
   int memory_size = 8192;  // events kept in the global correlation history
   std::string custom_alert_output;
+  // MaxMind DB (.mmdb) for srcgeoip and dstgeoip (<geoipdb>, alias <geoip_db_path>), resolved
+  // against the config folder; empty when not set.
+  std::string geoip_db;
+  SourceRef geoip_db_source;
 };
 
 // One <list> of <rules>: a text CDB source `key:value` per line.

@@ -134,6 +134,7 @@ std::string DescribeConfig(const Config& config) {
          YesNo(global.logall_json) + ", jsonout_output " + YesNo(global.jsonout_output) +
          ", memory_size " + std::to_string(global.memory_size) + "\n";
   if (!global.allow_list.empty()) out += "allow list: " + Join(global.allow_list, ", ") + "\n";
+  if (!global.geoip_db.empty()) out += "GeoIP database: " + global.geoip_db + "\n";
   if (!global.custom_alert_output.empty()) {
     out += "custom alert output: " + global.custom_alert_output + "\n";
   }

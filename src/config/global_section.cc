@@ -15,8 +15,7 @@ constexpr std::string_view kUnsupportedGlobal[] = {
     "email_idsname",      "smtp_server",        "helo_server",
     "email_maxperhour",   "prelude_output",     "prelude_profile",
     "prelude_log_level",  "zeromq_output",      "zeromq_uri",
-    "zeromq_server_cert", "zeromq_client_cert", "geoipdb",
-    "geoip_db_path",      "geoip6_db_path",     "stats",
+    "zeromq_server_cert", "zeromq_client_cert", "stats",
     "integrity_checking", "rootkit_detection",  "host_information",
     "compress_alerts",    "md5_whitelist",      "md5_allowlist",
 };
@@ -76,6 +75,14 @@ void ReadGlobal(ParseContext& context, const XmlNode& node) {
     } else if (name == "custom_alert_output") {
       std::optional<std::string> format = context.Text(child);
       if (format) global.custom_alert_output = *format;
+    } else if (name == "geoipdb" || name == "geoip_db_path") {
+      std::optional<std::string> path = context.NonEmptyText(child);
+      if (!path) continue;
+      global.geoip_db = NormalizePath(ResolvePath(context.base_dir(), *path));
+      global.geoip_db_source = context.SourceOf(child);
+    } else if (name == "geoip6_db_path") {
+      context.Warning(child, "<geoip6_db_path> is ignored: the MaxMind DB named by <geoipdb> "
+                             "holds IPv4 and IPv6 networks");
     } else if (Contains(kUnsupportedGlobal, name)) {
       context.WarnUnsupported(child, "global/" + name);
     } else {

@@ -87,6 +87,7 @@ TEST_F(LoaderTest, ReadsGlobalSection) {
       "  <allow_list>::1</allow_list>\n"
       "  <memory_size>4096</memory_size>\n"
       "  <custom_alert_output>$TIMESTAMP $HOSTNAME</custom_alert_output>\n"
+      "  <geoipdb>geo/country.mmdb</geoipdb>\n"
       "</global>\n");
   EXPECT_TRUE(config.global.logall);
   EXPECT_TRUE(config.global.logall_json);
@@ -96,6 +97,18 @@ TEST_F(LoaderTest, ReadsGlobalSection) {
               ElementsAre("127.0.0.1", "10.0.0.0/8", "gateway.example.com", "::1"));
   EXPECT_EQ(config.global.memory_size, 4096);
   EXPECT_EQ(config.global.custom_alert_output, "$TIMESTAMP $HOSTNAME");
+  EXPECT_EQ(config.global.geoip_db, dir_ + "/geo/country.mmdb");
+  EXPECT_EQ(config.global.geoip_db_source.line, 13);
+}
+
+TEST_F(LoaderTest, WarnsAboutGeoIp6DbPath) {
+  Config config = LoadBodyOk(
+      "<global>\n"
+      "  <geoip6_db_path>/var/lib/GeoIP/GeoLiteCityv6.dat</geoip6_db_path>\n"
+      "</global>\n");
+  EXPECT_TRUE(config.global.geoip_db.empty());
+  ASSERT_THAT(config.warnings, SizeIs(1));
+  EXPECT_THAT(config.warnings[0], HasSubstr("<geoip6_db_path> is ignored"));
 }
 
 TEST_F(LoaderTest, UsesDefaultsForEmptyConfig) {

@@ -49,6 +49,9 @@ Expected<std::unique_ptr<Pipeline>> Pipeline::Create(const config::Config& confi
   pipeline->log_->info("loaded {} decoders and {} rules; alerts go to {}",
                        pipeline->analyzer_->decoders().size(), pipeline->analyzer_->rules().size(),
                        output_dir);
+  if (const analysis::GeoIpDatabase* geoip = pipeline->analyzer_->geoip()) {
+    pipeline->log_->info("GeoIP countries from {}", geoip->path());
+  }
   return pipeline;
 }
 
