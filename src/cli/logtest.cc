@@ -18,6 +18,8 @@ struct LogtestOptions {
   bool verbose = false;
   bool quiet = false;
   std::string expect;  // RULE:LEVEL:DECODER
+  // Lines longer than this are cut to it, as the collector's readers truncate records.
+  size_t max_record_bytes = 64 * 1024;
 };
 
 // Prints the three phases. `trace`, when not empty, is the rule debugging text, which OSSEC
@@ -90,9 +92,18 @@ int Run(const LogtestOptions& options) {
   uint64_t alert_counter = 0;
   analysis::Event event;
   std::string line;
+  uint64_t line_number = 0;
   while (std::getline(std::cin, line)) {
+    ++line_number;
     if (!line.empty() && line.back() == '\r') line.pop_back();
     if (line.size() < 2) continue;
+    if (line.size() > options.max_record_bytes) {
+      std::fprintf(stderr, "vigil logtest: line %llu has %zu bytes; analysing its first %zu "
+                   "(--max-record-size)\n",
+                   static_cast<unsigned long long>(line_number), line.size(),
+                   options.max_record_bytes);
+      line.resize(options.max_record_bytes);
+    }
     std::string trace;
     analysis::RuleMatch match =
         analyzer.Process("stdin", line, &event, options.verbose ? &trace : nullptr);
@@ -136,6 +147,11 @@ RunFunction RegisterLogtest(CLI::App* app) {
   app->add_option("-U,--unit-test", options->expect,
                   "RULE:LEVEL:DECODER expected for the last line; exit 0 when it matches, "
                   "3 when the decoder differs, 2 the rule id, 1 the level");
+  app->add_option("--max-record-size", options->max_record_bytes,
+                  "Longest line in bytes; longer lines are cut to this size, as the collector "
+                  "truncates records")
+      ->capture_default_str()
+      ->check(CLI::Range(static_cast<size_t>(256), static_cast<size_t>(64) << 20));
   return [options]() { return Run(*options); };
 }
 

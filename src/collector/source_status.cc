@@ -101,13 +101,15 @@ std::string FormatCounters(const SourceCounters& counters) {
 
 std::string FormatStatus(const CollectorStatus& status) {
   std::string out =
-      fmt::format("{:<40} {:<14} {:>10} {:>10} {:>9} {:>9} {:>7} {:>6}\n", "location", "format",
-                  "lines", "records", "truncated", "escaped", "rotated", "files");
+      fmt::format("{:<40} {:<14} {:>10} {:>10} {:>9} {:>9} {:>7} {:>6} {:>6}\n", "location",
+                  "format", "lines", "records", "truncated", "escaped", "rotated", "files",
+                  "errors");
   for (const SourceStatus& source : status.sources) {
     const SourceCounters& c = source.counters;
-    out += fmt::format("{:<40} {:<14} {:>10} {:>10} {:>9} {:>9} {:>7} {:>6}\n", source.location,
-                       source.log_format, c.reader.lines, c.reader.records, c.reader.truncated,
-                       c.reader.escaped_bytes, c.rotations, c.files_opened);
+    out += fmt::format("{:<40} {:<14} {:>10} {:>10} {:>9} {:>9} {:>7} {:>6} {:>6}\n",
+                       source.location, source.log_format, c.reader.lines, c.reader.records,
+                       c.reader.truncated, c.reader.escaped_bytes, c.rotations, c.files_opened,
+                       c.open_errors);
   }
   return out;
 }

@@ -224,5 +224,20 @@ TEST_F(CliTest, LogtestLoadsOssecStockRuleset) {
   EXPECT_EQ(result.exit_code, 0) << result.out << result.err;
 }
 
+TEST_F(CliTest, LogtestCutsLongLines) {
+  std::string line = "Dec  1 10:00:00 web1 sshd[1]: Invalid user admin from 192.0.2.1 port 22 " +
+                     std::string(2000, 'x') + "\n";
+  ProcessResult result = RunVigil({"logtest", "--max-record-size", "300"}, line);
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_NE(result.err.find("line 1 has 2072 bytes; analysing its first 300"), std::string::npos)
+      << result.err;
+  EXPECT_NE(result.out.find("full event: 'Dec  1 10:00:00 web1 sshd[1]: Invalid user admin"),
+            std::string::npos)
+      << result.out;
+  EXPECT_EQ(result.out.find(std::string(300, 'x')), std::string::npos)
+      << "the event must end at 300 bytes";
+  EXPECT_NE(result.out.find(std::string(228, 'x') + "'"), std::string::npos) << result.out;
+}
+
 }  // namespace
 }  // namespace vigil::testing
