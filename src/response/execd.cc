@@ -308,7 +308,7 @@ void Execd::DrainSubmitted() {
   }
   for (Submitted& item : items) {
     if (stopping_) {
-      // The loop has ended: nothing may start any more, but every caller gets an answer.
+      // The loop has ended, so nothing may start, but every caller still gets a result.
       if (item.done) item.done(SubmitResult{"skipped", std::nullopt, "execd is stopping", 0});
       if (item.unblock_done) item.unblock_done({});
       continue;

@@ -103,8 +103,9 @@ class Execd {
   Status Init(const config::Config& config);
   void Loop();
   void HandleDatagram(const std::string& payload, const std::string& sender);
-  // Each handler calls `done` (may be empty) once with the outcome.
+  // Calls `done` (may be empty) once with the outcome.
   void HandleRequest(ExecRequest request, const SubmitCallback& done);
+  // Dispatches the deletes of every pending block of `srcip`; returns "response key" of each.
   std::vector<std::string> HandleUnblock(const std::string& srcip);
   void AdoptEntry(const TableEntry& offered);
   void DrainSubmitted();

@@ -367,6 +367,22 @@ TEST_F(AgentExecdTest, RunsAdoptedResponseAndUndoesIt) {
   EXPECT_EQ(testing::ReadRuns(bin_, "recorder")[1].args[0], "delete");
 }
 
+TEST_F(AgentExecdTest, EscalatesRepeatedOffender) {
+  AgentCommand command = Command("recorder", 60);
+  command.entry.options.repeated_offenders_minutes = {10, 30};
+  ASSERT_EQ(Run("add", EncodeAgentCommand(command)).kind, AgentOutcome::Kind::kExecuted);
+  AgentOutcome second = Run("add", EncodeAgentCommand(command));
+  EXPECT_EQ(second.kind, AgentOutcome::Kind::kExecuted);
+  EXPECT_EQ(second.detail.rfind("escalated: offence 2", 0), 0u) << second.detail;
+  EXPECT_EQ(second.undo_at_ms, NowMs() + 10 * 60'000);
+  AgentOutcome third = Run("add", EncodeAgentCommand(command));
+  EXPECT_EQ(third.undo_at_ms, NowMs() + 30 * 60'000);
+  EXPECT_EQ(testing::ReadRuns(bin_, "recorder").size(), 1u);
+  const std::vector<PendingEntry> pending = execd_->Pending();
+  ASSERT_EQ(pending.size(), 1u);
+  EXPECT_EQ(pending[0].timeout_seconds, 30 * 60);
+}
+
 TEST_F(AgentExecdTest, ReportsFailureSkipAndAllowList) {
   AgentOutcome failed = Run("add", EncodeAgentCommand(Command("failing", 0)));
   EXPECT_EQ(failed.kind, AgentOutcome::Kind::kFailed);

@@ -146,7 +146,7 @@ TEST_F(AgentsTest, RemovedAgentIsRejected) {
 
 // Active responses across hosts. Each host (the manager, web1 = agent 001, db1 = agent 002) has
 // its own responses folder with a program `mark` that appends "<response> <action> <address>"
-// to marks.log in that host's folder, so each test sees where a response ran.
+// to marks.log in that host's folder, so each test can check where a response ran.
 class AgentResponsesTest : public AgentsTest {
  protected:
   void SetUp() override {
