@@ -152,21 +152,26 @@ int Run(const RunOptions& options) {
   daemon::Pipeline* sink = pipeline->get();
   // On a manager, agents' records enter the same pipeline with the location
   // "(name) address->path".
-  std::unique_ptr<transport::Manager> manager;
+  // Declared before the manager, whose result callback uses it until the manager is gone.
   std::unique_ptr<response::AgentBlockTable> agent_blocks;
+  std::unique_ptr<transport::Manager> manager;
   if (is_manager) {
     const response::StatePaths response_paths =
         response::StatePaths::ForStateDir(config->paths.state_dir);
     Expected<std::unique_ptr<response::AgentBlockTable>> blocks =
         response::AgentBlockTable::Open(response_paths.agent_blocks);
-    if (!action_log) {
+    Status opened = blocks.ok() ? Status::Ok() : blocks.status();
+    if (opened.ok() && !action_log) {
       Expected<std::unique_ptr<response::ActionLog>> actions =
           response::ActionLog::Open(response_paths.actions, &SystemClock::Get());
-      if (actions.ok()) action_log = std::move(*actions);
+      if (actions.ok()) {
+        action_log = std::move(*actions);
+      } else {
+        opened = actions.status();
+      }
     }
-    if (!blocks.ok() || !action_log) {
-      log->critical("agent responses: {}", !blocks.ok() ? blocks.status().message()
-                                                         : "cannot open " + response_paths.actions);
+    if (!opened.ok()) {
+      log->critical("agent responses: {}", opened.message());
       if (execd) execd->Stop();
       return kExitFailure;
     }

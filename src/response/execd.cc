@@ -335,7 +335,8 @@ void Execd::DrainSubmitted() {
 
 void Execd::AdoptEntry(const TableEntry& offered) {
   const TableEntry* known = table_.Find(offered.name);
-  const bool changed = known == nullptr || !(*known == offered);
+  const bool added = known == nullptr;
+  const bool changed = added || !(*known == offered);
   TableEntry entry = offered;
   // A response that this host's own configuration defines keeps this host's options.
   if (const TableEntry* own = config_table_.Find(offered.name)) entry.options = own->options;
@@ -349,7 +350,7 @@ void Execd::AdoptEntry(const TableEntry& offered) {
                    paths_.table, written.message());
   }
   logger_->info("response {} {}: program {}, timeout {} s", offered.name,
-                known == nullptr ? "added to the table" : "changed in the table",
+                added ? "added to the table" : "changed in the table",
                 offered.executable, offered.timeout_seconds);
 }
 
