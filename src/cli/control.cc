@@ -237,8 +237,8 @@ RunFunction RegisterControl(CLI::App* app) {
                   "Undo every pending block of this IP address now, here and on the agents "
                   "that hold one");
   app->add_option("--actions", options->actions,
-                  "Print the last N records of the action log (decided, skipped, executed, "
-                  "undone)");
+                  "Print the last N records of the action log (decided, sent, skipped, "
+                  "executed, failed, undone, expired)");
   app->add_flag("-l,--list-agents", options->list_agents,
                 "List agents: id, name, address, version, status, last keepalive (Unix "
                 "seconds), events received and queue depth");
