@@ -7,10 +7,12 @@
 #include <thread>
 
 #include "cli/commands.h"
+#include "cli/remote_responses.h"
 #include "collector/collector.h"
 #include "common/file.h"
 #include "common/logging.h"
 #include "common/text.h"
+#include "response/execd.h"
 #include "transport/agent.h"
 #include "transport/enrollment.h"
 #include "transport/manager_store.h"
@@ -22,6 +24,10 @@
 
 namespace vigil::cli {
 namespace {
+
+// How long the agent waits for its execd to report the outcome of one response: the program's
+// time limit plus a margin for the queue in front of it.
+constexpr std::chrono::milliseconds kResponseWait{75'000};
 
 // Parses "90", "90s", "30m", "1h" or "2d" into seconds.
 bool ParseDuration(const std::string& text, int64_t* seconds) {
@@ -123,6 +129,7 @@ int RunEnroll(const EnrollCliOptions& options) {
 struct AgentRunOptions {
   std::string config_path;
   std::string state_dir;
+  std::string responses_dir;
   std::string log_file;
   std::string log_level = "info";
 };
@@ -135,7 +142,7 @@ int RunAgent(const AgentRunOptions& options) {
   auto log = GetLogger("agent");
   std::optional<config::Config> config = LoadConfigOrReport(options.config_path);
   if (!config) return kExitConfig;
-  ResolveDaemonPaths(options.state_dir, "", "", &*config);
+  ResolveDaemonPaths(options.state_dir, "", options.responses_dir, &*config);
   if (!config->client || config->client->server_addresses.empty()) {
     std::fprintf(stderr,
                  "vigil agent: %s has no <client> with a manager address; add "
@@ -163,17 +170,50 @@ int RunAgent(const AgentRunOptions& options) {
   agent_options.keepalive = std::chrono::seconds(config->client->notify_time_seconds);
   Expected<std::string> config_text = ReadFile(config->path);
   agent_options.config_checksum = config_text.ok() ? transport::Sha256Hex(*config_text) : "";
-  // TODO: responses sent to this agent are reported to the manager as skipped; running them
-  // through a local execd is not wired yet.
+  // Responses from the manager run through this agent's own execd, with its own responses
+  // folder, table, pending deletes, allow list and action log under its state folder.
+  std::string disabled_reason;
+  if (config->client->disable_active_response) {
+    disabled_reason = "active response is disabled on this agent (<disable-active-response>)";
+  }
+  for (const config::ActiveResponseConfig& response : config->active_responses) {
+    if (response.disabled && response.command.empty()) {
+      disabled_reason = "active response is disabled on this agent (<active-response><disabled>)";
+    }
+  }
+  std::unique_ptr<response::Execd> execd;
+  if (disabled_reason.empty()) {
+    response::ExecdOptions execd_options;
+    execd_options.state_dir = config->paths.state_dir;
+    execd_options.responses_dir = config->paths.responses_dir;
+    execd_options.write_table = false;
+    Expected<std::unique_ptr<response::Execd>> started =
+        response::Execd::Start(*config, execd_options);
+    if (!started.ok()) {
+      log->critical("active response: {}", started.status().message());
+      return kExitFailure;
+    }
+    execd = std::move(*started);
+  }
+  std::vector<std::string> ignored;
+  response::AllowList allow_list =
+      response::AllowList::FromEntries(config->global.allow_list, &ignored);
+  for (const std::string& entry : ignored) {
+    log->warn("allow-list entry '{}' is not an IP address or CIDR range and is ignored", entry);
+  }
+  agent_options.on_response = MakeAgentResponseHandler(execd.get(), std::move(allow_list),
+                                                       disabled_reason, kResponseWait);
   Expected<std::unique_ptr<transport::Agent>> agent = transport::Agent::Create(agent_options);
   if (!agent.ok()) {
     log->critical("{} (has `vigil agent enroll` stored a credential in {}?)",
                   agent.status().message(), agent_options.state_dir);
+    if (execd) execd->Stop();
     return kExitFailure;
   }
   Status started = (*agent)->Start();
   if (!started.ok()) {
     log->critical("{}", started.message());
+    if (execd) execd->Stop();
     return kExitFailure;
   }
   transport::Agent* link = agent->get();
@@ -193,22 +233,26 @@ int RunAgent(const AgentRunOptions& options) {
   if (!collector.ok()) {
     log->critical("{}", collector.status().message());
     (*agent)->Stop();
+    if (execd) execd->Stop();
     return kExitConfig;
   }
   started = (*collector)->Start();
   if (!started.ok()) {
     log->critical("{}", started.message());
     (*agent)->Stop();
+    if (execd) execd->Stop();
     return kExitFailure;
   }
-  log->info("vigil agent {} running: config {}, pid {}, managers {}", VIGIL_VERSION, config->path,
-            ::getpid(), config->client->server_addresses.front());
+  log->info("vigil agent {} running: config {}, pid {}, managers {}, active response {}",
+            VIGIL_VERSION, config->path, ::getpid(), config->client->server_addresses.front(),
+            execd ? "on, responses " + config->paths.responses_dir : disabled_reason);
   int signal_number = 0;
   while (sigwait(&signals, &signal_number) != 0) {
   }
   log->info("stopping on {}", signal_number == SIGTERM ? "SIGTERM" : "SIGINT");
   (*collector)->Stop();
   (*agent)->Stop();
+  if (execd) execd->Stop();
   log->info("stopped");
   return kExitOk;
 }
@@ -253,6 +297,10 @@ RunFunction RegisterAgent(CLI::App* app) {
   app->add_option("--state-dir", run_options->state_dir,
                   "State folder (default: the config's <paths><state_dir>, else var/state "
                   "beside the config file); the credential is in its agent/ folder");
+  app->add_option("--responses-dir", run_options->responses_dir,
+                  "Folder of the active-response programs that the manager's responses run "
+                  "(default: the config's <paths><responses_dir>, else active-response beside "
+                  "the config file, else the active-response folder shipped with vigil)");
   app->add_option("--log-file", run_options->log_file, "Status log file (default: stderr)");
   app->add_option("--log-level", run_options->log_level, "Minimum status log level")
       ->capture_default_str();

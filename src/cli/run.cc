@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "cli/commands.h"
+#include "cli/remote_responses.h"
 #include "collector/collector.h"
 #include "common/file.h"
 #include "common/logging.h"
@@ -99,6 +100,10 @@ int Run(const RunOptions& options) {
   log->info("vigil {} starting: config {}, pid {}, state {}, alerts {}", VIGIL_VERSION,
             config->path, ::getpid(), config->paths.state_dir, config->paths.output_dir);
 
+  // A <remote> section makes this daemon a manager: responses routed to agents go through the
+  // agent link, and the agents' results go to the action log and the table of their blocks.
+  const bool is_manager = !config->remotes.empty();
+  ManagerAgentSink agent_sink;
   std::unique_ptr<response::Execd> execd;
   std::unique_ptr<response::ExecqSink> execq;
   std::unique_ptr<response::ActionLog> action_log;
@@ -126,8 +131,8 @@ int Run(const RunOptions& options) {
     }
     execq = std::move(*sink);
     action_log = std::move(*actions);
-    Expected<std::unique_ptr<response::Responder>> created =
-        response::Responder::Create(*config, execq.get(), action_log.get());
+    Expected<std::unique_ptr<response::Responder>> created = response::Responder::Create(
+        *config, execq.get(), action_log.get(), is_manager ? &agent_sink : nullptr);
     if (!created.ok()) {
       log->critical("active response: {}", created.status().message());
       execd->Stop();
@@ -145,10 +150,34 @@ int Run(const RunOptions& options) {
   }
 
   daemon::Pipeline* sink = pipeline->get();
-  // A <remote> section makes this daemon a manager: agents' records enter the same pipeline
-  // with the location "(name) address->path".
+  // On a manager, agents' records enter the same pipeline with the location
+  // "(name) address->path".
+  // Declared before the manager, whose result callback uses it until the manager is gone.
+  std::unique_ptr<response::AgentBlockTable> agent_blocks;
   std::unique_ptr<transport::Manager> manager;
-  if (!config->remotes.empty()) {
+  if (is_manager) {
+    const response::StatePaths response_paths =
+        response::StatePaths::ForStateDir(config->paths.state_dir);
+    Expected<std::unique_ptr<response::AgentBlockTable>> blocks =
+        response::AgentBlockTable::Open(response_paths.agent_blocks);
+    Status opened = blocks.ok() ? Status::Ok() : blocks.status();
+    if (opened.ok() && !action_log) {
+      Expected<std::unique_ptr<response::ActionLog>> actions =
+          response::ActionLog::Open(response_paths.actions, &SystemClock::Get());
+      if (actions.ok()) {
+        action_log = std::move(*actions);
+      } else {
+        opened = actions.status();
+      }
+    }
+    if (!opened.ok()) {
+      log->critical("agent responses: {}", opened.message());
+      if (execd) execd->Stop();
+      return kExitFailure;
+    }
+    agent_blocks = std::move(*blocks);
+  }
+  if (is_manager) {
     const config::RemoteConfig& remote = config->remotes.front();
     transport::ManagerOptions manager_options;
     manager_options.state_dir = config->paths.state_dir + "/manager";
@@ -163,6 +192,10 @@ int Run(const RunOptions& options) {
       }
       return true;
     };
+    manager_options.on_response_result = [actions = action_log.get(), blocks = agent_blocks.get()](
+                                             const transport::ResponseRecord& record) {
+      RecordAgentResult(record, actions, blocks);
+    };
     Expected<std::unique_ptr<transport::Manager>> created =
         transport::Manager::Create(manager_options);
     Status listening = created.ok() ? (*created)->Start() : created.status();
@@ -172,6 +205,7 @@ int Run(const RunOptions& options) {
       return kExitFailure;
     }
     manager = std::move(*created);
+    agent_sink.set_manager(manager.get());
     log->info("listening for agents on {}:{}", manager_options.listen_address, remote.port);
   }
 
@@ -214,6 +248,7 @@ int Run(const RunOptions& options) {
   log->info("stopping on {}", reason);
   (*collector)->Stop();
   if (manager) manager->Stop();
+  agent_sink.set_manager(nullptr);
   (*pipeline)->Flush();
   if (execd) execd->Stop();
   daemon::PipelineCounters counters = (*pipeline)->counters();

@@ -38,6 +38,7 @@ void ActionLog::Append(ActionRecord record) {
                {"response", record.response},
                {"key", record.key}};
   if (!record.rule_id.empty()) line["rule_id"] = record.rule_id;
+  if (!record.agent_id.empty()) line["agent_id"] = record.agent_id;
   if (!record.reason.empty()) line["reason"] = record.reason;
   if (!record.args.empty()) line["args"] = record.args;
   if (record.exit_status) line["exit_status"] = *record.exit_status;
@@ -74,6 +75,7 @@ Expected<std::vector<ActionRecord>> ReadActionLog(const std::string& path, size_
       record.response = line.value("response", "");
       record.key = line.value("key", "");
       record.rule_id = line.value("rule_id", "");
+      record.agent_id = line.value("agent_id", "");
       record.reason = line.value("reason", "");
       if (line.contains("args") && line["args"].is_array()) {
         for (const Json& arg : line["args"]) {
@@ -107,6 +109,7 @@ std::string FormatActionRecord(const ActionRecord& record) {
                      std::to_string(1000 + record.time_ms % 1000).substr(1) + "Z " + record.event +
                      " " + record.response + " " + record.key;
   if (!record.rule_id.empty()) text += " rule=" + record.rule_id;
+  if (!record.agent_id.empty()) text += " agent=" + record.agent_id;
   if (record.exit_status) text += " exit=" + std::to_string(*record.exit_status);
   if (record.duration_ms >= 0) text += " ms=" + std::to_string(record.duration_ms);
   if (!record.reason.empty()) text += " (" + record.reason + ")";

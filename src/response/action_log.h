@@ -1,7 +1,8 @@
 // The record of every active-response action, one JSON object per line, that `vigil control`
-// reads. Events: "decided" (a rule bound a response and the request went to execd),
-// "skipped" (with the reason), "executed" (with exit status), "failed", "extended",
-// "escalated", "simulated", "undone".
+// reads. Events: "decided" (a rule bound a response and the request went to execd), "sent"
+// (the request was queued for an agent), "skipped" (with the reason), "executed" (with exit
+// status), "failed", "extended", "escalated", "simulated", "undone", and on a manager
+// "expired" (the agent did not connect in time).
 #pragma once
 
 #include <memory>
@@ -21,6 +22,7 @@ struct ActionRecord {
   std::string response;
   std::string key;  // address, "user:NAME" or other dedupe key
   std::string rule_id;
+  std::string agent_id;            // the agent the record is about; empty for this host
   std::string reason;              // why it was skipped or failed, or what was done
   std::vector<std::string> args;   // program arguments after argv[0]
   std::optional<int> exit_status;  // program exit status; -1 when it was killed

@@ -10,6 +10,7 @@
 
 #include "common/file.h"
 #include "response/address.h"
+#include "response/agent_blocks.h"
 #include "response/executor.h"
 #include "response/message.h"
 #include "response/pending.h"
@@ -133,24 +134,36 @@ std::string FormatResponses(const std::vector<TableEntry>& entries) {
   return text;
 }
 
-Expected<std::string> RunResponseNow(const config::Config& config, const ControlOptions& options,
-                                     const std::string& address, const std::string& name) {
+Expected<AgentCommand> PrepareAgentCommand(const config::Config& config,
+                                           const ControlOptions& options,
+                                           const std::string& address, const std::string& name) {
   auto parsed = ParseSourceAddress(address);
   if (!parsed.ok()) return parsed.status();
-  const StatePaths paths = StatePaths::ForStateDir(options.state_dir);
-  auto entry = FindResponse(config, paths, name);
+  auto entry = FindResponse(config, StatePaths::ForStateDir(options.state_dir), name);
   if (!entry.ok()) return entry.status();
-
-  ExecRequest request;
+  if (entry->options.expect_user) {
+    return Status::InvalidArgument("response '" + name +
+                                   "' acts on a user, and -b only passes an address");
+  }
+  AgentCommand command;
+  command.entry = *entry;
+  ExecRequest& request = command.request;
   request.name = name;
   request.srcip = parsed->ToString();
   request.alert_id = "(from_the_server)";
   request.rule_id = "(no_rule_id)";
   request.extra_words = 2;
-  if (entry->options.expect_user) {
-    return Status::InvalidArgument("response '" + name +
-                                   "' acts on a user, and -b only passes an address");
-  }
+  VIGIL_RETURN_IF_ERROR(ValidateRequest(&request));
+  return command;
+}
+
+Expected<std::string> RunResponseNow(const config::Config& config, const ControlOptions& options,
+                                     const std::string& address, const std::string& name) {
+  auto command = PrepareAgentCommand(config, options, address, name);
+  if (!command.ok()) return command.status();
+  const StatePaths paths = StatePaths::ForStateDir(options.state_dir);
+  const TableEntry* entry = &command->entry;
+  const ExecRequest& request = command->request;
 
   if (IsExecdRunning(options.state_dir)) {
     auto socket = DatagramSocket::Unbound();
@@ -196,8 +209,11 @@ Expected<std::string> RunResponseNow(const config::Config& config, const Control
 }
 
 Expected<std::vector<Block>> ListBlocks(const ControlOptions& options) {
-  auto store = LoadPending(StatePaths::ForStateDir(options.state_dir));
+  const StatePaths paths = StatePaths::ForStateDir(options.state_dir);
+  auto store = LoadPending(paths);
   if (!store.ok()) return store.status();
+  auto agent_blocks = ReadAgentBlocks(paths.agent_blocks, NowMs(options));
+  if (!agent_blocks.ok()) return agent_blocks.status();
   const int64_t now = NowMs(options);
   std::vector<Block> blocks;
   for (const PendingEntry& entry : store->Entries()) {
@@ -210,15 +226,27 @@ Expected<std::vector<Block>> ListBlocks(const ControlOptions& options) {
     block.simulated = entry.simulated;
     blocks.push_back(std::move(block));
   }
+  for (const AgentBlock& held : *agent_blocks) {
+    Block block;
+    block.agent_id = held.agent_id;
+    block.response = held.response;
+    block.key = held.key;
+    block.due_ms = held.undo_at_ms;
+    block.seconds_left = std::max<int64_t>(0, (held.undo_at_ms - now + 999) / 1000);
+    blocks.push_back(std::move(block));
+  }
+  std::stable_sort(blocks.begin(), blocks.end(),
+                   [](const Block& a, const Block& b) { return a.due_ms < b.due_ms; });
   return blocks;
 }
 
 std::string FormatBlocks(const std::vector<Block>& blocks) {
   if (blocks.empty()) return "Nothing is blocked.\n";
-  std::string text = "Blocked now (response, address or user, time left):\n";
+  std::string text = "Blocked now (where, response, address or user, time left):\n";
   for (const Block& block : blocks) {
-    text += "  " + block.response + "  " + block.key + "  " + FormatSeconds(block.seconds_left) +
-            (block.simulated ? "  (simulated)" : "") + "\n";
+    const std::string where = block.agent_id.empty() ? "here" : "agent " + block.agent_id;
+    text += "  " + where + "  " + block.response + "  " + block.key + "  " +
+            FormatSeconds(block.seconds_left) + (block.simulated ? "  (simulated)" : "") + "\n";
   }
   return text;
 }

@@ -16,6 +16,7 @@
 #include "common/status.h"
 #include "config/config.h"
 #include "response/action_log.h"
+#include "response/remote.h"
 #include "response/table.h"
 
 namespace vigil::response {
@@ -43,7 +44,15 @@ std::string FormatResponses(const std::vector<TableEntry>& entries);
 Expected<std::string> RunResponseNow(const config::Config& config, const ControlOptions& options,
                                      const std::string& address, const std::string& name);
 
+// Builds what `-b IP -f NAME -u ID` sends to an agent: the response `name` from the table, with
+// agent_control's arguments for `address`. Fails for an invalid address, an unknown response
+// or one that acts on a user.
+Expected<AgentCommand> PrepareAgentCommand(const config::Config& config,
+                                           const ControlOptions& options,
+                                           const std::string& address, const std::string& name);
+
 struct Block {
+  std::string agent_id;  // the agent that holds the block; empty for this host
   std::string response;
   std::string key;           // the address, or "user:NAME" for account responses
   int64_t due_ms = 0;        // wall clock, milliseconds since the Unix epoch
@@ -52,9 +61,10 @@ struct Block {
   bool simulated = false;
 };
 
-// `--blocks`: what is blocked now and will be undone, soonest first.
+// `--blocks`: what is blocked now and will be undone, soonest first: this host's blocks and, on
+// a manager, those its agents reported.
 Expected<std::vector<Block>> ListBlocks(const ControlOptions& options);
-// Returns one line per block: response, key, time left, with a header.
+// Returns one line per block: where, response, key, time left, with a header.
 std::string FormatBlocks(const std::vector<Block>& blocks);
 
 // `--unblock IP`: undoes every pending block of `address` now. Returns "response key" for

@@ -93,8 +93,8 @@ TEST_F(ControlTest, RunsThroughExecdAndUnblocks) {
   EXPECT_EQ((*blocks)[0].key, "2001:db8::7");
   EXPECT_EQ((*blocks)[0].seconds_left, 500);
   EXPECT_EQ(FormatBlocks(*blocks),
-            "Blocked now (response, address or user, time left):\n"
-            "  drop600  2001:db8::7  8m20s\n");
+            "Blocked now (where, response, address or user, time left):\n"
+            "  here  drop600  2001:db8::7  8m20s\n");
 
   auto undone = Unblock(config_, options_, "2001:DB8::7");
   ASSERT_TRUE(undone.ok()) << undone.status().message();

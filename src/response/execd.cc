@@ -130,9 +130,14 @@ Execd::~Execd() {
 void Execd::Stop() {
   if (stopped_) return;
   stopped_ = true;
+  {
+    std::lock_guard lock(submitted_mu_);
+    submit_closed_ = true;
+  }
   stopping_ = true;
   Wake();
   if (loop_.joinable()) loop_.join();
+  DrainSubmitted();
   // Workers finish what is queued: a delete taken from the store must not be lost.
   for (auto& worker : workers_) {
     {
@@ -172,6 +177,7 @@ void Execd::Loop() {
   std::string payload, sender;
   while (!stopping_) {
     RunDue();
+    DrainSubmitted();
     std::chrono::milliseconds sleep = kMaxSleep;
     {
       std::lock_guard lock(state_mu_);
@@ -191,6 +197,7 @@ void Execd::Loop() {
       uint64_t value = 0;
       const ssize_t ignored = ::read(wake_fd_, &value, sizeof(value));
       (void)ignored;
+      DrainSubmitted();
     }
     if (fds[0].revents == 0) continue;
     for (int i = 0; i < kMaxBatch && !stopping_; ++i) {
@@ -245,10 +252,106 @@ void Execd::HandleDatagram(const std::string& payload, const std::string& sender
     return;
   }
   if (message->control) {
-    HandleUnblock(*message->control, sender);
+    const std::vector<std::string> undone = HandleUnblock(message->control->srcip);
+    if (sender.empty()) return;
+    nlohmann::json items = nlohmann::json::array();
+    for (const std::string& item : undone) {
+      const size_t space = item.find(' ');
+      items.push_back({{"response", item.substr(0, space)}, {"key", item.substr(space + 1)}});
+    }
+    const nlohmann::json reply = {
+        {"ok", true}, {"srcip", message->control->srcip}, {"undone", items}};
+    Status sent = socket_.SendTo(sender, reply.dump());
+    if (!sent.ok()) logger_->warn("cannot reply to {}: {}", sender, sent.message());
     return;
   }
-  HandleRequest(std::move(*message->request));
+  HandleRequest(std::move(*message->request), nullptr);
+}
+
+void Execd::Submit(ExecRequest request, std::optional<TableEntry> offered, SubmitCallback done) {
+  {
+    std::lock_guard lock(submitted_mu_);
+    if (!submit_closed_) {
+      submitted_.push_back(Submitted{std::move(request), std::move(offered), std::move(done), "",
+                                     nullptr});
+      done = nullptr;
+    }
+  }
+  if (done) {
+    done(SubmitResult{"skipped", std::nullopt, "execd is stopping", 0});
+    return;
+  }
+  Wake();
+}
+
+void Execd::SubmitUnblock(std::string srcip, UnblockCallback done) {
+  {
+    std::lock_guard lock(submitted_mu_);
+    if (!submit_closed_) {
+      submitted_.push_back(Submitted{std::nullopt, std::nullopt, nullptr, std::move(srcip),
+                                     std::move(done)});
+      done = nullptr;
+    }
+  }
+  if (done) {
+    done({});
+    return;
+  }
+  Wake();
+}
+
+void Execd::DrainSubmitted() {
+  std::deque<Submitted> items;
+  {
+    std::lock_guard lock(submitted_mu_);
+    items.swap(submitted_);
+  }
+  for (Submitted& item : items) {
+    if (stopping_) {
+      // The loop has ended, so nothing may start, but every caller still gets a result.
+      if (item.done) item.done(SubmitResult{"skipped", std::nullopt, "execd is stopping", 0});
+      if (item.unblock_done) item.unblock_done({});
+      continue;
+    }
+    if (item.request) {
+      if (item.offered) AdoptEntry(*item.offered);
+      Status valid = ValidateRequest(&*item.request);
+      if (!valid.ok()) {
+        ActionRecord record;
+        record.event = "skipped";
+        record.response = item.request->name;
+        record.reason = "invalid request: " + valid.message();
+        log_->Append(std::move(record));
+        if (item.done) item.done(SubmitResult{"skipped", std::nullopt, valid.message(), 0});
+        continue;
+      }
+      HandleRequest(std::move(*item.request), item.done);
+    } else {
+      const std::vector<std::string> undone = HandleUnblock(item.unblock_srcip);
+      if (item.unblock_done) item.unblock_done(undone);
+    }
+  }
+}
+
+void Execd::AdoptEntry(const TableEntry& offered) {
+  const TableEntry* known = table_.Find(offered.name);
+  const bool added = known == nullptr;
+  const bool changed = added || !(*known == offered);
+  TableEntry entry = offered;
+  // A response that this host's own configuration defines keeps this host's options.
+  if (const TableEntry* own = config_table_.Find(offered.name)) entry.options = own->options;
+  table_.Put(std::move(entry));
+  if (!changed) return;
+  Status written = MakeDirectories(DirName(paths_.table), 0750);
+  if (written.ok()) written = WriteFileAtomic(paths_.table, table_.Format(), 0640);
+  if (!written.ok()) {
+    logger_->error("cannot write the response table {}: {}; the response runs, but a restart "
+                   "forgets it until the manager sends it again",
+                   paths_.table, written.message());
+  }
+  logger_->info("response {} {}: program {}, timeout {} s", offered.name,
+                added ? "added to the table" : "changed in the table",
+                offered.executable, offered.timeout_seconds);
 }
 
 void Execd::ReloadTable() {
@@ -269,7 +372,7 @@ const TableEntry* Execd::FindEntry(const std::string& name) {
   return config_table_.Find(name);
 }
 
-void Execd::HandleRequest(ExecRequest request) {
+void Execd::HandleRequest(ExecRequest request, const SubmitCallback& done) {
   const TableEntry* entry = FindEntry(request.name);
   ActionRecord record;
   record.response = request.name;
@@ -279,6 +382,7 @@ void Execd::HandleRequest(ExecRequest request) {
     record.event = "skipped";
     record.reason = "unknown response '" + EscapeForLog(request.name) + "', not in " + paths_.table;
     logger_->error("{}", record.reason);
+    if (done) done(SubmitResult{"skipped", std::nullopt, record.reason, 0});
     log_->Append(std::move(record));
     return;
   }
@@ -291,6 +395,7 @@ void Execd::HandleRequest(ExecRequest request) {
     record.event = "skipped";
     record.reason = "response needs " + missing + " and the request has none";
     logger_->warn("response {}: {}", request.name, record.reason);
+    if (done) done(SubmitResult{"skipped", std::nullopt, record.reason, 0});
     log_->Append(std::move(record));
     return;
   }
@@ -305,7 +410,7 @@ void Execd::HandleRequest(ExecRequest request) {
     if (pending) job.request = pending->request;
     job.request.action = Action::kDelete;
     job.event = "undone";
-    Dispatch(std::move(job));
+    Dispatch(std::move(job), done);
     SavePending();
     return;
   }
@@ -320,24 +425,25 @@ void Execd::HandleRequest(ExecRequest request) {
   job.timeout_seconds = decision.timeout_seconds;
   job.event = "executed";
   if (decision.outcome == AddOutcome::kRun) {
-    Dispatch(std::move(job));
+    Dispatch(std::move(job), done, decision.timeout_seconds > 0 ? due_ms : 0);
   } else {
     record.event = decision.outcome == AddOutcome::kExtend ? "extended" : "escalated";
     record.reason = "offence " + std::to_string(decision.offence) + ", undone in " +
                     std::to_string((due_ms - NowMs() + 999) / 1000) + " s";
+    if (done) done(SubmitResult{record.event, std::nullopt, record.reason, due_ms});
     log_->Append(std::move(record));
     if (entry->options.refresh_on_extend) Dispatch(std::move(job));
   }
   if (decision.timeout_seconds > 0) SavePending();
 }
 
-void Execd::HandleUnblock(const ControlRequest& control, const std::string& sender) {
+std::vector<std::string> Execd::HandleUnblock(const std::string& srcip) {
   std::vector<PendingEntry> taken;
   {
     std::lock_guard lock(state_mu_);
-    taken = pending_.TakeByAddress(control.srcip);
+    taken = pending_.TakeByAddress(srcip);
   }
-  nlohmann::json undone = nlohmann::json::array();
+  std::vector<std::string> undone;
   for (PendingEntry& entry : taken) {
     const TableEntry* table_entry = FindEntry(entry.request.name);
     Job job;
@@ -348,15 +454,12 @@ void Execd::HandleUnblock(const ControlRequest& control, const std::string& send
     job.request = entry.request;
     job.request.action = Action::kDelete;
     job.event = "undone";
-    undone.push_back({{"response", entry.request.name}, {"key", entry.request.Key()}});
+    undone.push_back(entry.request.name + " " + entry.request.Key());
     Dispatch(std::move(job));
   }
   if (!taken.empty()) SavePending();
-  logger_->info("unblock {} requested: {} pending blocks undone", control.srcip, taken.size());
-  if (sender.empty()) return;
-  const nlohmann::json reply = {{"ok", true}, {"srcip", control.srcip}, {"undone", undone}};
-  Status sent = socket_.SendTo(sender, reply.dump());
-  if (!sent.ok()) logger_->warn("cannot reply to {}: {}", sender, sent.message());
+  logger_->info("unblock {} requested: {} pending blocks undone", srcip, taken.size());
+  return undone;
 }
 
 void Execd::RunDue() {
@@ -382,7 +485,7 @@ void Execd::RunDue() {
   SavePending();
 }
 
-void Execd::Dispatch(Job job) {
+void Execd::Dispatch(Job job, SubmitCallback done, int64_t undo_at_ms) {
   const size_t index =
       std::hash<std::string>()(job.entry.name + '\n' + job.request.Key()) % workers_.size();
   {
@@ -392,7 +495,7 @@ void Execd::Dispatch(Job job) {
   Worker& worker = *workers_[index];
   {
     std::lock_guard lock(worker.mu);
-    worker.jobs.push_back(std::move(job));
+    worker.jobs.push_back(QueuedJob{std::move(job), std::move(done), undo_at_ms});
   }
   worker.cv.notify_one();
 }
@@ -401,15 +504,35 @@ void Execd::WorkerLoop(size_t index) {
   Worker& worker = *workers_[index];
   const ExecutorOptions executor{options_.responses_dir, options_.program_time_limit};
   while (true) {
-    Job job;
+    QueuedJob queued;
     {
       std::unique_lock lock(worker.mu);
       worker.cv.wait(lock, [&] { return worker.stopping || !worker.jobs.empty(); });
       if (worker.jobs.empty()) return;
-      job = std::move(worker.jobs.front());
+      queued = std::move(worker.jobs.front());
       worker.jobs.pop_front();
     }
+    const Job& job = queued.job;
     const ProgramResult result = ExecuteJob(job, executor, log_.get());
+    if (queued.done) {
+      SubmitResult outcome;
+      if (result.spawn_status.ok()) outcome.exit_status = result.exit_status;
+      outcome.detail = DescribeResult(result);
+      if (job.entry.options.simulate) {
+        outcome.event = "simulated";
+        outcome.detail = "simulated: nothing ran";
+      } else if (result.succeeded()) {
+        outcome.event = job.event;
+      } else {
+        outcome.event = "failed";
+        if (!result.spawn_status.ok()) outcome.detail = result.spawn_status.message();
+        if (!result.stderr_text.empty()) {
+          outcome.detail += "; stderr: " + EscapeForLog(result.stderr_text.substr(0, 200));
+        }
+      }
+      if (outcome.event != "failed") outcome.undo_at_ms = queued.undo_at_ms;
+      queued.done(outcome);
+    }
     {
       std::lock_guard lock(state_mu_);
       if (job.entry.options.simulate) {

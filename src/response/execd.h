@@ -10,8 +10,10 @@
 #include <chrono>
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -40,6 +42,17 @@ struct ExecdOptions {
   const Clock* clock = nullptr;  // null: the system clock. Not owned.
 };
 
+// The outcome of one request handed to Execd::Submit().
+struct SubmitResult {
+  // The action-log event: executed, failed, simulated, extended, escalated, undone or skipped.
+  std::string event;
+  std::optional<int> exit_status;  // the program's, when one ran; -1 when it was killed
+  std::string detail;              // the reason for skipped and failed, or what was done
+  int64_t undo_at_ms = 0;  // wall clock when the pending delete runs; 0 when none is pending
+};
+using SubmitCallback = std::function<void(const SubmitResult&)>;
+using UnblockCallback = std::function<void(const std::vector<std::string>& undone)>;
+
 struct ExecdCounters {
   uint64_t messages = 0;          // datagrams received and handled
   uint64_t invalid_messages = 0;  // rejected by the parser or validation
@@ -65,6 +78,17 @@ class Execd {
   // Makes the loop check the timers now; tests call it after moving a ManualClock.
   void Wake();
 
+  // Handles `request` on the loop thread as if it had arrived on the socket, and calls `done`
+  // once with the outcome, on the loop thread or a worker thread. When `offered` is set and the
+  // table has no entry of its name or a different one, execd adopts the entry and rewrites its
+  // table file first: an agent learns its manager's responses this way. Requests submitted
+  // after Stop() get a "skipped" result at once. Thread-safe.
+  void Submit(ExecRequest request, std::optional<TableEntry> offered, SubmitCallback done);
+
+  // Undoes every pending block of `srcip` (a normalised address) and calls `done` with
+  // "response key" for each block undone. Thread-safe.
+  void SubmitUnblock(std::string srcip, UnblockCallback done);
+
   // Waits until no request is queued or running; returns false after `timeout`.
   bool WaitIdle(std::chrono::milliseconds timeout);
 
@@ -79,10 +103,14 @@ class Execd {
   Status Init(const config::Config& config);
   void Loop();
   void HandleDatagram(const std::string& payload, const std::string& sender);
-  void HandleRequest(ExecRequest request);
-  void HandleUnblock(const ControlRequest& control, const std::string& sender);
+  // Calls `done` (may be empty) once with the outcome.
+  void HandleRequest(ExecRequest request, const SubmitCallback& done);
+  // Dispatches the deletes of every pending block of `srcip`; returns "response key" of each.
+  std::vector<std::string> HandleUnblock(const std::string& srcip);
+  void AdoptEntry(const TableEntry& offered);
+  void DrainSubmitted();
   void RunDue();
-  void Dispatch(Job job);
+  void Dispatch(Job job, SubmitCallback done = nullptr, int64_t undo_at_ms = 0);
   void WorkerLoop(size_t index);
   void SavePending();
   // Re-reads ar.conf; options come from the configuration's table.
@@ -90,10 +118,16 @@ class Execd {
   const TableEntry* FindEntry(const std::string& name);
   int64_t NowMs() const;
 
+  // A job and who waits for its outcome.
+  struct QueuedJob {
+    Job job;
+    SubmitCallback done;
+    int64_t undo_at_ms = 0;  // reported with a successful add
+  };
   struct Worker {
     std::mutex mu;
     std::condition_variable cv;
-    std::deque<Job> jobs;
+    std::deque<QueuedJob> jobs;
     bool stopping = false;
     std::thread thread;
   };
@@ -117,6 +151,18 @@ class Execd {
   std::mutex idle_mu_;
   std::condition_variable idle_cv_;
   size_t busy_ = 0;  // jobs queued or running
+
+  // Requests from Submit() and SubmitUnblock(), handled by the loop.
+  struct Submitted {
+    std::optional<ExecRequest> request;
+    std::optional<TableEntry> offered;
+    SubmitCallback done;
+    std::string unblock_srcip;
+    UnblockCallback unblock_done;
+  };
+  std::mutex submitted_mu_;
+  std::deque<Submitted> submitted_;
+  bool submit_closed_ = false;  // set by Stop(); guarded by submitted_mu_
 
   std::atomic<bool> stopping_{false};
   bool started_ = false;  // Init() completed

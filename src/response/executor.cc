@@ -16,6 +16,7 @@ StatePaths StatePaths::ForStateDir(const std::string& state_dir) {
   paths.pending = state_dir + "/response/pending.json";
   paths.actions = state_dir + "/response/actions.log";
   paths.lock = state_dir + "/response/execd.lock";
+  paths.agent_blocks = state_dir + "/response/agent-blocks.json";
   return paths;
 }
 

@@ -19,6 +19,8 @@ struct StatePaths {
   std::string pending;  // response/pending.json: pending deletes and offence counts
   std::string actions;  // response/actions.log: the action records
   std::string lock;     // response/execd.lock: held by the running execd
+  // response/agent-blocks.json: on a manager, the blocks its agents hold
+  std::string agent_blocks;
 
   static StatePaths ForStateDir(const std::string& state_dir);
 };

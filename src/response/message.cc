@@ -101,6 +101,12 @@ Expected<ExecMessage> ParseJsonMessage(std::string_view text) {
   }
   const Json& level = Member(Member(alert, "rule"), "level");
   if (level.is_number_integer()) request.rule_level = level.get<int>();
+  const Json& groups = Member(Member(alert, "rule"), "groups");
+  if (groups.is_array()) {
+    for (const Json& group : groups) {
+      if (group.is_string()) request.rule_groups.push_back(group.get<std::string>());
+    }
+  }
   message.request = std::move(request);
   return message;
 }

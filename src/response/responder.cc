@@ -11,21 +11,6 @@ bool IsLocalEvent(const AlertFacts& alert) {
   return alert.agent_id.empty() || alert.agent_id == "000";
 }
 
-// Returns an empty string when the response runs on this host for `alert`, else the reason.
-std::string CheckLocation(const config::ActiveResponseConfig& response, const AlertFacts& alert) {
-  using config::ResponseLocation;
-  const unsigned where = response.locations == 0 ? static_cast<unsigned>(ResponseLocation::kLocal)
-                                                 : response.locations;
-  auto has = [where](ResponseLocation bit) { return (where & static_cast<unsigned>(bit)) != 0; };
-  if (has(ResponseLocation::kServer) || has(ResponseLocation::kAll)) return "";
-  if (has(ResponseLocation::kLocal) && IsLocalEvent(alert)) return "";
-  if (has(ResponseLocation::kDefinedAgent) && response.agent_id == "000") return "";
-  const std::string agent =
-      has(ResponseLocation::kDefinedAgent) ? response.agent_id : alert.agent_id;
-  // TODO: forward to agents through the transport stage once agents exist.
-  return "runs on agent " + agent + ", and sending responses to agents is not implemented";
-}
-
 }  // namespace
 
 bool IsBound(const config::ActiveResponseConfig& response, const AlertFacts& alert) {
@@ -54,7 +39,8 @@ Status ExecqSink::Send(const ExecRequest& request) {
 }
 
 Expected<std::unique_ptr<Responder>> Responder::Create(const config::Config& config,
-                                                       RequestSink* sink, ActionLog* log) {
+                                                       RequestSink* sink, ActionLog* log,
+                                                       AgentSink* agents) {
   std::vector<std::string> errors;
   ResponseTable table = ResponseTable::FromConfig(config, &errors);
   if (!errors.empty()) {
@@ -81,7 +67,7 @@ Expected<std::unique_ptr<Responder>> Responder::Create(const config::Config& con
   logger->info("active response ready: {} responses, {} allow-list ranges", bindings.size(),
                allow_list.size());
   return std::unique_ptr<Responder>(
-      new Responder(std::move(bindings), std::move(allow_list), sink, log));
+      new Responder(std::move(bindings), std::move(allow_list), sink, agents, log));
 }
 
 std::vector<Decision> Responder::OnAlert(const AlertFacts& alert) {
@@ -95,7 +81,6 @@ std::vector<Decision> Responder::OnAlert(const AlertFacts& alert) {
 }
 
 Decision Responder::Decide(const Binding& binding, const AlertFacts& alert) {
-  const ResponseOptions& expect = binding.entry.options;
   Decision decision;
   decision.response = binding.entry.name;
   ExecRequest request;
@@ -107,46 +92,17 @@ Decision Responder::Decide(const Binding& binding, const AlertFacts& alert) {
   request.alert_id = alert.alert_id.empty() ? "-" : alert.alert_id;
   request.location = alert.location.empty() ? "-" : alert.location;
 
-  std::string reason = CheckLocation(binding.response, alert);
-  if (reason.empty() && expect.expect_srcip) {
-    if (alert.srcip.empty()) {
-      reason = "the alert has no source address";
-    } else if (auto address = ParseSourceAddress(alert.srcip); !address.ok()) {
-      reason = address.status().message();
-    } else if (std::string match = allow_list_.FindMatch(*address); !match.empty()) {
-      reason = "source address " + address->ToString() + " is in the allow list (" + match + ")";
-    } else {
-      request.srcip = address->ToString();
-    }
+  const ResponseRoute route = RouteResponse(binding.response, alert);
+  std::string reason = FillRequest(binding, alert, &request);
+  if (reason.empty() && agents_ == nullptr && !route.agents.empty()) {
+    // A host without a <remote> section has no agents; `all` still runs here.
+    reason = "runs on agent " + route.agents.front() +
+             ", and this host accepts no agents (it has no <remote> section)";
   }
-  if (reason.empty() && expect.expect_user) {
-    if (alert.user.empty()) {
-      reason = "the alert has no user";
-    } else if (!IsValidUserName(alert.user)) {
-      reason = "invalid user name '" + EscapeForLog(alert.user) + "'";
-    } else {
-      request.user = alert.user;
-    }
-  }
-  if (reason.empty() && expect.expect_filename) {
-    if (alert.filename.empty()) {
-      reason = "the alert has no file name";
-    } else {
-      request.filename = alert.filename;
-    }
-  }
-  if (reason.empty()) {
-    Status valid = ValidateRequest(&request);
-    if (!valid.ok()) reason = valid.message();
-  }
-
-  ActionRecord record;
-  record.response = request.name;
-  record.key = request.Key();
-  record.rule_id = request.rule_id;
   if (!reason.empty()) {
     ++skipped_;
     decision.reason = reason;
+    ActionRecord record = RecordFor(request, "");
     record.event = "skipped";
     record.reason = reason;
     // Every skip is in the action log; the status log gets one per response and minute.
@@ -156,25 +112,104 @@ Decision Responder::Decide(const Binding& binding, const AlertFacts& alert) {
           ->info("response {} for rule {} skipped: {} ({} more not logged)", request.name,
                  alert.rule_id, reason, suppressed);
     }
-  } else if (Status sent = sink_->Send(request); !sent.ok()) {
-    ++send_errors_;
-    decision.reason = sent.message();
-    record.event = "failed";
-    record.reason = "cannot send to execd: " + sent.message();
-    uint64_t suppressed = 0;
-    if (repeats_.ShouldLog(request.name, &suppressed)) {
-      GetLogger("response")
-          ->error("response {} for rule {}: {} ({} more not logged)", request.name, alert.rule_id,
-                  record.reason, suppressed);
+    Append(std::move(record));
+    return decision;
+  }
+  if (route.this_host) SendToThisHost(request, &decision);
+  if (agents_ != nullptr) {
+    if (route.all_agents) SendToAgents(binding, request, "", &decision);
+    for (const std::string& agent : route.agents) {
+      SendToAgents(binding, request, agent, &decision);
     }
+  }
+  return decision;
+}
+
+std::string Responder::FillRequest(const Binding& binding, const AlertFacts& alert,
+                                   ExecRequest* request) {
+  const ResponseOptions& expect = binding.entry.options;
+  if (expect.expect_srcip) {
+    if (alert.srcip.empty()) return "the alert has no source address";
+    auto address = ParseSourceAddress(alert.srcip);
+    if (!address.ok()) return address.status().message();
+    if (std::string match = allow_list_.FindMatch(*address); !match.empty()) {
+      return "source address " + address->ToString() + " is in the allow list (" + match + ")";
+    }
+    request->srcip = address->ToString();
+  }
+  if (expect.expect_user) {
+    if (alert.user.empty()) return "the alert has no user";
+    if (!IsValidUserName(alert.user)) return "invalid user name '" + EscapeForLog(alert.user) + "'";
+    request->user = alert.user;
+  }
+  if (expect.expect_filename) {
+    if (alert.filename.empty()) return "the alert has no file name";
+    request->filename = alert.filename;
+  }
+  Status valid = ValidateRequest(request);
+  return valid.ok() ? "" : valid.message();
+}
+
+void Responder::SendToThisHost(const ExecRequest& request, Decision* decision) {
+  ActionRecord record = RecordFor(request, "");
+  if (Status sent = sink_->Send(request); !sent.ok()) {
+    RecordSendError(request.name, "cannot send to execd: ", sent, &record, decision);
   } else {
     ++sent_;
-    decision.sent = true;
+    decision->sent = true;
     record.event = "decided";
     record.args = request.Arguments();
   }
+  Append(std::move(record));
+}
+
+void Responder::SendToAgents(const Binding& binding, const ExecRequest& request,
+                             const std::string& agent_id, Decision* decision) {
+  ActionRecord record = RecordFor(request, agent_id);
+  const std::string where = agent_id.empty() ? "every agent" : "agent " + agent_id;
+  auto queued = agents_->Send(AgentResponse{agent_id, AgentCommand{request, binding.entry}});
+  if (!queued.ok()) {
+    RecordSendError("agent " + request.name, "cannot send to " + where + ": ", queued.status(),
+                    &record, decision);
+  } else {
+    ++sent_;
+    decision->sent = true;
+    record.event = "sent";
+    record.args = request.Arguments();
+    if (agent_id.empty()) {
+      record.reason = "sent to every agent (" + std::to_string(*queued) + ")";
+    } else {
+      record.reason = "sent to agent " + agent_id;
+    }
+  }
+  Append(std::move(record));
+}
+
+ActionRecord Responder::RecordFor(const ExecRequest& request, const std::string& agent_id) {
+  ActionRecord record;
+  record.response = request.name;
+  record.key = request.Key();
+  record.rule_id = request.rule_id;
+  record.agent_id = agent_id;
+  return record;
+}
+
+void Responder::RecordSendError(const std::string& repeat_key, const std::string& prefix,
+                                const Status& error, ActionRecord* record, Decision* decision) {
+  ++send_errors_;
+  if (decision->reason.empty()) decision->reason = error.message();
+  record->event = "failed";
+  record->reason = prefix + error.message();
+  uint64_t suppressed = 0;
+  if (repeats_.ShouldLog(repeat_key, &suppressed)) {
+    GetLogger("response")
+        ->error("response {} for rule {}: {} ({} more not logged)", record->response,
+                record->rule_id, record->reason, suppressed);
+  }
+}
+
+void Responder::Append(ActionRecord record) {
   if (log_ != nullptr) log_->Append(std::move(record));
-  return decision;
 }
 
 ResponderCounters Responder::counters() const {

@@ -13,6 +13,7 @@
 #include "response/action_log.h"
 #include "response/address.h"
 #include "response/message.h"
+#include "response/remote.h"
 #include "response/socket.h"
 #include "response/table.h"
 
@@ -63,13 +64,13 @@ class ExecqSink final : public RequestSink {
 // The outcome for one bound response.
 struct Decision {
   std::string response;
-  bool sent = false;
-  std::string reason;  // why it was skipped, or the send error
+  bool sent = false;   // sent to this host's execd or queued for at least one agent
+  std::string reason;  // why it was skipped, or the first send error
 };
 
 struct ResponderCounters {
   uint64_t alerts = 0;
-  uint64_t sent = 0;
+  uint64_t sent = 0;  // requests sent to this host's execd or queued for agents
   uint64_t skipped = 0;
   uint64_t send_errors = 0;
 };
@@ -77,14 +78,18 @@ struct ResponderCounters {
 // Thread-safe after Create(): OnAlert may be called from several threads.
 class Responder {
  public:
-  // Builds the bindings from `config`. `sink` and `log` are not owned and must outlive the
-  // Responder; `log` may be null. Fails when the configuration has a response naming an
-  // unknown command; allow-list entries that are not addresses are logged and ignored.
+  // Builds the bindings from `config`. `sink`, `agents` and `log` are not owned and must
+  // outlive the Responder. `agents` is null on a host that accepts no agents, where responses
+  // routed to an agent are skipped; `log` may be null. Fails when the configuration has a
+  // response naming an unknown command; allow-list entries that are not addresses are logged
+  // and ignored.
   static Expected<std::unique_ptr<Responder>> Create(const config::Config& config,
-                                                     RequestSink* sink, ActionLog* log);
+                                                     RequestSink* sink, ActionLog* log,
+                                                     AgentSink* agents = nullptr);
 
-  // Decides, validates, checks the allow list and sends, for every response bound to
-  // `alert`. Every decision is recorded in the action log and returned.
+  // Decides, validates and checks the allow list once, then sends to every host that
+  // RouteResponse() names, for every response bound to `alert`. Each decision and each send
+  // to an agent is recorded in the action log; the decisions are returned.
   std::vector<Decision> OnAlert(const AlertFacts& alert);
 
   ResponderCounters counters() const;
@@ -94,17 +99,33 @@ class Responder {
     config::ActiveResponseConfig response;
     TableEntry entry;
   };
-  Responder(std::vector<Binding> bindings, AllowList allow_list, RequestSink* sink, ActionLog* log)
+  Responder(std::vector<Binding> bindings, AllowList allow_list, RequestSink* sink,
+            AgentSink* agents, ActionLog* log)
       : bindings_(std::move(bindings)),
         allow_list_(std::move(allow_list)),
         sink_(sink),
+        agents_(agents),
         log_(log) {}
 
   Decision Decide(const Binding& binding, const AlertFacts& alert);
+  // Returns the reason `alert` cannot fill `*request` for `binding`; empty when it can.
+  std::string FillRequest(const Binding& binding, const AlertFacts& alert, ExecRequest* request);
+  // Sends `request` to this host's execd and records the outcome.
+  void SendToThisHost(const ExecRequest& request, Decision* decision);
+  // Queues `request` for `agent_id` (empty: every agent) and records the outcome.
+  void SendToAgents(const Binding& binding, const ExecRequest& request,
+                    const std::string& agent_id, Decision* decision);
+  static ActionRecord RecordFor(const ExecRequest& request, const std::string& agent_id);
+  // Counts and logs a failed send (one status-log line per `repeat_key` and minute) and
+  // fills `*record` and `*decision` with the error.
+  void RecordSendError(const std::string& repeat_key, const std::string& prefix,
+                       const Status& error, ActionRecord* record, Decision* decision);
+  void Append(ActionRecord record);
 
   std::vector<Binding> bindings_;
   AllowList allow_list_;
   RequestSink* sink_;
+  AgentSink* agents_;
   ActionLog* log_;
   RepeatLimiter repeats_;  // for send errors, which repeat while execd is down
   std::atomic<uint64_t> alerts_{0}, sent_{0}, skipped_{0}, send_errors_{0};

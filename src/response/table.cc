@@ -157,6 +157,16 @@ std::string ResponseTable::MatchNamePrefix(std::string_view text) const {
   return best;
 }
 
+void ResponseTable::Put(TableEntry entry) {
+  for (TableEntry& existing : entries_) {
+    if (existing.name == entry.name) {
+      existing = std::move(entry);
+      return;
+    }
+  }
+  entries_.push_back(std::move(entry));
+}
+
 void ResponseTable::MergeOptionsFrom(const ResponseTable& source) {
   for (TableEntry& entry : entries_) {
     if (const TableEntry* other = source.Find(entry.name)) entry.options = other->options;

@@ -70,6 +70,9 @@ class ResponseTable {
   // or the end of `text`, or an empty string. Used to read names that contain spaces.
   std::string MatchNamePrefix(std::string_view text) const;
 
+  // Adds `entry`, or replaces the entry of the same name in place.
+  void Put(TableEntry entry);
+
   // Copies options from `source` for every entry whose name it also has.
   void MergeOptionsFrom(const ResponseTable& source);
 

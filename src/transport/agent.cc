@@ -418,6 +418,9 @@ void Agent::LoadResponseLog() {
       r.exit_status = j["exit_status"].get<int64_t>();
     }
     if (j.contains("detail") && j["detail"].is_string()) r.detail = j["detail"].get<std::string>();
+    if (j.contains("undo_at_ms") && j["undo_at_ms"].is_number_integer()) {
+      r.undo_at_ms = j["undo_at_ms"].get<int64_t>();
+    }
     response_log_[r.response_id] = r;
   }
 }
@@ -430,7 +433,8 @@ void Agent::SaveResponseLog() {
       out.push_back({{"id", id},
                      {"outcome", static_cast<int>(r.outcome)},
                      {"exit_status", r.exit_status},
-                     {"detail", r.detail}});
+                     {"detail", r.detail},
+                     {"undo_at_ms", r.undo_at_ms}});
     }
   }
   Status saved = WriteSecretFile(options_.state_dir + "/responses.json", out.dump() + "\n");

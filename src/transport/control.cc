@@ -105,7 +105,8 @@ json ResponseToJson(const ResponseRecord& r) {
       {"id", r.response_id},          {"agent_id", r.agent_id},     {"command", r.command},
       {"action", r.action},           {"arguments", r.arguments},   {"timeout", r.timeout_seconds},
       {"created_at", r.created_at},   {"expires_at", r.expires_at}, {"state", r.state},
-      {"exit_status", r.exit_status}, {"detail", r.detail},         {"updated_at", r.updated_at}};
+      {"exit_status", r.exit_status}, {"detail", r.detail},         {"updated_at", r.updated_at},
+      {"undo_at_ms", r.undo_at_ms},         {"payload", r.payload}};
 }
 
 ResponseRecord ResponseFromJson(const json& j) {
@@ -122,6 +123,8 @@ ResponseRecord ResponseFromJson(const json& j) {
   r.exit_status = j.value("exit_status", int64_t{0});
   r.detail = j.value("detail", "");
   r.updated_at = j.value("updated_at", int64_t{0});
+  r.undo_at_ms = j.value("undo_at_ms", int64_t{0});
+  r.payload = j.value("payload", "");
   return r;
 }
 

@@ -94,7 +94,7 @@ TEST(Frame, EveryMessageTypeRoundTrips) {
   in.push_back(StatusMessage{{"0.1.0", "web1", "Linux", "ee", 5, 6}});
   in.push_back(AckMessage{99});
   in.push_back(ResponseCommandMessage{7, "firewall-drop", "add", {"-", "10.0.0.1"}, 600, "{}"});
-  in.push_back(ResponseResultMessage{7, ResponseOutcome::kExecuted, -9, "killed"});
+  in.push_back(ResponseResultMessage{7, ResponseOutcome::kExecuted, -9, "killed", 1700000600123});
   in.push_back(EnrollRequestMessage{"tid", "secret", "web1", "PEM", "host"});
   in.push_back(EnrollReplyMessage{true, "", "001", "web1", "CERT", "CA"});
   in.push_back(ErrorMessage{"bye"});
@@ -110,6 +110,7 @@ TEST(Frame, EveryMessageTypeRoundTrips) {
     EXPECT_EQ(EncodeMessage(out[i]), EncodeMessage(in[i]));
   }
   EXPECT_EQ(std::get<ResponseResultMessage>(out[5]).exit_status, -9);
+  EXPECT_EQ(std::get<ResponseResultMessage>(out[5]).undo_at_ms, 1700000600123);
   EXPECT_EQ(std::get<HelloMessage>(out[0]).status.queue_bytes, 4u);
 }
 

@@ -25,7 +25,7 @@ json ResponseToJson(const ResponseRecord& r) {
       {"action", r.action},        {"arguments", r.arguments},     {"timeout", r.timeout_seconds},
       {"payload", r.payload},      {"created_at", r.created_at},   {"expires_at", r.expires_at},
       {"state", r.state},          {"exit_status", r.exit_status}, {"detail", r.detail},
-      {"updated_at", r.updated_at}};
+      {"updated_at", r.updated_at}, {"undo_at_ms", r.undo_at_ms}};
 }
 
 ResponseRecord ResponseFromJson(const json& j) {
@@ -43,6 +43,7 @@ ResponseRecord ResponseFromJson(const json& j) {
   r.exit_status = j.value("exit_status", int64_t{0});
   r.detail = j.value("detail", "");
   r.updated_at = j.value("updated_at", int64_t{0});
+  r.undo_at_ms = j.value("undo_at_ms", int64_t{0});
   return r;
 }
 
@@ -317,8 +318,8 @@ std::vector<AgentInfo> Manager::Impl::ListAgents() const {
   return out;
 }
 
-void Manager::Impl::ExpireResponsesLocked(int64_t now) {
-  bool changed = false;
+std::vector<ResponseRecord> Manager::Impl::ExpireResponsesLocked(int64_t now) {
+  std::vector<ResponseRecord> expired;
   for (auto& [id, rt] : agents_) {
     for (auto it = rt.pending_responses.begin(); it != rt.pending_responses.end();) {
       auto r = responses_.find(*it);
@@ -330,19 +331,21 @@ void Manager::Impl::ExpireResponsesLocked(int64_t now) {
         r->second.state = "expired";
         r->second.updated_at = now;
         ++counters_.responses_expired;
+        r->second.detail = "the agent did not connect before the response's timeout";
         log_->warn("response {} ('{}' for agent {}) expired before the agent connected",
                    r->second.response_id, r->second.command, id);
         it = rt.pending_responses.erase(it);
-        changed = true;
+        expired.push_back(r->second);
         continue;
       }
       ++it;
     }
   }
-  if (changed) {
+  if (!expired.empty()) {
     Status saved = SaveResponsesLocked();
     if (!saved.ok()) log_->error("saving responses failed: {}", saved.ToString());
   }
+  return expired;
 }
 
 void Manager::Impl::WriteAgentStateFile() {
@@ -365,13 +368,14 @@ void Manager::Impl::WriteAgentStateFile() {
 void Manager::Impl::Housekeeping() {
   store_->Refresh();
   std::vector<ConnectionRef> cut;
+  std::vector<ResponseRecord> expired;
   {
     std::lock_guard lock(mu_);
     if (sessions_dirty_) {
       Status saved = SaveSessionsLocked();
       if (!saved.ok()) log_->error("saving sessions failed: {}", saved.ToString());
     }
-    ExpireResponsesLocked(NowSeconds());
+    expired = ExpireResponsesLocked(NowSeconds());
     for (auto& [id, rt] : agents_) {
       if (!rt.connection.valid()) continue;
       std::optional<AgentEntry> e = store_->FindAgent(id);
@@ -380,6 +384,9 @@ void Manager::Impl::Housekeeping() {
   }
   for (const ConnectionRef& ref : cut) {
     PostToLoop(ref.loop, {LoopCommand::Kind::kClose, ref.connection_id, "agent removed"});
+  }
+  if (options_.on_response_result) {
+    for (const ResponseRecord& record : expired) options_.on_response_result(record);
   }
   auto now = std::chrono::steady_clock::now();
   if (now - last_state_file_ >= std::chrono::seconds(10)) {

@@ -79,6 +79,7 @@ struct ResponseRecord {
   int64_t exit_status = 0;
   std::string detail;
   int64_t updated_at = 0;
+  int64_t undo_at_ms = 0;  // from the agent's result: when its execd undoes it (Unix ms)
 };
 
 // One line of `vigil control -l`.
@@ -141,6 +142,8 @@ struct ManagerOptions {
   // Serve `vigil control` on <state_dir>/control.sock.
   bool control_socket = true;
   EventsCallback on_events;
+  // Called with the record of each response that an agent reported a result for, and of each
+  // response that expired before its agent connected.
   std::function<void(const ResponseRecord&)> on_response_result;
 };
 

@@ -100,7 +100,8 @@ class Manager::Impl {
   void PostToLoop(int loop, LoopCommand command);
 
   // Response bookkeeping (REQUIRES: mu_ held).
-  void ExpireResponsesLocked(int64_t now);
+  // Marks the pending responses whose time is up as expired and returns them.
+  std::vector<ResponseRecord> ExpireResponsesLocked(int64_t now);
   Status SaveResponsesLocked();
   Status SaveSessionsLocked();
   Status LoadPersistentState();

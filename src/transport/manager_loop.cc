@@ -613,6 +613,7 @@ void EventLoop::HandleResult(Connection* c, const ResponseResultMessage& result)
                                                             : "failed";
     r.exit_status = result.exit_status;
     r.detail = result.detail;
+    r.undo_at_ms = result.undo_at_ms;
     r.updated_at = NowSeconds();
     auto& pending = impl_->agents_[c->agent_id].pending_responses;
     std::erase(pending, result.response_id);

@@ -1,5 +1,8 @@
 #include "transport/message.h"
 
+#include <algorithm>
+#include <cstdint>
+
 #include "transport/wire.h"
 
 namespace vigil::transport {
@@ -74,6 +77,7 @@ struct Encoder {
     w.PutVarint((static_cast<uint64_t>(m.exit_status) << 1) ^
                 static_cast<uint64_t>(m.exit_status >> 63));
     w.PutString(m.detail);
+    w.PutVarint(static_cast<uint64_t>(std::max<int64_t>(0, m.undo_at_ms)));
   }
   void operator()(const EnrollRequestMessage& m) {
     w.PutString(m.token_id);
@@ -196,6 +200,12 @@ Expected<Message> DecodeMessage(FrameType type, std::string_view body) {
       r.GetU8(&outcome);
       r.GetVarint(&zigzag);
       r.GetString(&m.detail, kMaxFieldBytes);
+      uint64_t undo_at_ms = 0;
+      r.GetVarint(&undo_at_ms);
+      if (undo_at_ms > static_cast<uint64_t>(INT64_MAX)) {
+        return Status::ParseError("response result has an undo time out of range");
+      }
+      m.undo_at_ms = static_cast<int64_t>(undo_at_ms);
       if (outcome < 1 || outcome > 3) {
         return Status::ParseError("response result has unknown outcome " + std::to_string(outcome));
       }

@@ -76,7 +76,9 @@ struct ResponseCommandMessage {
   std::string action;                  // "add" or "delete"
   std::vector<std::string> arguments;  // such as the user name and source address
   uint32_t timeout_seconds = 0;        // 0 when the response is never undone
-  std::string payload;                 // the alert as JSON, passed to the command as it is
+  // The request and response-table entry as JSON (see response/remote.h); the transport
+  // carries it unchanged.
+  std::string payload;
 };
 
 enum class ResponseOutcome : uint8_t {
@@ -90,6 +92,9 @@ struct ResponseResultMessage {
   ResponseOutcome outcome = ResponseOutcome::kExecuted;
   int64_t exit_status = 0;
   std::string detail;
+  // When the agent's execd will undo the response (Unix milliseconds); 0 when nothing is
+  // pending.
+  int64_t undo_at_ms = 0;
 };
 
 // Sent by an agent without a certificate: a one-time token and the agent's public key.

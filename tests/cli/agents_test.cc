@@ -29,11 +29,7 @@ class AgentsTest : public ::testing::Test {
     // A port from the pid keeps parallel test runs apart.
     port_ = 20000 + (::getpid() % 20000);
     std::filesystem::create_directories(dir_ + "/manager");
-    std::ofstream(dir_ + "/manager/vigil.conf")
-        << "<ossec_config>\n  <rules>\n    <decoder_dir pattern=\"_decoders.xml$\">" << kSource
-        << "/rules</decoder_dir>\n    <rule_dir pattern=\"_rules.xml$\">" << kSource
-        << "/rules</rule_dir>\n  </rules>\n  <remote><port>" << port_
-        << "</port><local_ip>127.0.0.1</local_ip></remote>\n</ossec_config>\n";
+    WriteManagerConfig("");
     for (const char* name : {"web1", "db1"}) {
       std::string agent_dir = dir_ + "/" + name;
       std::filesystem::create_directories(agent_dir + "/logs");
@@ -50,6 +46,16 @@ class AgentsTest : public ::testing::Test {
   }
 
   std::string ManagerConfig() const { return dir_ + "/manager/vigil.conf"; }
+
+  // Writes the manager's configuration: the bundled rules, the agent port and `extra`.
+  void WriteManagerConfig(const std::string& extra) {
+    std::ofstream(dir_ + "/manager/vigil.conf")
+        << "<ossec_config>\n  <rules>\n    <decoder_dir pattern=\"_decoders.xml$\">" << kSource
+        << "/rules</decoder_dir>\n    <rule_dir pattern=\"_rules.xml$\">" << kSource
+        << "/rules</rule_dir>\n  </rules>\n  <remote><port>" << port_
+        << "</port><local_ip>127.0.0.1</local_ip></remote>\n"
+        << extra << "</ossec_config>\n";
+  }
 
   void Enroll(const std::string& name) {
     ProcessResult token =
@@ -136,6 +142,179 @@ TEST_F(AgentsTest, RemovedAgentIsRejected) {
   std::string log = ReadAll(dir_ + "/manager/run.out");
   EXPECT_EQ(log.find(" revoked=0 "), std::string::npos) << log;
   EXPECT_NE(log.find(" revoked="), std::string::npos) << log;
+}
+
+// Active responses across hosts. Each host (the manager, web1 = agent 001, db1 = agent 002) has
+// its own responses folder with a program `mark` that appends "<response> <action> <address>"
+// to marks.log in that host's folder, so each test can check where a response ran.
+class AgentResponsesTest : public AgentsTest {
+ protected:
+  void SetUp() override {
+    AgentsTest::SetUp();
+    WriteManagerConfig(
+        "  <command><name>mark</name><executable>mark</executable><expect>srcip</expect>"
+        "<timeout_allowed>yes</timeout_allowed></command>\n"
+        // sshd "Invalid user" is rule 501020.
+        "  <active-response><name>local-mark</name><command>mark</command>"
+        "<location>local</location><rules_id>501020</rules_id><timeout>4</timeout>"
+        "</active-response>\n"
+        "  <active-response><name>defined-mark</name><command>mark</command>"
+        "<location>defined-agent</location><agent_id>002</agent_id><rules_id>501020</rules_id>"
+        "</active-response>\n"
+        // Bound to no rule that exists: run with `vigil control -b` only.
+        "  <active-response><name>long-mark</name><command>mark</command>"
+        "<location>server</location><rules_id>999999</rules_id><timeout>600</timeout>"
+        "</active-response>\n"
+        "  <active-response><name>short-mark</name><command>mark</command>"
+        "<location>server</location><rules_id>999999</rules_id><timeout>2</timeout>"
+        "</active-response>\n");
+    for (const char* host : {"manager", "web1", "db1"}) {
+      const std::string folder = dir_ + "/" + host + "/active-response";
+      std::filesystem::create_directories(folder);
+      std::ofstream(folder + "/mark") << "#!/bin/sh\n"
+                                         "echo \"$VIGIL_AR_NAME $1 $3\" >> \"${0%/*}/../marks.log\"\n";
+      std::filesystem::permissions(folder + "/mark", std::filesystem::perms::owner_all);
+    }
+  }
+
+  std::string Marks(const std::string& host) { return ReadAll(dir_ + "/" + host + "/marks.log"); }
+
+  bool Has(const std::string& text, const std::string& part) {
+    return text.find(part) != std::string::npos;
+  }
+
+  void StartManager() {
+    pids_.push_back(StartVigil({"run", "-c", ManagerConfig()}, dir_ + "/manager/run.out"));
+    ASSERT_TRUE(WaitFor([&] {
+      return std::filesystem::exists(dir_ + "/manager/var/state/manager/control.sock");
+    })) << ReadAll(dir_ + "/manager/run.out");
+  }
+
+  void StartAgent(const std::string& name) {
+    pids_.push_back(
+        StartVigil({"agent", "-c", dir_ + "/" + name + "/agent.conf"}, dir_ + "/" + name + "/agent.out"));
+  }
+
+  ProcessResult Control(std::vector<std::string> args) {
+    args.insert(args.begin(), {"control", "-c", ManagerConfig()});
+    return RunVigil(args);
+  }
+
+  std::string Actions() { return Control({"--actions", "200"}).out; }
+  std::string Blocks() { return Control({"--blocks"}).out; }
+
+  std::string Logs() {
+    return "manager:\n" + ReadAll(dir_ + "/manager/run.out") + "web1:\n" +
+           ReadAll(dir_ + "/web1/agent.out") + "db1:\n" + ReadAll(dir_ + "/db1/agent.out");
+  }
+};
+
+TEST_F(AgentResponsesTest, RoutesAlertResponsesToAgents) {
+  StartManager();
+  Enroll("web1");
+  Enroll("db1");
+  StartAgent("web1");
+  StartAgent("db1");
+  std::ofstream(dir_ + "/web1/logs/auth.log", std::ios::app)
+      << "Dec  1 10:00:00 web1 sshd[22]: Invalid user admin from 203.0.113.45 port 41822\n";
+
+  // location local: the agent where the event happened, and only that one.
+  ASSERT_TRUE(WaitFor([&] { return Has(Marks("web1"), "local-mark add 203.0.113.45"); }))
+      << Logs();
+  // defined-agent 002: db1, although the event came from web1.
+  ASSERT_TRUE(WaitFor([&] { return Has(Marks("db1"), "defined-mark add 203.0.113.45"); }))
+      << Logs();
+  ASSERT_TRUE(WaitFor([&] {
+    return Has(Actions(), "executed local-mark 203.0.113.45 rule=501020 agent=001 exit=0");
+  })) << Actions();
+  const std::string blocks = Blocks();
+  EXPECT_TRUE(Has(blocks, "agent 001  local-mark  203.0.113.45")) << blocks;
+  const std::string actions = Actions();
+  EXPECT_TRUE(Has(actions, "sent local-mark 203.0.113.45 rule=501020 agent=001")) << actions;
+  EXPECT_TRUE(Has(actions, "sent defined-mark 203.0.113.45 rule=501020 agent=002")) << actions;
+
+  // The agent's execd undoes the block when the 4 s timeout ends.
+  ASSERT_TRUE(WaitFor([&] { return Has(Marks("web1"), "local-mark delete 203.0.113.45"); }))
+      << Logs();
+  EXPECT_FALSE(Has(Marks("db1"), "local-mark")) << Marks("db1");
+  EXPECT_FALSE(Has(Marks("web1"), "defined-mark")) << Marks("web1");
+  EXPECT_EQ(Marks("manager"), "");
+  EXPECT_FALSE(Has(Blocks(), "local-mark")) << Blocks();
+}
+
+TEST_F(AgentResponsesTest, ControlRunsOnOneAgentOrAll) {
+  StartManager();
+  Enroll("web1");
+  Enroll("db1");
+  StartAgent("web1");
+  StartAgent("db1");
+
+  ProcessResult one = Control({"-b", "192.0.2.50", "-f", "long-mark", "-u", "001"});
+  ASSERT_EQ(one.exit_code, 0) << one.err;
+  EXPECT_TRUE(Has(one.out, "sent 'long-mark' for 192.0.2.50 to agent 001")) << one.out;
+  ASSERT_TRUE(WaitFor([&] { return Has(Marks("web1"), "long-mark add 192.0.2.50"); })) << Logs();
+
+  ProcessResult all = Control({"-b", "192.0.2.51", "-f", "long-mark", "-a"});
+  ASSERT_EQ(all.exit_code, 0) << all.err;
+  ASSERT_TRUE(WaitFor([&] {
+    return Has(Marks("web1"), "long-mark add 192.0.2.51") &&
+           Has(Marks("db1"), "long-mark add 192.0.2.51");
+  })) << Logs();
+  EXPECT_FALSE(Has(Marks("db1"), "192.0.2.50")) << Marks("db1");
+  // Like OSSEC's agent_control -a, -a reaches the agents and not the manager.
+  EXPECT_EQ(Marks("manager"), "");
+
+  ProcessResult unknown_agent = Control({"-b", "192.0.2.52", "-f", "long-mark", "-u", "009"});
+  EXPECT_NE(unknown_agent.exit_code, 0);
+  EXPECT_TRUE(Has(unknown_agent.err, "agent 009 is not enrolled")) << unknown_agent.err;
+  ProcessResult unknown_name = Control({"-b", "192.0.2.52", "-f", "nosuch", "-u", "001"});
+  EXPECT_NE(unknown_name.exit_code, 0);
+  EXPECT_TRUE(Has(unknown_name.err, "no response named 'nosuch'")) << unknown_name.err;
+  ProcessResult without_block = Control({"-u", "001"});
+  EXPECT_EQ(without_block.exit_code, 2) << without_block.err;
+
+  ASSERT_TRUE(WaitFor([&] { return Has(Blocks(), "agent 001  long-mark  192.0.2.50"); }))
+      << Blocks();
+  EXPECT_TRUE(Has(Blocks(), "agent 002  long-mark  192.0.2.51")) << Blocks();
+
+  // --unblock reaches the agent that holds the block.
+  ProcessResult unblock = Control({"--unblock", "192.0.2.50"});
+  ASSERT_EQ(unblock.exit_code, 0) << unblock.err;
+  EXPECT_TRUE(Has(unblock.out, "sent unblock for 192.0.2.50 to agent 001")) << unblock.out;
+  ASSERT_TRUE(WaitFor([&] { return Has(Marks("web1"), "long-mark delete 192.0.2.50"); }))
+      << Logs();
+  ASSERT_TRUE(WaitFor([&] { return !Has(Blocks(), "192.0.2.50"); })) << Blocks();
+  EXPECT_TRUE(Has(Blocks(), "agent 001  long-mark  192.0.2.51")) << Blocks();
+  EXPECT_FALSE(Has(Marks("db1"), "delete")) << Marks("db1");
+}
+
+TEST_F(AgentResponsesTest, OfflineAgentGetsResponseOrItExpires) {
+  StartManager();
+  Enroll("web1");
+  Enroll("db1");
+  ProcessResult waits = Control({"-b", "192.0.2.60", "-f", "long-mark", "-u", "001"});
+  ASSERT_EQ(waits.exit_code, 0) << waits.err;
+  ProcessResult expires = Control({"-b", "192.0.2.61", "-f", "short-mark", "-u", "002"});
+  ASSERT_EQ(expires.exit_code, 0) << expires.err;
+
+  // short-mark's timeout (2 s) passes before db1 connects: dropped and logged as expired.
+  ASSERT_TRUE(WaitFor([&] { return Has(Actions(), "expired short-mark 192.0.2.61"); }))
+      << Actions();
+  EXPECT_TRUE(Has(Actions(), "agent=002")) << Actions();
+
+  StartAgent("web1");
+  StartAgent("db1");
+  ASSERT_TRUE(WaitFor([&] { return Has(Marks("web1"), "long-mark add 192.0.2.60"); })) << Logs();
+  ASSERT_TRUE(WaitFor([&] {
+    return Has(Actions(), "executed long-mark 192.0.2.60 rule=(no_rule_id) agent=001 exit=0");
+  })) << Actions();
+  ASSERT_TRUE(WaitFor([&] {
+    ProcessResult list = Control({"-l"});
+    return list.out.find("db1") != std::string::npos &&
+           list.out.find("active", list.out.find("db1")) != std::string::npos;
+  }));
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  EXPECT_FALSE(Has(Marks("db1"), "192.0.2.61")) << Marks("db1");
 }
 
 }  // namespace
