@@ -18,6 +18,7 @@
 #include "response/execd.h"
 #include "response/responder.h"
 #include "transport/manager.h"
+#include "transport/syslog_server.h"
 
 #ifndef VIGIL_VERSION
 #define VIGIL_VERSION "0.0.0"
@@ -64,6 +65,66 @@ Expected<int> LockStateDir(const std::string& state_dir) {
     // The lock is what matters; the pid is only for the message above.
   }
   return fd;
+}
+
+// Returns the address a <remote> binds: its <local_ip>, else every IPv6 or IPv4 address.
+std::string RemoteBindAddress(const config::RemoteConfig& remote) {
+  if (!remote.local_ip.empty()) return remote.local_ip;
+  return remote.ipv6 ? "::" : "0.0.0.0";
+}
+
+// Starts one manager for every secure <remote> and one syslog receiver per syslog <remote>.
+Status StartRemotes(const config::Config& config, daemon::Pipeline* sink,
+                    std::unique_ptr<transport::Manager>* manager,
+                    std::vector<std::unique_ptr<transport::SyslogServer>>* syslog_servers) {
+  transport::ManagerOptions manager_options;
+  for (const config::RemoteConfig& remote : config.remotes) {
+    std::string where = remote.source.file + ":" + std::to_string(remote.source.line);
+    if (remote.connection == "secure") {
+      transport::ListenerOptions listener;
+      listener.address = RemoteBindAddress(remote);
+      listener.port = static_cast<uint16_t>(remote.port);
+      listener.allowed_ips = remote.allowed_ips;
+      listener.denied_ips = remote.denied_ips;
+      manager_options.listeners.push_back(std::move(listener));
+      continue;
+    }
+    transport::SyslogServerOptions options;
+    options.address = RemoteBindAddress(remote);
+    options.port = static_cast<uint16_t>(remote.port);
+    options.udp = remote.protocol.find("udp") != std::string::npos;
+    options.tcp = remote.protocol.find("tcp") != std::string::npos;
+    options.allowed_ips = remote.allowed_ips;
+    options.denied_ips = remote.denied_ips;
+    options.on_message = [sink](const std::string& sender, std::string message) {
+      collector::Record record;
+      record.text = std::move(message);
+      record.location = sender;
+      sink->Handle(record);
+    };
+    Expected<std::unique_ptr<transport::SyslogServer>> server =
+        transport::SyslogServer::Create(std::move(options));
+    Status started = server.ok() ? (*server)->Start() : server.status();
+    if (!started.ok()) return Status(started.code(), where + ": syslog remote: " + started.message());
+    syslog_servers->push_back(std::move(*server));
+  }
+  if (manager_options.listeners.empty()) return Status::Ok();
+  manager_options.state_dir = config.paths.state_dir + "/manager";
+  manager_options.on_events = [sink](const transport::AgentEventBatch& batch) {
+    for (size_t i = 0; i < batch.records.size(); ++i) {
+      collector::Record record;
+      record.text = batch.records[i].text;
+      record.location = batch.Location(i);
+      sink->Handle(record, std::string(batch.agent_id));
+    }
+    return true;
+  };
+  Expected<std::unique_ptr<transport::Manager>> created =
+      transport::Manager::Create(std::move(manager_options));
+  Status listening = created.ok() ? (*created)->Start() : created.status();
+  if (!listening.ok()) return Status(listening.code(), "agent link: " + listening.message());
+  *manager = std::move(*created);
+  return Status::Ok();
 }
 
 int Run(const RunOptions& options) {
@@ -145,34 +206,22 @@ int Run(const RunOptions& options) {
   }
 
   daemon::Pipeline* sink = pipeline->get();
-  // A <remote> section makes this daemon a manager: agents' records enter the same pipeline
-  // with the location "(name) address->path".
+  // A secure <remote> makes this daemon a manager: agents' records enter the same pipeline
+  // with the location "(name) address->path". A syslog <remote> feeds records whose location
+  // is the sender's address.
   std::unique_ptr<transport::Manager> manager;
-  if (!config->remotes.empty()) {
-    const config::RemoteConfig& remote = config->remotes.front();
-    transport::ManagerOptions manager_options;
-    manager_options.state_dir = config->paths.state_dir + "/manager";
-    if (!remote.local_ip.empty()) manager_options.listen_address = remote.local_ip;
-    manager_options.port = static_cast<uint16_t>(remote.port);
-    manager_options.on_events = [sink](const transport::AgentEventBatch& batch) {
-      for (size_t i = 0; i < batch.records.size(); ++i) {
-        collector::Record record;
-        record.text = batch.records[i].text;
-        record.location = batch.Location(i);
-        sink->Handle(record, std::string(batch.agent_id));
-      }
-      return true;
-    };
-    Expected<std::unique_ptr<transport::Manager>> created =
-        transport::Manager::Create(manager_options);
-    Status listening = created.ok() ? (*created)->Start() : created.status();
-    if (!listening.ok()) {
-      log->critical("agent link: {}", listening.message());
-      if (execd) execd->Stop();
-      return kExitFailure;
-    }
-    manager = std::move(*created);
-    log->info("listening for agents on {}:{}", manager_options.listen_address, remote.port);
+  std::vector<std::unique_ptr<transport::SyslogServer>> syslog_servers;
+  // Stops what started so far, in reverse order, when a later start fails.
+  auto stop_started = [&] {
+    for (auto& server : syslog_servers) server->Stop();
+    if (manager) manager->Stop();
+    if (execd) execd->Stop();
+  };
+  Status remotes = StartRemotes(*config, sink, &manager, &syslog_servers);
+  if (!remotes.ok()) {
+    log->critical("{}", remotes.message());
+    stop_started();
+    return kExitFailure;
   }
 
   collector::CollectorOptions collector_options = collector::CollectorOptionsFromConfig(*config);
@@ -180,13 +229,13 @@ int Run(const RunOptions& options) {
       collector_options, [sink](collector::Record&& record) { sink->Handle(record); });
   if (!collector.ok()) {
     log->critical("{}", collector.status().message());
-    if (execd) execd->Stop();
+    stop_started();
     return kExitConfig;
   }
   Status started = (*collector)->Start();
   if (!started.ok()) {
     log->critical("{}", started.message());
-    if (execd) execd->Stop();
+    stop_started();
     return kExitFailure;
   }
   log->info("running: {} log sources, {} active responses", config->localfiles.size(),
@@ -213,6 +262,7 @@ int Run(const RunOptions& options) {
 
   log->info("stopping on {}", reason);
   (*collector)->Stop();
+  for (auto& server : syslog_servers) server->Stop();
   if (manager) manager->Stop();
   (*pipeline)->Flush();
   if (execd) execd->Stop();

@@ -4,7 +4,9 @@
 // Layout of `state_dir` (every file mode 0600, the folder 0700):
 //   ca.key, ca.crt          the manager's own CA, created on first open
 //   server.key, server.crt  the TLS server credential, issued by the CA
-//   agents.json             enrolled agents: id, name, address, certificate serial, removed
+//   agents.json             enrolled agents: id, name, address, credential, certificate
+//                           serial, removed
+//   psk.json                the TLS 1.3 pre-shared key of each PSK agent, by agent id (hex)
 //   revoked.json            serials of certificates that are no longer accepted
 //   tokens.json             enrollment tokens: id, SHA-256 of the secret, name, expiry
 //   lock                    flock(2) target that serialises writers across processes
@@ -18,6 +20,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/clock.h"
@@ -32,6 +35,8 @@ struct AgentEntry {
   std::string name;
   std::string address;      // an IP address the agent must connect from, or "any"
   std::string serial;       // serial of the agent's current certificate (upper-case hex)
+  // "certificate" (issued at enrollment) or "psk" (a TLS 1.3 external pre-shared key).
+  std::string credential = "certificate";
   int64_t enrolled_at = 0;  // Unix seconds
   bool removed = false;
 };
@@ -44,6 +49,27 @@ struct EnrollTokenOptions {
   // Replace an enrolled agent of the same name (keeping its id) or address (removing it).
   bool force = false;
 };
+
+struct PskAgentOptions {
+  std::string name;
+  std::string address = "any";  // "any" or an IP address the agent must connect from
+  // Replace an enrolled agent of the same name (keeping its id) or address (removing it).
+  bool force = false;
+};
+
+// A PSK agent's credential. `key` holds kPskBytes raw bytes.
+struct PskCredential {
+  std::string agent_id;
+  std::string name;
+  std::string address;
+  std::string key;
+};
+
+// Formats a PSK credential as one line "<id> <name> <address> <key as hex>", the layout of
+// OSSEC's client.keys, for `vigil agent import-psk`.
+std::string FormatPskKeyLine(const PskCredential& credential);
+// Parses the line FormatPskKeyLine writes (one trailing newline allowed).
+Expected<PskCredential> ParsePskKeyLine(std::string_view line);
 
 // A new token as `vigil manager enroll-token` prints it. `token` contains the CA fingerprint,
 // so `vigil agent enroll` needs nothing else to authenticate the manager.
@@ -86,8 +112,17 @@ class ManagerStore {
   Expected<std::vector<EnrollReplyMessage>> EnrollMany(
       const std::vector<EnrollRequestMessage>& requests);
 
-  // Marks the agent removed and revokes its certificate.
+  // Adds an agent whose credential is a new random TLS 1.3 PSK, without a token. A forced
+  // replacement of the same name keeps the id and replaces the old credential.
+  Expected<PskCredential> AddPskAgent(const PskAgentOptions& options);
+
+  // Marks the agent removed and revokes its certificate or deletes its PSK.
   Status RemoveAgent(const std::string& id);
+
+  // Returns the PSK of enrolled, non-removed PSK agent `id`, or nullopt. Re-reads the files
+  // first when the id is not known yet, so an agent added by another process a moment ago
+  // can connect before the next Refresh().
+  std::optional<std::string> FindPsk(const std::string& id);
 
   std::optional<AgentEntry> FindAgent(const std::string& id) const;
   std::vector<AgentEntry> ListAgents() const;
@@ -115,6 +150,12 @@ class ManagerStore {
   Status LoadAgentsLocked();
   Status SaveAgentsLocked();
   Status SaveRevokedLocked();
+  Status LoadPsksLocked();
+  Status SavePsksLocked();
+  // Applies a forced replacement, or rejects a duplicate, for a new agent `name` at
+  // `address`. Returns the id to reuse (same name, forced) or "".
+  Expected<std::string> ResolveDuplicatesLocked(const std::string& name,
+                                                const std::string& address, bool force);
   std::string NextAgentIdLocked() const;
   Expected<EnrollReplyMessage> EnrollLocked(const EnrollRequestMessage& request,
                                             const std::string& peer_address);
@@ -130,8 +171,10 @@ class ManagerStore {
   mutable std::mutex mu_;
   std::map<std::string, AgentEntry> agents_;  // by id
   std::set<std::string> revoked_;
+  std::map<std::string, std::string> psks_;  // agent id to raw key bytes
   int64_t agents_mtime_ns_ = -1;
   int64_t revoked_mtime_ns_ = -1;
+  int64_t psks_mtime_ns_ = -1;
 };
 
 }  // namespace vigil::transport
