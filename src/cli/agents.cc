@@ -137,8 +137,10 @@ int RunAddAgent(const AddAgentOptions& options) {
   Expected<transport::PskCredential> credential =
       store->AddPskAgent({options.name, options.address, options.force});
   if (!credential.ok()) {
-    std::fprintf(stderr, "vigil manager add-agent: %s\n",
-                 credential.status().message().c_str());
+    bool duplicate = credential.status().code() == StatusCode::kAlreadyExists;
+    std::fprintf(stderr, "vigil manager add-agent: %s%s\n",
+                 credential.status().message().c_str(),
+                 duplicate ? "; remove it with `vigil control --remove ID` or use --force" : "");
     return kExitFailure;
   }
   std::string line = transport::FormatPskKeyLine(*credential);

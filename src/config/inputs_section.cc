@@ -62,8 +62,10 @@ std::optional<std::string> NormalizeProtocols(const std::string& text) {
       return std::nullopt;
     }
   }
-  if (!tcp && !udp) return std::nullopt;
-  return tcp && udp ? "tcp,udp" : tcp ? "tcp" : "udp";
+  if (tcp && udp) return "tcp,udp";
+  if (tcp) return "tcp";
+  if (udp) return "udp";
+  return std::nullopt;
 }
 
 // Returns the socket types a <remote> binds: agents always use TCP, syslog its <protocol>.

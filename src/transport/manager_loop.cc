@@ -63,7 +63,7 @@ struct Connection {
   std::string verify_error;
   // The agent id a PSK handshake offered and the manager found a key for.
   std::string psk_identity;
-  // Why the PSK lookup found no key, for the log and the counters.
+  // The reason the PSK lookup found no key, for the log and the counters.
   std::string psk_error;
   bool psk_removed = false;  // the identity belongs to a removed agent
 

@@ -1,5 +1,5 @@
-// The manager's state folder: its CA and server credential, the enrolled agents, the
-// enrollment tokens and the revoked certificate serials.
+// The manager's state folder: its CA and server credential, the enrolled agents, their
+// pre-shared keys, the enrollment tokens and the revoked certificate serials.
 //
 // Layout of `state_dir` (every file mode 0600, the folder 0700):
 //   ca.key, ca.crt          the manager's own CA, created on first open
@@ -10,8 +10,8 @@
 //   revoked.json            serials of certificates that are no longer accepted
 //   tokens.json             enrollment tokens: id, SHA-256 of the secret, name, expiry
 //   lock                    flock(2) target that serialises writers across processes
-// The `vigil manager enroll-token` command and a running manager both open the same folder;
-// every change re-reads the file it changes under the lock, so neither overwrites the other.
+// `vigil manager enroll-token`, `vigil manager add-agent` and a running manager open the same
+// folder. Every change re-reads the file it changes under the lock, so none overwrites another.
 #pragma once
 
 #include <cstdint>

@@ -12,8 +12,8 @@ namespace vigil::transport {
 
 // Decides whether a peer address may connect. A peer in a denied network is rejected; when
 // allowed networks are given, a peer must be in one of them; otherwise it is accepted. Denied
-// entries win over allowed ones, as in OSSEC's remote syslog check. Immutable after Create(),
-// so any thread may call Allows().
+// entries win over allowed ones, as in OS_IPNotAllowed() of OSSEC's remoted/syslog.c. Immutable
+// after Create(), so any thread may call Allows().
 class PeerFilter {
  public:
   // Builds the filter from entries as written: IPv4 or IPv6 addresses and CIDR networks.

@@ -6,6 +6,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <fmt/ranges.h>
+
 #include <cerrno>
 #include <cstring>
 
@@ -77,6 +79,7 @@ Expected<std::unique_ptr<SyslogServer>> SyslogServer::Create(SyslogServerOptions
   if (!filter.ok()) {
     return Status::InvalidArgument("syslog port " + where + ": " + filter.status().message());
   }
+
   std::unique_ptr<SyslogServer> server(new SyslogServer(std::move(options), std::move(*filter)));
   const SyslogServerOptions& o = server->options_;
   if (o.udp) {
@@ -91,6 +94,7 @@ Expected<std::unique_ptr<SyslogServer>> SyslogServer::Create(SyslogServerOptions
     server->tcp_fd_ = *fd;
     server->tcp_port_ = LocalPort(*fd);
   }
+
   server->wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (server->wake_fd_ < 0) {
     return Status::IoError(std::string("eventfd failed: ") + std::strerror(errno));
@@ -109,11 +113,12 @@ Status SyslogServer::Start() {
   if (thread_.joinable()) return Status::Ok();
   stop_ = false;
   thread_ = std::thread([this] { Run(); });
-  log_->info("receiving syslog on {} port {}{}{}, allowed-ips [{}], denied-ips [{}]",
-             options_.address, options_.udp ? "udp " + std::to_string(udp_port_) : "",
-             options_.udp && options_.tcp ? " and " : "",
-             options_.tcp ? "tcp " + std::to_string(tcp_port_) : "",
-             fmt::join(options_.allowed_ips, ","), fmt::join(options_.denied_ips, ","));
+  std::vector<std::string> ports;
+  if (options_.udp) ports.push_back("udp port " + std::to_string(udp_port_));
+  if (options_.tcp) ports.push_back("tcp port " + std::to_string(tcp_port_));
+  log_->info("receiving syslog on {} ({}), allowed-ips [{}], denied-ips [{}]", options_.address,
+             fmt::join(ports, ", "), fmt::join(options_.allowed_ips, ","),
+             fmt::join(options_.denied_ips, ","));
   return Status::Ok();
 }
 

@@ -105,9 +105,8 @@ int PskClientDataIndex() {
   return index;
 }
 
-// SSL_psk_use_session_cb_func for agents: offers the context's PSK. OpenSSL calls it a second
-// time with `md` set after a HelloRetryRequest; the PSK is offered again only when `md` is its
-// hash, as the callback contract requires.
+// SSL_psk_use_session_cb_func for agents: offers the context's PSK. After a HelloRetryRequest,
+// OpenSSL calls it again with `md` set, and the PSK is offered again only when `md` is its hash.
 int UsePskSession(SSL* ssl, const EVP_MD* md, const unsigned char** id, size_t* id_len,
                   SSL_SESSION** session) {
   *session = nullptr;
