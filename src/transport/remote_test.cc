@@ -85,10 +85,6 @@ class ListenerTest : public testing::LinkFixture {
   // Replaces the fixture's manager with one on two agent ports: the first denies 127.0.0.2,
   // the second allows only 127.0.0.1.
   void StartTwoPortManager() {
-    manager_->Stop();
-    manager_.reset();
-    ManagerOptions options;
-    options.state_dir = dir_.Sub("manager");
     ListenerOptions first;
     first.address = "0.0.0.0";
     first.port = 0;
@@ -96,7 +92,15 @@ class ListenerTest : public testing::LinkFixture {
     ListenerOptions second = first;
     second.denied_ips.clear();
     second.allowed_ips = {"127.0.0.1/32"};
-    options.listeners = {first, second};
+    StartManagerWith({first, second});
+  }
+
+  void StartManagerWith(std::vector<ListenerOptions> listeners) {
+    manager_->Stop();
+    manager_.reset();
+    ManagerOptions options;
+    options.state_dir = dir_.Sub("manager");
+    options.listeners = std::move(listeners);
     options.keepalive_seconds = 2;
     options.handshake_timeout_ms = 2000;
     options.on_events = sink_.Callback();
@@ -104,7 +108,7 @@ class ListenerTest : public testing::LinkFixture {
     ASSERT_TRUE(manager.ok()) << manager.status().ToString();
     manager_ = std::move(*manager);
     ASSERT_TRUE(manager_->Start().ok());
-    ASSERT_EQ(manager_->ports().size(), 2u);
+    ASSERT_EQ(manager_->ports().size(), options.listeners.size());
   }
 
   std::string Address(size_t listener) const {
@@ -144,6 +148,31 @@ TEST_F(ListenerTest, DeniedPeerClosedAndCounted) {
   EXPECT_TRUE(WaitUntil([&] { return sink_.CountFrom("001") == 1; }));
 }
 
+TEST_F(ListenerTest, Ipv6PortFiltersMappedIpv4Peers) {
+  ListenerOptions listener;
+  listener.address = "::";
+  listener.port = 0;
+  listener.allowed_ips = {"::1"};
+  StartManagerWith({listener});
+  std::string address = "[::1]:" + std::to_string(manager_->port());
+  Expected<IssuedToken> token = manager_->store().CreateEnrollToken({"web1", 60, "any", false});
+  ASSERT_TRUE(token.ok()) << token.status().ToString();
+  EnrollOptions enroll{address, token->token, "", dir_.Sub("agent-web1")};
+  Expected<AgentIdentity> identity = EnrollAgent(enroll);
+  ASSERT_TRUE(identity.ok()) << identity.status().ToString();
+  auto agent = StartAgent(enroll.state_dir, {address});
+  ASSERT_TRUE(agent);
+  ASSERT_TRUE(agent->Submit({{"stdin", "over ipv6"}}).ok());
+  ASSERT_TRUE(WaitUntil([&] { return sink_.size() == 1; }));
+  EXPECT_EQ(sink_.events()[0].location, "(web1) ::1->stdin");
+  // An IPv4 peer reaches the dual-stack port as ::ffff:127.0.0.1, which is not allowed.
+  int fd = ConnectFrom("127.0.0.1", manager_->port(), SOCK_STREAM);
+  ASSERT_GE(fd, 0) << std::strerror(errno);
+  EXPECT_TRUE(ClosedByPeer(fd));
+  close(fd);
+  EXPECT_TRUE(WaitUntil([&] { return manager_->counters().connections_denied == 1; }));
+}
+
 TEST_F(ListenerTest, InvalidFilterEntryRejectedAtCreate) {
   ManagerOptions options;
   options.state_dir = dir_.Sub("other");
@@ -172,6 +201,7 @@ class SyslogTest : public ::testing::Test {
     options.tcp = tcp;
     options.allowed_ips = {"127.0.0.0/8"};
     options.denied_ips = {"127.0.0.2"};
+    options.tcp_idle_timeout = idle_timeout_;
     options.on_message = [this](const std::string& sender, std::string message) {
       std::lock_guard lock(mu_);
       received_.push_back({sender, std::move(message)});
@@ -190,6 +220,7 @@ class SyslogTest : public ::testing::Test {
     return received_.size();
   }
 
+  std::chrono::milliseconds idle_timeout_ = 10min;
   std::mutex mu_;
   std::vector<Received> received_;
   std::unique_ptr<SyslogServer> server_;
@@ -251,6 +282,19 @@ TEST_F(SyslogTest, DeniedSendersDroppedAndCounted) {
   ASSERT_TRUE(WaitUntil([&] { return count() == 1; })) << count();
   ASSERT_TRUE(WaitUntil([&] { return server_->counters().denied == 2; }));
   EXPECT_EQ(received()[0].message, "fine");
+}
+
+TEST_F(SyslogTest, IdleTcpSenderDisconnected) {
+  idle_timeout_ = 300ms;
+  StartServer(/*udp=*/false, /*tcp=*/true);
+  int fd = ConnectFrom("127.0.0.1", server_->tcp_port(), SOCK_STREAM);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(write(fd, "held back", 9), 9);
+  EXPECT_TRUE(ClosedByPeer(fd));
+  close(fd);
+  ASSERT_TRUE(WaitUntil([&] { return count() == 1; })) << count();
+  EXPECT_EQ(received()[0].message, "held back");
+  EXPECT_EQ(server_->counters().tcp_idle_closed, 1u);
 }
 
 TEST_F(SyslogTest, CreateRequiresAllowedIps) {

@@ -133,9 +133,9 @@ void SyslogServer::Stop() {
   SyslogCounters c = counters();
   log_->info(
       "syslog receiver on {} stopped: messages={} denied={} truncated={} empty={} "
-      "escaped_bytes={} tcp_connections={}",
+      "escaped_bytes={} tcp_connections={} tcp_over_limit={} tcp_idle_closed={}",
       options_.address, c.messages, c.denied, c.truncated, c.empty, c.escaped_bytes,
-      c.tcp_connections);
+      c.tcp_connections, c.tcp_over_limit, c.tcp_idle_closed);
 }
 
 SyslogCounters SyslogServer::counters() const {
@@ -160,9 +160,11 @@ void SyslogServer::Run() {
     if (fds[2].revents & POLLIN) AcceptConnections();
     // Peers accepted just now are polled in the next round; the ones polled are in front.
     std::vector<size_t> ended;
+    auto now = std::chrono::steady_clock::now();
     for (size_t i = 3; i < fds.size(); ++i) {
-      if (fds[i].revents == 0) continue;
-      if (!ReadPeer(peers_[i - 3].get())) ended.push_back(i - 3);
+      TcpPeer* peer = peers_[i - 3].get();
+      bool open = fds[i].revents == 0 ? !ExpireIdlePeer(peer, now) : ReadPeer(peer);
+      if (!open) ended.push_back(i - 3);
     }
     for (auto it = ended.rbegin(); it != ended.rend(); ++it) {
       close(peers_[*it]->fd);
@@ -242,6 +244,7 @@ void SyslogServer::AcceptConnections() {
     auto peer = std::make_unique<TcpPeer>();
     peer->fd = fd;
     peer->address = std::move(sender);
+    peer->last_rx = std::chrono::steady_clock::now();
     peers_.push_back(std::move(peer));
     std::lock_guard lock(mu_);
     ++counters_.tcp_connections;
@@ -256,6 +259,7 @@ bool SyslogServer::ReadPeer(TcpPeer* peer) {
   for (;;) {
     ssize_t n = read(peer->fd, buffer, sizeof(buffer));
     if (n > 0) {
+      peer->last_rx = std::chrono::steady_clock::now();
       peer->splitter.Append(std::string_view(buffer, static_cast<size_t>(n)), emit);
       continue;
     }
@@ -264,6 +268,23 @@ bool SyslogServer::ReadPeer(TcpPeer* peer) {
     peer->splitter.Finish(emit);
     return false;
   }
+}
+
+bool SyslogServer::ExpireIdlePeer(TcpPeer* peer, std::chrono::steady_clock::time_point now) {
+  if (now - peer->last_rx < options_.tcp_idle_timeout) return false;
+  peer->splitter.Finish([&](std::string_view line, bool truncated) {
+    Deliver(peer->address, line, truncated);
+  });
+  {
+    std::lock_guard lock(mu_);
+    ++counters_.tcp_idle_closed;
+  }
+  uint64_t suppressed = 0;
+  if (limiter_.ShouldLog("idle:" + peer->address, &suppressed)) {
+    log_->info("closed the syslog connection from {}: nothing received for {} ms",
+               peer->address, options_.tcp_idle_timeout.count());
+  }
+  return true;
 }
 
 void SyslogServer::Deliver(const std::string& sender, std::string_view message, bool truncated) {

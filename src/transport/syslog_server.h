@@ -8,6 +8,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -63,6 +64,8 @@ struct SyslogServerOptions {
   std::vector<std::string> allowed_ips;  // required: at least one entry
   std::vector<std::string> denied_ips;
   size_t max_tcp_connections = 256;  // further connections are closed at once
+  // A TCP sender silent for this long is disconnected, so idle senders cannot hold every slot.
+  std::chrono::milliseconds tcp_idle_timeout{std::chrono::minutes(10)};
   // Called with the sender's numeric address and the message (valid UTF-8, no NUL, framing
   // stripped). Runs on the receive thread.
   std::function<void(const std::string& sender, std::string message)> on_message;
@@ -76,6 +79,7 @@ struct SyslogCounters {
   uint64_t escaped_bytes = 0;      // NUL and invalid UTF-8 bytes written as \xHH
   uint64_t tcp_connections = 0;    // TCP connections accepted
   uint64_t tcp_over_limit = 0;     // TCP connections closed because of max_tcp_connections
+  uint64_t tcp_idle_closed = 0;    // TCP connections closed after tcp_idle_timeout
 };
 
 class SyslogServer {
@@ -97,6 +101,7 @@ class SyslogServer {
     int fd = -1;
     std::string address;
     SyslogLineSplitter splitter;
+    std::chrono::steady_clock::time_point last_rx;
   };
 
   SyslogServer(SyslogServerOptions options, PeerFilter filter)
@@ -106,6 +111,8 @@ class SyslogServer {
   void AcceptConnections();
   // Reads from one TCP peer; returns false when the connection ended.
   bool ReadPeer(TcpPeer* peer);
+  // Returns true (after emitting its partial line) when a peer was silent for too long.
+  bool ExpireIdlePeer(TcpPeer* peer, std::chrono::steady_clock::time_point now);
   void Deliver(const std::string& sender, std::string_view message, bool truncated);
   bool CheckPeer(const std::string& sender, const char* transport);
 
