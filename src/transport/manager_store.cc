@@ -194,8 +194,8 @@ Status ManagerStore::LoadOrCreateCredentials() {
 Status ManagerStore::LoadAgentsLocked() {
   std::string agents_path = PathIn(state_dir_, "agents.json");
   std::string revoked_path = PathIn(state_dir_, "revoked.json");
-  int64_t agents_mtime = FileMtimeNs(agents_path);
-  int64_t revoked_mtime = FileMtimeNs(revoked_path);
+  FileStamp agents_stamp = GetFileStamp(agents_path);
+  FileStamp revoked_stamp = GetFileStamp(revoked_path);
   Expected<json> agents = ReadJsonFile(agents_path, json::array());
   if (!agents.ok()) return agents.status();
   Expected<json> revoked = ReadJsonFile(revoked_path, json::array());
@@ -226,14 +226,14 @@ Status ManagerStore::LoadAgentsLocked() {
   }
   agents_ = std::move(loaded);
   revoked_ = std::move(serials);
-  agents_mtime_ns_ = agents_mtime;
-  revoked_mtime_ns_ = revoked_mtime;
+  agents_stamp_ = agents_stamp;
+  revoked_stamp_ = revoked_stamp;
   return LoadPsksLocked();
 }
 
 Status ManagerStore::LoadPsksLocked() {
   std::string path = PathIn(state_dir_, "psk.json");
-  int64_t mtime = FileMtimeNs(path);
+  FileStamp stamp = GetFileStamp(path);
   Expected<json> saved = ReadJsonFile(path, json::object());
   if (!saved.ok()) return saved.status();
   if (!saved->is_object()) return Status::ParseError(path + " is not a JSON object");
@@ -249,7 +249,7 @@ Status ManagerStore::LoadPsksLocked() {
   }
   for (auto& [id, key] : psks_) OPENSSL_cleanse(key.data(), key.size());
   psks_ = std::move(loaded);
-  psks_mtime_ns_ = mtime;
+  psks_stamp_ = stamp;
   return Status::Ok();
 }
 
@@ -258,7 +258,7 @@ Status ManagerStore::SavePsksLocked() {
   for (const auto& [id, key] : psks_) out[id] = ToHex(key);
   std::string path = PathIn(state_dir_, "psk.json");
   VIGIL_RETURN_IF_ERROR(WriteSecretFile(path, out.dump(1) + "\n"));
-  psks_mtime_ns_ = FileMtimeNs(path);
+  psks_stamp_ = GetFileStamp(path);
   return Status::Ok();
 }
 
@@ -275,7 +275,7 @@ Status ManagerStore::SaveAgentsLocked() {
   }
   std::string path = PathIn(state_dir_, "agents.json");
   VIGIL_RETURN_IF_ERROR(WriteSecretFile(path, out.dump(1) + "\n"));
-  agents_mtime_ns_ = FileMtimeNs(path);
+  agents_stamp_ = GetFileStamp(path);
   return Status::Ok();
 }
 
@@ -283,14 +283,14 @@ Status ManagerStore::SaveRevokedLocked() {
   json out(revoked_);
   std::string path = PathIn(state_dir_, "revoked.json");
   VIGIL_RETURN_IF_ERROR(WriteSecretFile(path, out.dump(1) + "\n"));
-  revoked_mtime_ns_ = FileMtimeNs(path);
+  revoked_stamp_ = GetFileStamp(path);
   return Status::Ok();
 }
 
 void ManagerStore::RefreshLocked() {
-  if (FileMtimeNs(PathIn(state_dir_, "agents.json")) == agents_mtime_ns_ &&
-      FileMtimeNs(PathIn(state_dir_, "revoked.json")) == revoked_mtime_ns_ &&
-      FileMtimeNs(PathIn(state_dir_, "psk.json")) == psks_mtime_ns_) {
+  if (GetFileStamp(PathIn(state_dir_, "agents.json")) == agents_stamp_ &&
+      GetFileStamp(PathIn(state_dir_, "revoked.json")) == revoked_stamp_ &&
+      GetFileStamp(PathIn(state_dir_, "psk.json")) == psks_stamp_) {
     return;
   }
   Status status = LoadAgentsLocked();

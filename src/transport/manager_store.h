@@ -6,7 +6,7 @@
 //   server.key, server.crt  the TLS server credential, issued by the CA
 //   agents.json             enrolled agents: id, name, address, credential, certificate
 //                           serial, removed
-//   psk.json                the TLS 1.3 pre-shared key of each PSK agent, by agent id (hex)
+//   psk.json                the TLS 1.3 pre-shared key of each PSK agent by agent id, as hex
 //   revoked.json            serials of certificates that are no longer accepted
 //   tokens.json             enrollment tokens: id, SHA-256 of the secret, name, expiry
 //   lock                    flock(2) target that serialises writers across processes
@@ -26,6 +26,7 @@
 #include "common/clock.h"
 #include "common/status.h"
 #include "transport/message.h"
+#include "transport/state_files.h"
 #include "transport/tls.h"
 
 namespace vigil::transport {
@@ -90,7 +91,7 @@ Expected<ParsedToken> ParseToken(const std::string& token);
 // Returns true for names of 1 to 64 characters from [A-Za-z0-9._-].
 bool IsValidAgentName(const std::string& name);
 
-// Thread-safe. Files are re-read when another process changed them (checked by mtime on
+// Thread-safe. Files are re-read when another process changed them (checked by FileStamp on
 // Refresh() and before every change).
 class ManagerStore {
  public:
@@ -145,7 +146,7 @@ class ManagerStore {
       : state_dir_(std::move(state_dir)), clock_(clock) {}
 
   Status LoadOrCreateCredentials();
-  // REQUIRES: mu_ held. Reload the files when their mtime moved.
+  // REQUIRES: mu_ held. Reloads the files when another process replaced one of them.
   void RefreshLocked();
   Status LoadAgentsLocked();
   Status SaveAgentsLocked();
@@ -172,9 +173,9 @@ class ManagerStore {
   std::map<std::string, AgentEntry> agents_;  // by id
   std::set<std::string> revoked_;
   std::map<std::string, std::string> psks_;  // agent id to raw key bytes
-  int64_t agents_mtime_ns_ = -1;
-  int64_t revoked_mtime_ns_ = -1;
-  int64_t psks_mtime_ns_ = -1;
+  FileStamp agents_stamp_;
+  FileStamp revoked_stamp_;
+  FileStamp psks_stamp_;
 };
 
 }  // namespace vigil::transport
