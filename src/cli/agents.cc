@@ -59,6 +59,27 @@ bool ParseDuration(const std::string& text, int64_t* seconds) {
   return true;
 }
 
+// Loads the manager's configuration and opens its state folder. On failure, prints the error
+// for `vigil manager <command>`, sets `*exit_code` and returns nullptr.
+std::unique_ptr<transport::ManagerStore> OpenManagerStore(const std::string& config_path,
+                                                          const std::string& state_dir,
+                                                          const char* command, int* exit_code) {
+  std::optional<config::Config> config = LoadConfigOrReport(config_path);
+  if (!config) {
+    *exit_code = kExitConfig;
+    return nullptr;
+  }
+  ResolveDaemonPaths(state_dir, "", "", &*config);
+  Expected<std::unique_ptr<transport::ManagerStore>> store =
+      transport::ManagerStore::Open(config->paths.state_dir + "/manager");
+  if (!store.ok()) {
+    std::fprintf(stderr, "vigil manager %s: %s\n", command, store.status().message().c_str());
+    *exit_code = kExitFailure;
+    return nullptr;
+  }
+  return std::move(*store);
+}
+
 struct TokenOptions {
   std::string config_path;
   std::string state_dir;
@@ -77,21 +98,16 @@ int RunEnrollToken(const TokenOptions& options) {
                  options.ttl.c_str());
     return kExitUsage;
   }
-  std::optional<config::Config> config = LoadConfigOrReport(options.config_path);
-  if (!config) return kExitConfig;
-  ResolveDaemonPaths(options.state_dir, "", "", &*config);
-  Expected<std::unique_ptr<transport::ManagerStore>> store =
-      transport::ManagerStore::Open(config->paths.state_dir + "/manager");
-  if (!store.ok()) {
-    std::fprintf(stderr, "vigil manager enroll-token: %s\n", store.status().message().c_str());
-    return kExitFailure;
-  }
+  int exit_code = kExitOk;
+  std::unique_ptr<transport::ManagerStore> store =
+      OpenManagerStore(options.config_path, options.state_dir, "enroll-token", &exit_code);
+  if (!store) return exit_code;
   transport::EnrollTokenOptions token_options;
   token_options.name = options.name;
   token_options.ttl_seconds = ttl;
   token_options.address = options.address;
   token_options.force = options.force;
-  Expected<transport::IssuedToken> token = (*store)->CreateEnrollToken(token_options);
+  Expected<transport::IssuedToken> token = store->CreateEnrollToken(token_options);
   if (!token.ok()) {
     std::fprintf(stderr, "vigil manager enroll-token: %s\n", token.status().message().c_str());
     return kExitFailure;
@@ -100,6 +116,89 @@ int RunEnrollToken(const TokenOptions& options) {
               token->ca_fingerprint.c_str(), static_cast<long long>(token->expires_at));
   std::printf("On the agent: vigil agent enroll --manager HOST:PORT --token %s --state-dir DIR\n",
               token->token.c_str());
+  return kExitOk;
+}
+
+struct AddAgentOptions {
+  std::string config_path;
+  std::string state_dir;
+  std::string name;
+  std::string address = "any";
+  std::string key_file;
+  bool psk = false;
+  bool force = false;
+};
+
+int RunAddAgent(const AddAgentOptions& options) {
+  if (!options.psk) {
+    std::fprintf(stderr,
+                 "vigil manager add-agent: only --psk agents can be added without a token; "
+                 "for a certificate use `vigil manager enroll-token`\n");
+    return kExitUsage;
+  }
+  int exit_code = kExitOk;
+  std::unique_ptr<transport::ManagerStore> store =
+      OpenManagerStore(options.config_path, options.state_dir, "add-agent", &exit_code);
+  if (!store) return exit_code;
+  Expected<transport::PskCredential> credential =
+      store->AddPskAgent({options.name, options.address, options.force});
+  if (!credential.ok()) {
+    bool duplicate = credential.status().code() == StatusCode::kAlreadyExists;
+    std::fprintf(stderr, "vigil manager add-agent: %s%s\n",
+                 credential.status().message().c_str(),
+                 duplicate ? "; remove it with `vigil control --remove ID` or use --force" : "");
+    return kExitFailure;
+  }
+  std::string line = transport::FormatPskKeyLine(*credential);
+  if (options.key_file.empty() || options.key_file == "-") {
+    std::fputs(line.c_str(), stdout);
+  } else {
+    Status written = transport::WriteSecretFile(options.key_file, line);
+    if (!written.ok()) {
+      std::fprintf(stderr,
+                   "vigil manager add-agent: agent %s was added, but writing its key failed: "
+                   "%s; remove it with `vigil control --remove %s` and add it again\n",
+                   credential->agent_id.c_str(), written.message().c_str(),
+                   credential->agent_id.c_str());
+      return kExitFailure;
+    }
+    std::printf("added agent %s (%s) with a pre-shared key; key line written to %s (mode 0600)\n",
+                credential->agent_id.c_str(), credential->name.c_str(), options.key_file.c_str());
+    std::printf("On the agent: vigil agent import-psk --key-file FILE --state-dir DIR\n");
+  }
+  return kExitOk;
+}
+
+// Reads at most 4 KiB from standard input: a key line is about 100 bytes.
+Expected<std::string> ReadStandardInput() {
+  std::string text(4096, '\0');
+  size_t size = std::fread(text.data(), 1, text.size(), stdin);
+  if (std::ferror(stdin)) return Status::IoError("reading standard input failed");
+  text.resize(size);
+  return text;
+}
+
+struct ImportPskOptions {
+  std::string key_file;
+  std::string state_dir;
+};
+
+int RunImportPsk(const ImportPskOptions& options) {
+  Expected<std::string> line = options.key_file == "-" ? ReadStandardInput()
+                                                       : ReadFile(options.key_file);
+  if (!line.ok()) {
+    std::fprintf(stderr, "vigil agent import-psk: %s\n", line.status().message().c_str());
+    return kExitFailure;
+  }
+  Expected<transport::AgentIdentity> identity =
+      transport::ImportPskCredential(options.state_dir + "/agent", *line);
+  if (!identity.ok()) {
+    std::fprintf(stderr, "vigil agent import-psk: %s: %s\n", options.key_file.c_str(),
+                 identity.status().message().c_str());
+    return kExitFailure;
+  }
+  std::printf("stored the pre-shared key of agent %s (%s) in %s/agent\n",
+              identity->agent_id.c_str(), identity->name.c_str(), options.state_dir.c_str());
   return kExitOk;
 }
 
@@ -276,7 +375,28 @@ RunFunction RegisterManager(CLI::App* app) {
       ->capture_default_str();
   token->add_flag("--force", options->force,
                   "Replace an enrolled agent with the same name or address");
-  return [options]() { return RunEnrollToken(*options); };
+
+  CLI::App* add = app->add_subcommand(
+      "add-agent", "Add an agent whose credential is a TLS 1.3 pre-shared key (no token)");
+  auto add_options = std::make_shared<AddAgentOptions>();
+  add->add_option("-c,--config", add_options->config_path, "The manager's configuration file")
+      ->required();
+  add->add_option("--state-dir", add_options->state_dir, "The manager's state folder");
+  add->add_option("--name", add_options->name, "Name of the new agent")->required();
+  add->add_flag("--psk", add_options->psk,
+                "Give the agent a new random 32-byte pre-shared key (required)");
+  add->add_option("--address", add_options->address,
+                  "Address the agent must connect from: any or an IP address")
+      ->capture_default_str();
+  add->add_option("--key-file", add_options->key_file,
+                  "Write the agent's key line to this file (mode 0600) instead of standard "
+                  "output; copy it to the agent for `vigil agent import-psk`");
+  add->add_flag("--force", add_options->force,
+                "Replace an agent with the same name (keeping its id) or address");
+  return [options, add, add_options]() {
+    if (add->parsed()) return RunAddAgent(*add_options);
+    return RunEnrollToken(*options);
+  };
 }
 
 RunFunction RegisterAgent(CLI::App* app) {
@@ -292,6 +412,17 @@ RunFunction RegisterAgent(CLI::App* app) {
       ->add_option("--state-dir", enroll_options->state_dir,
                    "Where to store the credential: the agent state folder plus /agent")
       ->required();
+  auto import_options = std::make_shared<ImportPskOptions>();
+  CLI::App* import = app->add_subcommand(
+      "import-psk", "Store a pre-shared key made by `vigil manager add-agent --psk`");
+  import
+      ->add_option("--key-file", import_options->key_file,
+                   "The key line file, or - for standard input")
+      ->required();
+  import
+      ->add_option("--state-dir", import_options->state_dir,
+                   "The agent state folder; the key is stored in its agent/ folder")
+      ->required();
   app->add_option("-c,--config", run_options->config_path,
                   "Agent configuration with <localfile> and <client> sections");
   app->add_option("--state-dir", run_options->state_dir,
@@ -304,8 +435,9 @@ RunFunction RegisterAgent(CLI::App* app) {
   app->add_option("--log-file", run_options->log_file, "Status log file (default: stderr)");
   app->add_option("--log-level", run_options->log_level, "Minimum status log level")
       ->capture_default_str();
-  return [enroll, enroll_options, run_options]() {
+  return [enroll, enroll_options, import, import_options, run_options]() {
     if (enroll->parsed()) return RunEnroll(*enroll_options);
+    if (import->parsed()) return RunImportPsk(*import_options);
     if (run_options->config_path.empty()) {
       std::fprintf(stderr, "vigil agent: -c CONFIG is required to run the agent\n");
       return kExitUsage;

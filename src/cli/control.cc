@@ -197,7 +197,8 @@ int Run(const ControlCliOptions& options) {
     did_something = true;
     Status removed = transport::ControlRemoveAgent(manager_dir, options.remove_agent);
     if (!removed.ok()) return Fail(removed);
-    std::printf("agent %s removed; its certificate is revoked\n", options.remove_agent.c_str());
+    std::printf("agent %s removed; its certificate or pre-shared key no longer works\n",
+                options.remove_agent.c_str());
   }
   if (!did_something) {
     std::fprintf(stderr, "vigil control: nothing to do; see vigil control --help\n");
@@ -242,7 +243,8 @@ RunFunction RegisterControl(CLI::App* app) {
   app->add_flag("-l,--list-agents", options->list_agents,
                 "List agents: id, name, address, version, status, last keepalive (Unix "
                 "seconds), events received and queue depth");
-  app->add_option("--remove", options->remove_agent, "Remove an agent and revoke its certificate");
+  app->add_option("--remove", options->remove_agent,
+                  "Remove an agent and revoke its certificate or pre-shared key");
   return [options]() { return Run(*options); };
 }
 

@@ -39,8 +39,10 @@ int main(int argc, char** argv) {
   add("status", "Print the collector counters of a daemon", vigil::cli::RegisterStatus);
   add("control", "List, run and undo active responses (like OSSEC's agent_control)",
       vigil::cli::RegisterControl);
-  add("manager", "Manage agent enrollment on the manager", vigil::cli::RegisterManager);
-  add("agent", "Run the agent, or enroll it with a manager", vigil::cli::RegisterAgent);
+  add("manager", "Create enrollment tokens and PSK agents on the manager",
+      vigil::cli::RegisterManager);
+  add("agent", "Run the agent, enroll it, or import its pre-shared key",
+      vigil::cli::RegisterAgent);
 
   try {
     app.parse(argc, argv);

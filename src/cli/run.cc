@@ -5,9 +5,11 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <functional>
 
 #include "cli/commands.h"
 #include "cli/remote_responses.h"
@@ -19,6 +21,7 @@
 #include "response/execd.h"
 #include "response/responder.h"
 #include "transport/manager.h"
+#include "transport/syslog_server.h"
 
 #ifndef VIGIL_VERSION
 #define VIGIL_VERSION "0.0.0"
@@ -67,6 +70,68 @@ Expected<int> LockStateDir(const std::string& state_dir) {
   return fd;
 }
 
+// Returns the address a <remote> binds: its <local_ip>, else every IPv6 or IPv4 address.
+std::string RemoteBindAddress(const config::RemoteConfig& remote) {
+  if (!remote.local_ip.empty()) return remote.local_ip;
+  return remote.ipv6 ? "::" : "0.0.0.0";
+}
+
+// Starts one manager for every secure <remote> and one syslog receiver per syslog <remote>.
+Status StartRemotes(const config::Config& config, daemon::Pipeline* sink,
+                    std::function<void(const transport::ResponseRecord&)> on_response_result,
+                    std::unique_ptr<transport::Manager>* manager,
+                    std::vector<std::unique_ptr<transport::SyslogServer>>* syslog_servers) {
+  transport::ManagerOptions manager_options;
+  for (const config::RemoteConfig& remote : config.remotes) {
+    std::string where = remote.source.file + ":" + std::to_string(remote.source.line);
+    if (remote.connection == "secure") {
+      transport::ListenerOptions listener;
+      listener.address = RemoteBindAddress(remote);
+      listener.port = static_cast<uint16_t>(remote.port);
+      listener.allowed_ips = remote.allowed_ips;
+      listener.denied_ips = remote.denied_ips;
+      manager_options.listeners.push_back(std::move(listener));
+      continue;
+    }
+    transport::SyslogServerOptions options;
+    options.address = RemoteBindAddress(remote);
+    options.port = static_cast<uint16_t>(remote.port);
+    options.udp = remote.protocol.find("udp") != std::string::npos;
+    options.tcp = remote.protocol.find("tcp") != std::string::npos;
+    options.allowed_ips = remote.allowed_ips;
+    options.denied_ips = remote.denied_ips;
+    options.on_message = [sink](const std::string& sender, std::string message) {
+      collector::Record record;
+      record.text = std::move(message);
+      record.location = sender;
+      sink->Handle(record);
+    };
+    Expected<std::unique_ptr<transport::SyslogServer>> server =
+        transport::SyslogServer::Create(std::move(options));
+    Status started = server.ok() ? (*server)->Start() : server.status();
+    if (!started.ok()) return Status(started.code(), where + ": syslog remote: " + started.message());
+    syslog_servers->push_back(std::move(*server));
+  }
+  if (manager_options.listeners.empty()) return Status::Ok();
+  manager_options.state_dir = config.paths.state_dir + "/manager";
+  manager_options.on_events = [sink](const transport::AgentEventBatch& batch) {
+    for (size_t i = 0; i < batch.records.size(); ++i) {
+      collector::Record record;
+      record.text = batch.records[i].text;
+      record.location = batch.Location(i);
+      sink->Handle(record, std::string(batch.agent_id));
+    }
+    return true;
+  };
+  manager_options.on_response_result = std::move(on_response_result);
+  Expected<std::unique_ptr<transport::Manager>> created =
+      transport::Manager::Create(std::move(manager_options));
+  Status listening = created.ok() ? (*created)->Start() : created.status();
+  if (!listening.ok()) return Status(listening.code(), "agent link: " + listening.message());
+  *manager = std::move(*created);
+  return Status::Ok();
+}
+
 int Run(const RunOptions& options) {
   LoggingOptions logging;
   logging.level = options.log_level;
@@ -100,9 +165,12 @@ int Run(const RunOptions& options) {
   log->info("vigil {} starting: config {}, pid {}, state {}, alerts {}", VIGIL_VERSION,
             config->path, ::getpid(), config->paths.state_dir, config->paths.output_dir);
 
-  // A <remote> section makes this daemon a manager: responses routed to agents go through the
-  // agent link, and the agents' results go to the action log and the table of their blocks.
-  const bool is_manager = !config->remotes.empty();
+  // A secure <remote> section makes this daemon a manager: responses routed to agents go
+  // through the agent link, and the agents' results go to the action log and the table of their
+  // blocks.
+  const bool is_manager =
+      std::any_of(config->remotes.begin(), config->remotes.end(),
+                  [](const config::RemoteConfig& remote) { return remote.connection == "secure"; });
   ManagerAgentSink agent_sink;
   std::unique_ptr<response::Execd> execd;
   std::unique_ptr<response::ExecqSink> execq;
@@ -150,11 +218,8 @@ int Run(const RunOptions& options) {
   }
 
   daemon::Pipeline* sink = pipeline->get();
-  // On a manager, agents' records enter the same pipeline with the location
-  // "(name) address->path".
   // Declared before the manager, whose result callback uses it until the manager is gone.
   std::unique_ptr<response::AgentBlockTable> agent_blocks;
-  std::unique_ptr<transport::Manager> manager;
   if (is_manager) {
     const response::StatePaths response_paths =
         response::StatePaths::ForStateDir(config->paths.state_dir);
@@ -177,50 +242,42 @@ int Run(const RunOptions& options) {
     }
     agent_blocks = std::move(*blocks);
   }
-  if (is_manager) {
-    const config::RemoteConfig& remote = config->remotes.front();
-    transport::ManagerOptions manager_options;
-    manager_options.state_dir = config->paths.state_dir + "/manager";
-    if (!remote.local_ip.empty()) manager_options.listen_address = remote.local_ip;
-    manager_options.port = static_cast<uint16_t>(remote.port);
-    manager_options.on_events = [sink](const transport::AgentEventBatch& batch) {
-      for (size_t i = 0; i < batch.records.size(); ++i) {
-        collector::Record record;
-        record.text = batch.records[i].text;
-        record.location = batch.Location(i);
-        sink->Handle(record, std::string(batch.agent_id));
-      }
-      return true;
-    };
-    manager_options.on_response_result = [actions = action_log.get(), blocks = agent_blocks.get()](
-                                             const transport::ResponseRecord& record) {
-      RecordAgentResult(record, actions, blocks);
-    };
-    Expected<std::unique_ptr<transport::Manager>> created =
-        transport::Manager::Create(manager_options);
-    Status listening = created.ok() ? (*created)->Start() : created.status();
-    if (!listening.ok()) {
-      log->critical("agent link: {}", listening.message());
-      if (execd) execd->Stop();
-      return kExitFailure;
-    }
-    manager = std::move(*created);
-    agent_sink.set_manager(manager.get());
-    log->info("listening for agents on {}:{}", manager_options.listen_address, remote.port);
+  // A secure <remote> makes this daemon a manager: agents' records enter the same pipeline
+  // with the location "(name) address->path". A syslog <remote> feeds records whose location
+  // is the sender's address.
+  std::unique_ptr<transport::Manager> manager;
+  std::vector<std::unique_ptr<transport::SyslogServer>> syslog_servers;
+  // Stops what started so far, in reverse order, when a later start fails.
+  auto stop_started = [&] {
+    for (auto& server : syslog_servers) server->Stop();
+    if (manager) manager->Stop();
+    if (execd) execd->Stop();
+  };
+  auto on_response_result = [actions = action_log.get(), blocks = agent_blocks.get()](
+                                const transport::ResponseRecord& record) {
+    RecordAgentResult(record, actions, blocks);
+  };
+  Status remotes =
+      StartRemotes(*config, sink, on_response_result, &manager, &syslog_servers);
+  if (!remotes.ok()) {
+    log->critical("{}", remotes.message());
+    stop_started();
+    return kExitFailure;
   }
+  agent_sink.set_manager(manager.get());
 
   collector::CollectorOptions collector_options = collector::CollectorOptionsFromConfig(*config);
   Expected<std::unique_ptr<collector::Collector>> collector = collector::Collector::Create(
       collector_options, [sink](collector::Record&& record) { sink->Handle(record); });
   if (!collector.ok()) {
     log->critical("{}", collector.status().message());
-    if (execd) execd->Stop();
+    stop_started();
     return kExitConfig;
   }
   Status started = (*collector)->Start();
   if (!started.ok()) {
     log->critical("{}", started.message());
-    if (execd) execd->Stop();
+    stop_started();
     return kExitFailure;
   }
   log->info("running: {} log sources, {} active responses", config->localfiles.size(),
@@ -247,6 +304,7 @@ int Run(const RunOptions& options) {
 
   log->info("stopping on {}", reason);
   (*collector)->Stop();
+  for (auto& server : syslog_servers) server->Stop();
   if (manager) manager->Stop();
   agent_sink.set_manager(nullptr);
   (*pipeline)->Flush();

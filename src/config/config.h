@@ -126,14 +126,20 @@ struct ActiveResponseConfig {
   SourceRef source;
 };
 
+// One <remote>: an agent port ("secure") or a syslog input ("syslog"). Several are allowed;
+// two that would bind the same port, address and transport are rejected.
 struct RemoteConfig {
-  std::string connection = "secure";
-  int port = 1514;
+  std::string connection = "secure";  // "secure" or "syslog"
+  int port = 1514;                    // 514 for syslog when not written
+  // "tcp", "udp" or "tcp,udp". Syslog defaults to "udp"; agents always connect over TCP, so
+  // a secure remote's value is kept for `vigil check` and otherwise ignored.
   std::string protocol = "tcp";
-  std::string local_ip;
+  std::string local_ip;  // the address to bind; empty: every address ("::" with ipv6)
+  // Addresses and CIDR networks. A peer in denied_ips is rejected; when allowed_ips is not
+  // empty, only peers in it are accepted. A syslog remote requires allowed_ips.
   std::vector<std::string> allowed_ips;
   std::vector<std::string> denied_ips;
-  bool ipv6 = false;
+  bool ipv6 = false;  // bind "::" when local_ip is empty
   SourceRef source;
 };
 

@@ -49,6 +49,44 @@ std::optional<std::string> IpText(ParseContext& context, const XmlNode& node, bo
   return std::nullopt;
 }
 
+// Returns "tcp", "udp" or "tcp,udp" for a <protocol> value such as "UDP" or "udp, tcp".
+std::optional<std::string> NormalizeProtocols(const std::string& text) {
+  bool tcp = false;
+  bool udp = false;
+  for (const std::string& part : SplitList(ToLower(text), ",")) {
+    if (part == "tcp") {
+      tcp = true;
+    } else if (part == "udp") {
+      udp = true;
+    } else {
+      return std::nullopt;
+    }
+  }
+  if (tcp && udp) return "tcp,udp";
+  if (tcp) return "tcp";
+  if (udp) return "udp";
+  return std::nullopt;
+}
+
+// Returns the socket types a <remote> binds: agents always use TCP, syslog its <protocol>.
+std::vector<std::string> RemoteTransports(const RemoteConfig& remote) {
+  if (remote.connection == "secure") return {"tcp"};
+  return SplitList(remote.protocol, ",");
+}
+
+// Returns the transport ("tcp" or "udp") on which two <remote> blocks would bind the same
+// port and address, or "" when they do not collide. An empty <local_ip> binds every address.
+std::string SharedTransport(const RemoteConfig& a, const RemoteConfig& b) {
+  if (a.port != b.port) return "";
+  if (!a.local_ip.empty() && !b.local_ip.empty() && a.local_ip != b.local_ip) return "";
+  for (const std::string& x : RemoteTransports(a)) {
+    for (const std::string& y : RemoteTransports(b)) {
+      if (x == y) return x;
+    }
+  }
+  return "";
+}
+
 // A server named in <client>, before the block's <port> is known.
 struct ServerEntry {
   std::string host;
@@ -216,6 +254,7 @@ void ReadRemote(ParseContext& context, const XmlNode& node) {
   RemoteConfig remote;
   remote.source = context.SourceOf(node);
   bool port_set = false;
+  bool protocol_set = false;
   for (const XmlNode& child : node.children) {
     const std::string& name = child.name;
     if (name == "connection") {
@@ -234,12 +273,13 @@ void ReadRemote(ParseContext& context, const XmlNode& node) {
     } else if (name == "protocol") {
       std::optional<std::string> protocol = context.Text(child);
       if (!protocol) continue;
-      std::string lower = ToLower(*protocol);
-      if (lower != "tcp" && lower != "udp") {
-        context.Error(child, "expected tcp or udp, got " + Quote(*protocol));
+      std::optional<std::string> normalized = NormalizeProtocols(*protocol);
+      if (!normalized) {
+        context.Error(child, "expected tcp, udp or tcp,udp, got " + Quote(*protocol));
         continue;
       }
-      remote.protocol = lower;
+      remote.protocol = *normalized;
+      protocol_set = true;
     } else if (name == "allowed-ips" || name == "denied-ips") {
       std::optional<std::string> network = IpText(context, child, /*allow_prefix=*/true);
       if (!network) continue;
@@ -254,7 +294,22 @@ void ReadRemote(ParseContext& context, const XmlNode& node) {
       context.UnknownElement(node, child);
     }
   }
-  if (!port_set && remote.connection == "syslog") remote.port = kDefaultSyslogPort;
+  if (remote.connection == "syslog") {
+    if (!port_set) remote.port = kDefaultSyslogPort;
+    if (!protocol_set) remote.protocol = "udp";  // OSSEC's remote syslog default
+    // OSSEC's remoted also exits when a syslog remote admits no address.
+    if (remote.allowed_ips.empty()) {
+      context.Error(node, "a syslog <remote> needs at least one <allowed-ips> naming the "
+                          "addresses that may send syslog");
+    }
+  }
+  for (const RemoteConfig& other : context.config().remotes) {
+    std::string shared = SharedTransport(remote, other);
+    if (shared.empty()) continue;
+    context.Error(node, "port " + std::to_string(remote.port) + "/" + shared +
+                            " is already used by the <remote> at " + other.source.file + ":" +
+                            std::to_string(other.source.line));
+  }
   context.config().remotes.push_back(std::move(remote));
 }
 

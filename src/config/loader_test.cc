@@ -660,6 +660,49 @@ TEST_F(LoaderTest, ReadsRemoteSections) {
   EXPECT_THAT(config.remotes[1].allowed_ips, ElementsAre("10.0.0.0/8", "fd00::/8"));
   EXPECT_THAT(config.remotes[1].denied_ips, ElementsAre("10.1.2.3"));
   EXPECT_TRUE(config.remotes[1].ipv6);
+  EXPECT_EQ(config.remotes[1].protocol, "udp");
+}
+
+TEST_F(LoaderTest, ReadsSeveralRemotes) {
+  Config config = LoadBodyOk(
+      "<remote><port>1514</port><local_ip>127.0.0.1</local_ip></remote>\n"
+      "<remote><port>1514</port><local_ip>127.0.0.2</local_ip></remote>\n"
+      "<remote><port>1600</port><denied-ips>192.0.2.0/24</denied-ips></remote>\n"
+      "<remote><connection>syslog</connection><port>1514</port>"
+      "<protocol>UDP, tcp</protocol><local_ip>10.0.0.1</local_ip>"
+      "<allowed-ips>10.0.0.0/8</allowed-ips></remote>\n");
+  ASSERT_THAT(config.remotes, SizeIs(4));
+  EXPECT_EQ(config.remotes[1].local_ip, "127.0.0.2");
+  EXPECT_THAT(config.remotes[2].denied_ips, ElementsAre("192.0.2.0/24"));
+  EXPECT_EQ(config.remotes[3].protocol, "tcp,udp");
+}
+
+TEST_F(LoaderTest, RejectsSyslogRemoteWithoutAllowedIps) {
+  std::vector<std::string> errors =
+      LoadErrors("<remote>\n  <connection>syslog</connection>\n</remote>\n");
+  ASSERT_THAT(errors, SizeIs(1));
+  EXPECT_EQ(errors[0], conf() +
+                           ":2: <remote>: a syslog <remote> needs at least one <allowed-ips> "
+                           "naming the addresses that may send syslog");
+}
+
+TEST_F(LoaderTest, RejectsRemotesOnSamePort) {
+  std::vector<std::string> errors = LoadErrors(
+      "<remote><port>1514</port></remote>\n"
+      "<remote><port>1514</port><local_ip>127.0.0.1</local_ip></remote>\n"
+      "<remote><connection>syslog</connection><port>1514</port>"
+      "<allowed-ips>10.0.0.1</allowed-ips></remote>\n");
+  ASSERT_THAT(errors, SizeIs(1));
+  EXPECT_EQ(errors[0], conf() + ":3: <remote>: port 1514/tcp is already used by the <remote> at " +
+                           conf() + ":2");
+}
+
+TEST_F(LoaderTest, RejectsInvalidDeniedIps) {
+  std::vector<std::string> errors =
+      LoadErrors("<remote>\n  <denied-ips>10.0.0.0/33</denied-ips>\n</remote>\n");
+  ASSERT_THAT(errors, SizeIs(1));
+  EXPECT_EQ(errors[0], conf() + ":3: <denied-ips>: expected an IP address or network "
+                                "(ADDRESS/PREFIX), got '10.0.0.0/33'");
 }
 
 TEST_F(LoaderTest, RejectsBadRemoteValues) {
@@ -673,7 +716,7 @@ TEST_F(LoaderTest, RejectsBadRemoteValues) {
   ASSERT_THAT(errors, SizeIs(4));
   EXPECT_EQ(errors[0], conf() + ":3: <connection>: expected secure or syslog, got 'tls'");
   EXPECT_EQ(errors[1], conf() + ":4: <port>: expected a number from 1 to 65535, got '70000'");
-  EXPECT_EQ(errors[2], conf() + ":5: <protocol>: expected tcp or udp, got 'sctp'");
+  EXPECT_EQ(errors[2], conf() + ":5: <protocol>: expected tcp, udp or tcp,udp, got 'sctp'");
   EXPECT_THAT(errors[3], HasSubstr(":6: <allowed-ips>: expected an IP address or network"));
 }
 

@@ -59,9 +59,7 @@ Expected<std::unique_ptr<Agent>> Agent::Create(AgentOptions options) {
   if (!queue.ok()) return queue.status();
   std::unique_ptr<Agent> agent(
       new Agent(std::move(options), std::move(*identity), std::move(*queue)));
-  Expected<SslCtxPtr> ctx =
-      MakeAgentContext(agent->identity_.ca_certificate.get(), agent->identity_.certificate.get(),
-                       agent->identity_.key.get());
+  Expected<SslCtxPtr> ctx = MakeIdentityContext(agent->identity_);
   if (!ctx.ok()) return ctx.status();
   agent->ssl_ctx_ = std::move(*ctx);
   agent->wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -199,7 +197,15 @@ Status Agent::RunSession(const std::string& manager) {
   if (!target.ok()) return target.status();
   TlsClientConnection connection;
   Clock::time_point deadline = Clock::now() + options_.connect_timeout;
-  VIGIL_RETURN_IF_ERROR(connection.Connect(ssl_ctx_.get(), *target, deadline));
+  Status connected = connection.Connect(ssl_ctx_.get(), *target, deadline);
+  if (!connected.ok() && identity_.uses_psk() &&
+      connected.code() == StatusCode::kPermissionDenied) {
+    // The manager falls back to its certificate when it does not take the PSK.
+    return Status::PermissionDenied(connected.message() +
+                                    " (the manager did not accept this agent's pre-shared "
+                                    "key: the agent is unknown or removed, or the key is wrong)");
+  }
+  VIGIL_RETURN_IF_ERROR(connected);
 
   HelloMessage hello;
   hello.agent_id = identity_.agent_id;

@@ -1,5 +1,6 @@
 #include "transport/enrollment.h"
 
+#include <openssl/crypto.h>
 #include <unistd.h>
 
 #include <nlohmann/json.hpp>
@@ -11,6 +12,14 @@
 #include "transport/tls_io.h"
 
 namespace vigil::transport {
+namespace {
+
+// Removes the files of the other credential kind, so an agent folder holds one credential.
+void RemoveFiles(const std::string& dir, std::initializer_list<const char*> names) {
+  for (const char* name : names) unlink((dir + "/" + name).c_str());
+}
+
+}  // namespace
 
 Expected<AgentIdentity> EnrollAgent(const EnrollOptions& options) {
   Expected<ParsedToken> token = ParseToken(options.token);
@@ -72,9 +81,11 @@ Expected<AgentIdentity> EnrollAgent(const EnrollOptions& options) {
 
   nlohmann::json info = {{"agent_id", reply->agent_id},
                          {"name", reply->name},
+                         {"credential", "certificate"},
                          {"ca_fingerprint", token->ca_fingerprint},
                          {"manager", options.manager}};
   const std::string& dir = options.state_dir;
+  RemoveFiles(dir, {"agent.psk"});
   VIGIL_RETURN_IF_ERROR(WriteSecretFile(dir + "/agent.key", PrivateKeyToPem(key->get())));
   VIGIL_RETURN_IF_ERROR(WriteSecretFile(dir + "/agent.crt", reply->certificate_pem));
   VIGIL_RETURN_IF_ERROR(WriteSecretFile(dir + "/ca.crt", reply->ca_certificate_pem));
@@ -93,6 +104,35 @@ Expected<AgentIdentity> EnrollAgent(const EnrollOptions& options) {
   return identity;
 }
 
+Expected<AgentIdentity> ImportPskCredential(const std::string& state_dir,
+                                            const std::string& key_line) {
+  Expected<PskCredential> credential = ParsePskKeyLine(key_line);
+  if (!credential.ok()) return credential.status();
+  if (state_dir.empty()) return Status::InvalidArgument("the agent state folder is not set");
+  VIGIL_RETURN_IF_ERROR(MakePrivateDirectory(state_dir));
+  nlohmann::json info = {
+      {"agent_id", credential->agent_id}, {"name", credential->name}, {"credential", "psk"}};
+  std::string line = FormatPskKeyLine(*credential);
+  VIGIL_RETURN_IF_ERROR(WriteSecretFile(state_dir + "/agent.psk", line));
+  OPENSSL_cleanse(line.data(), line.size());
+  VIGIL_RETURN_IF_ERROR(WriteSecretFile(state_dir + "/agent.json", info.dump(1) + "\n"));
+  RemoveFiles(state_dir, {"agent.key", "agent.crt", "ca.crt"});
+  GetLogger("transport")
+      ->info("stored the pre-shared key of agent {} ({}) in {}", credential->agent_id,
+             credential->name, state_dir);
+  AgentIdentity identity;
+  identity.agent_id = credential->agent_id;
+  identity.name = credential->name;
+  identity.psk = std::move(credential->key);
+  return identity;
+}
+
+Expected<SslCtxPtr> MakeIdentityContext(const AgentIdentity& identity) {
+  if (identity.uses_psk()) return MakeAgentPskContext(identity.agent_id, identity.psk);
+  return MakeAgentContext(identity.ca_certificate.get(), identity.certificate.get(),
+                          identity.key.get());
+}
+
 Expected<AgentIdentity> LoadAgentIdentity(const std::string& state_dir) {
   std::string info_path = state_dir + "/agent.json";
   if (!FileExists(info_path)) {
@@ -109,6 +149,22 @@ Expected<AgentIdentity> LoadAgentIdentity(const std::string& state_dir) {
   AgentIdentity identity;
   identity.agent_id = info.value("agent_id", "");
   identity.name = info.value("name", "");
+  if (info.value("credential", "certificate") == "psk") {
+    Expected<std::string> line = ReadFile(state_dir + "/agent.psk");
+    if (!line.ok()) return line.status();
+    Expected<PskCredential> credential = ParsePskKeyLine(*line);
+    OPENSSL_cleanse(line->data(), line->size());
+    if (!credential.ok()) {
+      return Status::ParseError(state_dir + "/agent.psk: " + credential.status().message());
+    }
+    if (credential->agent_id != identity.agent_id) {
+      return Status::ParseError(state_dir + "/agent.psk is for agent " + credential->agent_id +
+                                ", but agent.json names agent " + identity.agent_id +
+                                "; import the key again");
+    }
+    identity.psk = std::move(credential->key);
+    return identity;
+  }
   identity.ca_fingerprint = info.value("ca_fingerprint", "");
   Expected<std::string> key_pem = ReadFile(state_dir + "/agent.key");
   if (!key_pem.ok()) return key_pem.status();

@@ -4,7 +4,8 @@
 //   agent.key    the agent's private key, generated locally; it never leaves the host
 //   agent.crt    the certificate the manager's CA issued for it
 //   ca.crt       the manager's CA, pinned by its fingerprint at enrollment
-//   agent.json   agent id, name and the CA fingerprint
+//   agent.psk    instead of the three above: the agent's TLS 1.3 pre-shared key, as hex
+//   agent.json   agent id, name, credential ("certificate" or "psk") and the CA fingerprint
 #pragma once
 
 #include <chrono>
@@ -18,10 +19,13 @@ namespace vigil::transport {
 struct AgentIdentity {
   std::string agent_id;
   std::string name;
-  std::string ca_fingerprint;
+  std::string ca_fingerprint;  // empty for a PSK agent
   PkeyPtr key;
   X509Ptr certificate;
   X509Ptr ca_certificate;
+  std::string psk;  // raw key bytes of a PSK agent; empty for a certificate agent
+
+  bool uses_psk() const { return !psk.empty(); }
 };
 
 struct EnrollOptions {
@@ -37,7 +41,15 @@ struct EnrollOptions {
 // fingerprint inside the token before the token is sent.
 Expected<AgentIdentity> EnrollAgent(const EnrollOptions& options);
 
-// Loads the credential that EnrollAgent stored.
+// Stores a PSK credential in `state_dir`, replacing an earlier credential of either kind.
+// `key_line` is the line `vigil manager add-agent --psk` wrote.
+Expected<AgentIdentity> ImportPskCredential(const std::string& state_dir,
+                                            const std::string& key_line);
+
+// Builds the TLS context for `identity`: a certificate or a PSK agent context.
+Expected<SslCtxPtr> MakeIdentityContext(const AgentIdentity& identity);
+
+// Loads the credential that EnrollAgent or ImportPskCredential stored.
 Expected<AgentIdentity> LoadAgentIdentity(const std::string& state_dir);
 
 }  // namespace vigil::transport

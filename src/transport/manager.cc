@@ -2,6 +2,8 @@
 
 #include <unistd.h>
 
+#include <fmt/ranges.h>
+
 #include <nlohmann/json.hpp>
 
 #include "common/file.h"
@@ -82,6 +84,26 @@ Status Manager::Impl::Init() {
   ssl_ctx_ = std::move(*ctx);
   SSL_CTX_set_app_data(ssl_ctx_.get(), this);
   SSL_CTX_set_verify(ssl_ctx_.get(), SSL_VERIFY_PEER, VerifyClientCertificate);
+  SSL_CTX_set_psk_find_session_callback(ssl_ctx_.get(), FindAgentPsk);
+  if (options_.listeners.empty()) {
+    ListenerOptions single;
+    single.address = options_.listen_address;
+    single.port = options_.port;
+    options_.listeners.push_back(single);
+  }
+  if (options_.listeners.size() > kMaxListeners) {
+    return Status::InvalidArgument("at most " + std::to_string(kMaxListeners) +
+                                   " agent ports are supported");
+  }
+  for (const ListenerOptions& listener : options_.listeners) {
+    Expected<PeerFilter> filter = PeerFilter::Create(listener.allowed_ips, listener.denied_ips);
+    if (!filter.ok()) {
+      return Status::InvalidArgument("agent port " + listener.address + ":" +
+                                     std::to_string(listener.port) + ": " +
+                                     filter.status().message());
+    }
+    listeners_.push_back(Listener{listener, std::move(*filter), -1, 0});
+  }
   try {
     return LoadPersistentState();
   } catch (const json::exception& e) {
@@ -169,10 +191,15 @@ Status Manager::Impl::SaveResponsesLocked() {
 Status Manager::Impl::Start() {
   if (running_) return Status::Ok();
   IgnoreSigpipe();
-  Expected<int> fd = ListenTcp(options_.listen_address, options_.port, 4096);
-  if (!fd.ok()) return fd.status();
-  listen_fd_ = *fd;
-  port_ = LocalPort(listen_fd_);
+  for (Listener& listener : listeners_) {
+    Expected<int> fd = ListenTcp(listener.options.address, listener.options.port, 4096);
+    if (!fd.ok()) {
+      CloseListeners();
+      return fd.status();
+    }
+    listener.fd = *fd;
+    listener.port = LocalPort(listener.fd);
+  }
   running_ = true;
   for (int i = 0; i < options_.io_threads; ++i) loops_.push_back(MakeEventLoop(this, i));
   for (auto& loop : loops_) StartEventLoop(loop.get());
@@ -184,9 +211,14 @@ Status Manager::Impl::Start() {
       control_.reset();
     }
   }
-  log_->info("manager listening on {}:{} with {} event loop(s), state {}, CA fingerprint {}",
-             options_.listen_address, port_, options_.io_threads, options_.state_dir,
-             store_->ca_fingerprint());
+  for (const Listener& listener : listeners_) {
+    log_->info("manager listening on {}:{}, allowed-ips [{}], denied-ips [{}]",
+               listener.options.address, listener.port,
+               fmt::join(listener.options.allowed_ips, ","),
+               fmt::join(listener.options.denied_ips, ","));
+  }
+  log_->info("manager running with {} event loop(s), state {}, CA fingerprint {}",
+             options_.io_threads, options_.state_dir, store_->ca_fingerprint());
   return Status::Ok();
 }
 
@@ -195,8 +227,7 @@ void Manager::Impl::Stop() {
   if (control_) control_->Stop();
   for (auto& loop : loops_) StopEventLoop(loop.get());
   loops_.clear();
-  if (listen_fd_ >= 0) close(listen_fd_);
-  listen_fd_ = -1;
+  CloseListeners();
   ManagerCounters c;
   {
     std::lock_guard lock(mu_);
@@ -210,10 +241,19 @@ void Manager::Impl::Stop() {
   WriteAgentStateFile();
   log_->info(
       "manager stopped: connections={} batches={} events={} replayed={} reordered={} "
-      "malformed={} oversize={} revoked={} unknown_agent={} responses_sent={} results={}",
+      "malformed={} oversize={} revoked={} psk_rejected={} denied={} unknown_agent={} "
+      "responses_sent={} results={}",
       c.connections_accepted, c.batches_delivered, c.events_delivered, c.replayed_batches,
       c.reordered_batches, c.rejected_malformed, c.rejected_oversize, c.rejected_revoked,
-      c.rejected_unknown_agent, c.responses_sent, c.response_results);
+      c.rejected_psk, c.connections_denied, c.rejected_unknown_agent, c.responses_sent,
+      c.response_results);
+}
+
+void Manager::Impl::CloseListeners() {
+  for (Listener& listener : listeners_) {
+    if (listener.fd >= 0) close(listener.fd);
+    listener.fd = -1;
+  }
 }
 
 void Manager::Impl::PostToLoop(int loop, LoopCommand command) {
@@ -406,7 +446,14 @@ Expected<std::unique_ptr<Manager>> Manager::Create(ManagerOptions options) {
 
 Status Manager::Start() { return impl_->Start(); }
 void Manager::Stop() { impl_->Stop(); }
-uint16_t Manager::port() const { return impl_->port_; }
+uint16_t Manager::port() const {
+  return impl_->listeners_.empty() ? 0 : impl_->listeners_.front().port;
+}
+std::vector<uint16_t> Manager::ports() const {
+  std::vector<uint16_t> out;
+  for (const Listener& listener : impl_->listeners_) out.push_back(listener.port);
+  return out;
+}
 Expected<std::vector<uint64_t>> Manager::SendResponse(const ResponseRequest& request) {
   return impl_->SendResponse(request);
 }

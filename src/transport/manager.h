@@ -114,7 +114,9 @@ struct ManagerCounters {
   uint64_t rejected_malformed = 0;      // invalid frames or messages, garbage
   uint64_t rejected_truncated = 0;      // connections closed in the middle of a frame
   uint64_t rejected_unknown_agent = 0;  // hello for an id that is not the certificate's
-  uint64_t rejected_revoked = 0;        // certificates revoked or not current
+  uint64_t rejected_revoked = 0;        // certificates revoked or not current, removed PSK agents
+  uint64_t rejected_psk = 0;            // unknown PSK identities and wrong keys
+  uint64_t connections_denied = 0;      // peers refused by allowed-ips or denied-ips
   uint64_t rejected_protocol = 0;       // messages out of place, such as a batch before hello
   uint64_t replayed_batches = 0;        // batches already delivered, dropped and acknowledged
   uint64_t reordered_batches = 0;       // batches past a gap, rejected
@@ -127,8 +129,20 @@ struct ManagerCounters {
   uint64_t responses_expired = 0;
 };
 
+// One agent port: a <remote> block with <connection>secure</connection>.
+struct ListenerOptions {
+  std::string address = "0.0.0.0";  // "::" for IPv6
+  uint16_t port = 1514;             // 0 picks a free port (tests)
+  // Peer filter applied before the TLS handshake (see PeerFilter); empty lists accept every
+  // address.
+  std::vector<std::string> allowed_ips;
+  std::vector<std::string> denied_ips;
+};
+
 struct ManagerOptions {
   std::string state_dir;
+  // The agent ports. When empty, one port on listen_address:port without a peer filter.
+  std::vector<ListenerOptions> listeners;
   std::string listen_address = "0.0.0.0";  // "::" for IPv6
   uint16_t port = 1514;                    // 0 picks a free port (tests)
   int io_threads = 1;
@@ -158,8 +172,10 @@ class Manager {
   // Closes every connection, stops the threads and saves the state. Idempotent.
   void Stop();
 
-  // The bound port (after Start()).
+  // The bound port of the first listener (after Start()).
   uint16_t port() const;
+  // The bound ports of every listener, in the order of ManagerOptions::listeners.
+  std::vector<uint16_t> ports() const;
 
   // Queues a response for one agent or all; returns the response ids created.
   Expected<std::vector<uint64_t>> SendResponse(const ResponseRequest& request);

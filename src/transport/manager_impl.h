@@ -13,6 +13,7 @@
 #include "common/logging.h"
 #include "transport/frame.h"
 #include "transport/manager.h"
+#include "transport/peer_filter.h"
 #include "transport/tls.h"
 #include "transport/tls_io.h"
 
@@ -57,12 +58,23 @@ struct LoopCommand {
   std::string reason;
 };
 
+// One bound agent port and its peer filter.
+struct Listener {
+  ListenerOptions options;
+  PeerFilter filter;
+  int fd = -1;
+  uint16_t port = 0;
+};
+
 class EventLoop;
 // Deletes an event loop; defined where EventLoop is complete.
 struct EventLoopDeleter {
   void operator()(EventLoop* loop) const;
 };
 using EventLoopPtr = std::unique_ptr<EventLoop, EventLoopDeleter>;
+
+// Listening sockets share the epoll tag space with connections, so their number is bounded.
+inline constexpr size_t kMaxListeners = 64;
 
 class Manager::Impl {
  public:
@@ -98,6 +110,7 @@ class Manager::Impl {
   }
 
   void PostToLoop(int loop, LoopCommand command);
+  void CloseListeners();
 
   // Response bookkeeping (REQUIRES: mu_ held).
   // Marks the pending responses whose time is up as expired and returns them.
@@ -116,8 +129,7 @@ class Manager::Impl {
   ManagerOptions options_;
   std::unique_ptr<ManagerStore> store_;
   SslCtxPtr ssl_ctx_;
-  int listen_fd_ = -1;
-  uint16_t port_ = 0;
+  std::vector<Listener> listeners_;
   std::vector<EventLoopPtr> loops_;
   std::unique_ptr<ControlServer, ControlServerDeleter> control_;
   std::atomic<bool> running_{false};
@@ -134,5 +146,8 @@ void StopEventLoop(EventLoop* loop);
 void PostEventLoop(EventLoop* loop, LoopCommand command);
 // SSL verify callback that checks client certificates against the agent list.
 int VerifyClientCertificate(int preverify_ok, X509_STORE_CTX* store_ctx);
+// SSL_psk_find_session_cb_func that looks the PSK identity up among the PSK agents.
+int FindAgentPsk(SSL* ssl, const unsigned char* identity, size_t identity_len,
+                 SSL_SESSION** session);
 
 }  // namespace vigil::transport

@@ -2,11 +2,13 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -16,8 +18,10 @@
 namespace vigil::transport {
 namespace {
 
-constexpr uint64_t kListenTag = 0;
-constexpr uint64_t kWakeTag = 1;
+// Epoll tags: the wake-up eventfd, then one per listener, then connection ids.
+constexpr uint64_t kWakeTag = 0;
+constexpr uint64_t kFirstListenTag = 1;
+constexpr uint64_t kFirstConnectionTag = kFirstListenTag + kMaxListeners;
 constexpr size_t kMaxOutputBytes = 16 << 20;  // a peer that reads nothing is cut past this
 constexpr int kTickMs = 100;
 // Sessions an agent left that are still rejected if they come back (a restored backup or a
@@ -57,6 +61,11 @@ struct Connection {
   std::optional<EventBatchMessage> held_batch;
   // Verification failure recorded by the verify callback, for the log.
   std::string verify_error;
+  // The agent id a PSK handshake offered and the manager found a key for.
+  std::string psk_identity;
+  // The reason the PSK lookup found no key, for the log and the counters.
+  std::string psk_error;
+  bool psk_removed = false;  // the identity belongs to a removed agent
 
   explicit Connection(size_t max_frame) : decoder(max_frame) {}
 };
@@ -77,7 +86,7 @@ class EventLoop {
 
  private:
   void Run();
-  void Accept();
+  void Accept(size_t listener_index);
   void HandleEvent(Connection* c, uint32_t events);
   void ContinueHandshake(Connection* c);
   void ReadFrames(Connection* c);
@@ -143,13 +152,47 @@ int VerifyClientCertificate(int preverify_ok, X509_STORE_CTX* store_ctx) {
   return 0;
 }
 
+int FindAgentPsk(SSL* ssl, const unsigned char* identity, size_t identity_len,
+                 SSL_SESSION** session) {
+  *session = nullptr;
+  auto* conn = static_cast<Connection*>(SSL_get_app_data(ssl));
+  auto* impl = static_cast<Manager::Impl*>(SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl)));
+  std::string id(reinterpret_cast<const char*>(identity), identity_len);
+  bool valid_id = !id.empty() && id.size() <= 20 &&
+                  std::all_of(id.begin(), id.end(), [](char ch) { return ch >= '0' && ch <= '9'; });
+  std::optional<std::string> key;
+  if (valid_id) key = impl->store_->FindPsk(id);
+  if (!key) {
+    // Returning no session makes OpenSSL continue with the certificate handshake, which a PSK
+    // client cannot complete, so the connection fails there.
+    if (conn != nullptr) {
+      std::optional<AgentEntry> entry =
+          valid_id ? impl->store_->FindAgent(id) : std::optional<AgentEntry>();
+      conn->psk_removed = entry && entry->removed;
+      conn->psk_error = !valid_id       ? "an invalid PSK identity"
+                        : entry.has_value() && entry->removed ? "the PSK of removed agent " + id
+                        : entry.has_value() ? "a PSK for agent " + id + ", which has no PSK"
+                                            : "a PSK for unknown agent id " + id;
+    }
+    return 1;
+  }
+  SSL_SESSION* psk = NewPskSession(ssl, *key);
+  OPENSSL_cleanse(key->data(), key->size());
+  if (psk == nullptr) return 0;
+  if (conn != nullptr) conn->psk_identity = id;
+  *session = psk;
+  return 1;
+}
+
 void EventLoop::Start() {
   epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
   wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   epoll_event ev{};
-  ev.events = EPOLLIN | EPOLLEXCLUSIVE;
-  ev.data.u64 = kListenTag;
-  epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, impl_->listen_fd_, &ev);
+  for (size_t i = 0; i < impl_->listeners_.size(); ++i) {
+    ev.events = EPOLLIN | EPOLLEXCLUSIVE;
+    ev.data.u64 = kFirstListenTag + i;
+    epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, impl_->listeners_[i].fd, &ev);
+  }
   ev.events = EPOLLIN;
   ev.data.u64 = kWakeTag;
   epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &ev);
@@ -188,8 +231,8 @@ void EventLoop::Run() {
     }
     for (int i = 0; i < n; ++i) {
       uint64_t tag = events[i].data.u64;
-      if (tag == kListenTag) {
-        Accept();
+      if (tag >= kFirstListenTag && tag < kFirstConnectionTag) {
+        Accept(tag - kFirstListenTag);
       } else if (tag == kWakeTag) {
         uint64_t count;
         (void)!read(wake_fd_, &count, sizeof(count));
@@ -207,11 +250,12 @@ void EventLoop::Run() {
   }
 }
 
-void EventLoop::Accept() {
+void EventLoop::Accept(size_t listener_index) {
+  const Listener& listener = impl_->listeners_[listener_index];
   for (int i = 0; i < 64; ++i) {
     sockaddr_storage address{};
     socklen_t size = sizeof(address);
-    int fd = accept4(impl_->listen_fd_, reinterpret_cast<sockaddr*>(&address), &size,
+    int fd = accept4(listener.fd, reinterpret_cast<sockaddr*>(&address), &size,
                      SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {
       if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
@@ -219,12 +263,23 @@ void EventLoop::Accept() {
       }
       return;
     }
+    std::string peer = AddressToString(address);
+    // The filter runs before any TLS work, so a denied peer costs one accept and one close.
+    if (!listener.filter.Allows(peer)) {
+      close(fd);
+      impl_->Count(&ManagerCounters::connections_denied);
+      impl_->LogRejection("denied:" + peer,
+                          "rejected a connection from {} to port {}: the address is not "
+                          "allowed by allowed-ips/denied-ips",
+                          peer, listener.port);
+      continue;
+    }
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     auto c = std::make_unique<Connection>(impl_->options_.max_frame_bytes);
-    c->id = impl_->next_connection_id_++ + 1;  // 0 and 1 are the listen and wake tags
+    c->id = impl_->next_connection_id_++ + kFirstConnectionTag;
     c->fd = fd;
-    c->peer_address = AddressToString(address);
+    c->peer_address = std::move(peer);
     c->created = c->last_rx = std::chrono::steady_clock::now();
     c->ssl.reset(SSL_new(impl_->ssl_ctx_.get()));
     SSL_set_fd(c->ssl.get(), fd);
@@ -263,6 +318,14 @@ void EventLoop::ContinueHandshake(Connection* c) {
     if (!c->verify_error.empty()) {
       impl_->Count(&ManagerCounters::rejected_revoked);
       detail = c->verify_error;
+    } else if (!c->psk_error.empty()) {
+      impl_->Count(c->psk_removed ? &ManagerCounters::rejected_revoked
+                                  : &ManagerCounters::rejected_psk);
+      detail = "the client offered " + c->psk_error;
+    } else if (!c->psk_identity.empty()) {
+      impl_->Count(&ManagerCounters::rejected_psk);
+      detail = "wrong pre-shared key for agent " + c->psk_identity +
+               (detail.empty() ? "" : " (" + detail + ")");
     }
     impl_->Count(&ManagerCounters::handshakes_failed);
     impl_->LogRejection("handshake:" + c->peer_address, "TLS handshake with {} failed: {}",
@@ -271,7 +334,11 @@ void EventLoop::ContinueHandshake(Connection* c) {
     return;
   }
   X509* cert = SSL_get0_peer_certificate(c->ssl.get());
-  if (cert == nullptr) {
+  if (!c->psk_identity.empty() && SSL_session_reused(c->ssl.get()) == 1) {
+    // A PSK handshake: the key proved the agent id, and no certificate was exchanged.
+    c->agent_id = c->psk_identity;
+    c->state = ConnState::kAwaitHello;
+  } else if (cert == nullptr) {
     c->state = ConnState::kEnrollOnly;
   } else {
     c->agent_id = CertificateCommonName(cert);
@@ -411,7 +478,7 @@ bool EventLoop::HandleHello(Connection* c, const HelloMessage& hello) {
   if (hello.agent_id != c->agent_id) {
     impl_->Count(&ManagerCounters::rejected_unknown_agent);
     impl_->LogRejection("unknown:" + c->peer_address,
-                        "rejected a hello for agent id '{}' from {}: its certificate is for "
+                        "rejected a hello for agent id '{}' from {}: its credential is for "
                         "agent '{}'",
                         hello.agent_id, c->peer_address, c->agent_id);
     Reject(c, "agent id " + hello.agent_id + " is unknown on this connection");
@@ -774,10 +841,15 @@ void EventLoop::DrainCommands() {
     if (c->closed) continue;
     if (command.kind == LoopCommand::Kind::kClose) {
       if (c->state == ConnState::kAgent) {
+        // Logged here, because Send() may close the connection once the error frame is out.
+        impl_->log_->info("agent {} ({}) at {} disconnected: {}", c->agent_id, c->agent_name,
+                          c->peer_address, command.reason);
         c->state = ConnState::kClosing;
         Send(c, ErrorMessage{command.reason});
+        CloseConnection(c, "");
+      } else {
+        CloseConnection(c, command.reason);
       }
-      CloseConnection(c, command.reason);
     } else {
       FlushResponses(c);
     }

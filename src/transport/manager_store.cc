@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+
 #include <nlohmann/json.hpp>
 
 #include "common/file.h"
@@ -66,10 +69,38 @@ Status LoadOrCreatePair(const std::string& key_path, const std::string& cert_pat
   return Status::Ok();
 }
 
-bool IsHex(const std::string& s, size_t size) {
+bool IsHex(std::string_view s, size_t size) {
   return s.size() == size && std::all_of(s.begin(), s.end(), [](char c) {
            return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
          });
+}
+
+std::string ToHex(std::string_view bytes) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(bytes.size() * 2);
+  for (char c : bytes) {
+    auto b = static_cast<unsigned char>(c);
+    out.push_back(kHex[b >> 4]);
+    out.push_back(kHex[b & 15]);
+  }
+  return out;
+}
+
+// Decodes lower-case hex of `bytes` bytes; returns nullopt for anything else.
+std::optional<std::string> FromHex(std::string_view hex, size_t bytes) {
+  if (!IsHex(hex, bytes * 2)) return std::nullopt;
+  auto digit = [](char c) { return c <= '9' ? c - '0' : c - 'a' + 10; };
+  std::string out(bytes, '\0');
+  for (size_t i = 0; i < bytes; ++i) {
+    out[i] = static_cast<char>(digit(hex[2 * i]) << 4 | digit(hex[2 * i + 1]));
+  }
+  return out;
+}
+
+bool IsValidAgentId(std::string_view id) {
+  return !id.empty() && id.size() <= 20 &&
+         std::all_of(id.begin(), id.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
 
 }  // namespace
@@ -105,6 +136,33 @@ Expected<ParsedToken> ParseToken(const std::string& token) {
   return out;
 }
 
+std::string FormatPskKeyLine(const PskCredential& credential) {
+  return credential.agent_id + " " + credential.name + " " + credential.address + " " +
+         ToHex(credential.key) + "\n";
+}
+
+Expected<PskCredential> ParsePskKeyLine(std::string_view line) {
+  if (!line.empty() && line.back() == '\n') line.remove_suffix(1);
+  std::vector<std::string_view> fields;
+  while (!line.empty()) {
+    size_t space = line.find(' ');
+    fields.push_back(line.substr(0, space));
+    if (space == std::string_view::npos) break;
+    line.remove_prefix(space + 1);
+  }
+  Status invalid = Status::InvalidArgument(
+      "invalid PSK key line; expected '<id> <name> <address> <" + std::to_string(2 * kPskBytes) +
+      " hex digits>' as `vigil manager add-agent --psk` writes it");
+  if (fields.size() != 4) return invalid;
+  std::optional<std::string> key = FromHex(fields[3], kPskBytes);
+  if (!IsValidAgentId(fields[0]) || !IsValidAgentName(std::string(fields[1])) ||
+      fields[2].empty() || !key) {
+    return invalid;
+  }
+  return PskCredential{std::string(fields[0]), std::string(fields[1]), std::string(fields[2]),
+                       std::move(*key)};
+}
+
 Expected<std::unique_ptr<ManagerStore>> ManagerStore::Open(const std::string& state_dir,
                                                            const Clock& clock) {
   VIGIL_RETURN_IF_ERROR(MakePrivateDirectory(state_dir));
@@ -136,8 +194,8 @@ Status ManagerStore::LoadOrCreateCredentials() {
 Status ManagerStore::LoadAgentsLocked() {
   std::string agents_path = PathIn(state_dir_, "agents.json");
   std::string revoked_path = PathIn(state_dir_, "revoked.json");
-  int64_t agents_mtime = FileMtimeNs(agents_path);
-  int64_t revoked_mtime = FileMtimeNs(revoked_path);
+  FileStamp agents_stamp = GetFileStamp(agents_path);
+  FileStamp revoked_stamp = GetFileStamp(revoked_path);
   Expected<json> agents = ReadJsonFile(agents_path, json::array());
   if (!agents.ok()) return agents.status();
   Expected<json> revoked = ReadJsonFile(revoked_path, json::array());
@@ -153,6 +211,7 @@ Status ManagerStore::LoadAgentsLocked() {
       e.name = j.value("name", "");
       e.address = j.value("address", "any");
       e.serial = j.value("serial", "");
+      e.credential = j.value("credential", "certificate");
       e.enrolled_at = j.value("enrolled_at", int64_t{0});
       e.removed = j.value("removed", false);
       if (e.id.empty()) return Status::ParseError(agents_path + ": an agent has no id");
@@ -167,8 +226,39 @@ Status ManagerStore::LoadAgentsLocked() {
   }
   agents_ = std::move(loaded);
   revoked_ = std::move(serials);
-  agents_mtime_ns_ = agents_mtime;
-  revoked_mtime_ns_ = revoked_mtime;
+  agents_stamp_ = agents_stamp;
+  revoked_stamp_ = revoked_stamp;
+  return LoadPsksLocked();
+}
+
+Status ManagerStore::LoadPsksLocked() {
+  std::string path = PathIn(state_dir_, "psk.json");
+  FileStamp stamp = GetFileStamp(path);
+  Expected<json> saved = ReadJsonFile(path, json::object());
+  if (!saved.ok()) return saved.status();
+  if (!saved->is_object()) return Status::ParseError(path + " is not a JSON object");
+  std::map<std::string, std::string> loaded;
+  for (const auto& [id, hex] : saved->items()) {
+    std::optional<std::string> key =
+        hex.is_string() ? FromHex(hex.get<std::string>(), kPskBytes) : std::nullopt;
+    if (!key) {
+      return Status::ParseError(path + ": the key of agent " + id + " is not " +
+                                std::to_string(2 * kPskBytes) + " lower-case hex digits");
+    }
+    loaded[id] = std::move(*key);
+  }
+  for (auto& [id, key] : psks_) OPENSSL_cleanse(key.data(), key.size());
+  psks_ = std::move(loaded);
+  psks_stamp_ = stamp;
+  return Status::Ok();
+}
+
+Status ManagerStore::SavePsksLocked() {
+  json out = json::object();
+  for (const auto& [id, key] : psks_) out[id] = ToHex(key);
+  std::string path = PathIn(state_dir_, "psk.json");
+  VIGIL_RETURN_IF_ERROR(WriteSecretFile(path, out.dump(1) + "\n"));
+  psks_stamp_ = GetFileStamp(path);
   return Status::Ok();
 }
 
@@ -179,12 +269,13 @@ Status ManagerStore::SaveAgentsLocked() {
                    {"name", e.name},
                    {"address", e.address},
                    {"serial", e.serial},
+                   {"credential", e.credential},
                    {"enrolled_at", e.enrolled_at},
                    {"removed", e.removed}});
   }
   std::string path = PathIn(state_dir_, "agents.json");
   VIGIL_RETURN_IF_ERROR(WriteSecretFile(path, out.dump(1) + "\n"));
-  agents_mtime_ns_ = FileMtimeNs(path);
+  agents_stamp_ = GetFileStamp(path);
   return Status::Ok();
 }
 
@@ -192,13 +283,14 @@ Status ManagerStore::SaveRevokedLocked() {
   json out(revoked_);
   std::string path = PathIn(state_dir_, "revoked.json");
   VIGIL_RETURN_IF_ERROR(WriteSecretFile(path, out.dump(1) + "\n"));
-  revoked_mtime_ns_ = FileMtimeNs(path);
+  revoked_stamp_ = GetFileStamp(path);
   return Status::Ok();
 }
 
 void ManagerStore::RefreshLocked() {
-  if (FileMtimeNs(PathIn(state_dir_, "agents.json")) == agents_mtime_ns_ &&
-      FileMtimeNs(PathIn(state_dir_, "revoked.json")) == revoked_mtime_ns_) {
+  if (GetFileStamp(PathIn(state_dir_, "agents.json")) == agents_stamp_ &&
+      GetFileStamp(PathIn(state_dir_, "revoked.json")) == revoked_stamp_ &&
+      GetFileStamp(PathIn(state_dir_, "psk.json")) == psks_stamp_) {
     return;
   }
   Status status = LoadAgentsLocked();
@@ -327,27 +419,9 @@ Expected<EnrollReplyMessage> ManagerStore::EnrollLocked(const EnrollRequestMessa
   if (address == "src") address = peer_address;
   bool force = token->value("force", false);
 
-  std::string id;
-  for (auto& [existing_id, e] : agents_) {
-    if (e.removed) continue;
-    bool same_name = e.name == name;
-    bool same_address = address != "any" && e.address == address;
-    if (!same_name && !same_address) continue;
-    if (!force) {
-      return Status::AlreadyExists(
-          same_name ? "agent name '" + name + "' is already enrolled as " + existing_id
-                    : "address " + address + " is already enrolled as agent " + existing_id);
-    }
-    // Forced: the same name keeps its id with a new certificate; another agent that holds the
-    // address is removed.
-    if (!e.serial.empty()) revoked_.insert(e.serial);
-    if (same_name) {
-      id = existing_id;
-    } else {
-      e.removed = true;
-    }
-  }
-  if (id.empty()) id = NextAgentIdLocked();
+  Expected<std::string> reused = ResolveDuplicatesLocked(name, address, force);
+  if (!reused.ok()) return reused.status();
+  std::string id = reused->empty() ? NextAgentIdLocked() : *reused;
 
   Expected<PkeyPtr> public_key = PublicKeyFromPem(request.public_key_pem);
   if (!public_key.ok()) return public_key.status();
@@ -360,10 +434,12 @@ Expected<EnrollReplyMessage> ManagerStore::EnrollLocked(const EnrollRequestMessa
   entry.name = name;
   entry.address = address;
   entry.serial = CertificateSerial(cert->get());
+  entry.credential = "certificate";
   entry.enrolled_at = clock_.NowSeconds();
   entry.removed = false;
   VIGIL_RETURN_IF_ERROR(SaveAgentsLocked());
   VIGIL_RETURN_IF_ERROR(SaveRevokedLocked());
+  VIGIL_RETURN_IF_ERROR(SavePsksLocked());
 
   EnrollReplyMessage reply;
   reply.ok = true;
@@ -375,6 +451,98 @@ Expected<EnrollReplyMessage> ManagerStore::EnrollLocked(const EnrollRequestMessa
       ->info("enrolled agent {} ({}) from {} with token {}, address {}", id, name, peer_address,
              request.token_id, address);
   return reply;
+}
+
+Expected<std::string> ManagerStore::ResolveDuplicatesLocked(const std::string& name,
+                                                          const std::string& address,
+                                                          bool force) {
+  std::string id;
+  for (auto& [existing_id, e] : agents_) {
+    if (e.removed) continue;
+    bool same_name = e.name == name;
+    bool same_address = address != "any" && e.address == address;
+    if (!same_name && !same_address) continue;
+    if (!force) {
+      return Status::AlreadyExists(
+          same_name ? "agent name '" + name + "' is already enrolled as " + existing_id
+                    : "address " + address + " is already enrolled as agent " + existing_id);
+    }
+    // Forced: the same name keeps its id with a new credential; another agent that holds the
+    // address is removed. Either way the old credential stops working.
+    if (!e.serial.empty()) revoked_.insert(e.serial);
+    e.serial.clear();
+    auto psk = psks_.find(existing_id);
+    if (psk != psks_.end()) {
+      OPENSSL_cleanse(psk->second.data(), psk->second.size());
+      psks_.erase(psk);
+    }
+    if (same_name) {
+      id = existing_id;
+    } else {
+      e.removed = true;
+    }
+  }
+  return id;
+}
+
+Expected<PskCredential> ManagerStore::AddPskAgent(const PskAgentOptions& options) {
+  if (!IsValidAgentName(options.name)) {
+    return Status::InvalidArgument("invalid agent name '" + options.name +
+                                   "'; use 1 to 64 characters from A-Z a-z 0-9 . _ -");
+  }
+  if (options.address.empty() || options.address.find(' ') != std::string::npos ||
+      options.address == "src") {
+    return Status::InvalidArgument("invalid agent address '" + options.address +
+                                   "'; use any or an IP address");
+  }
+  FileLock lock(PathIn(state_dir_, "lock"));
+  if (!lock.ok()) return Status::IoError("cannot lock " + PathIn(state_dir_, "lock"));
+  std::lock_guard guard(mu_);
+  RefreshLocked();
+  Expected<std::string> reused = ResolveDuplicatesLocked(options.name, options.address,
+                                                         options.force);
+  if (!reused.ok()) return reused.status();
+  std::string id = reused->empty() ? NextAgentIdLocked() : *reused;
+  std::string key(kPskBytes, '\0');
+  if (RAND_bytes(reinterpret_cast<unsigned char*>(key.data()), static_cast<int>(key.size())) !=
+      1) {
+    return Status::Internal("the random generator failed to create a PSK");
+  }
+  AgentEntry& entry = agents_[id];
+  entry.id = id;
+  entry.name = options.name;
+  entry.address = options.address;
+  entry.serial.clear();
+  entry.credential = "psk";
+  entry.enrolled_at = clock_.NowSeconds();
+  entry.removed = false;
+  psks_[id] = key;
+  // The key is written before the agent list, so a manager that sees the new agent also
+  // finds its key.
+  VIGIL_RETURN_IF_ERROR(SavePsksLocked());
+  VIGIL_RETURN_IF_ERROR(SaveRevokedLocked());
+  VIGIL_RETURN_IF_ERROR(SaveAgentsLocked());
+  GetLogger("transport")
+      ->info("added agent {} ({}) with a pre-shared key, address {}", id, options.name,
+             options.address);
+  return PskCredential{id, options.name, options.address, std::move(key)};
+}
+
+std::optional<std::string> ManagerStore::FindPsk(const std::string& id) {
+  std::lock_guard guard(mu_);
+  auto lookup = [&]() -> std::optional<std::string> {
+    auto agent = agents_.find(id);
+    auto key = psks_.find(id);
+    if (agent == agents_.end() || agent->second.removed || agent->second.credential != "psk" ||
+        key == psks_.end()) {
+      return std::nullopt;
+    }
+    return key->second;
+  };
+  std::optional<std::string> key = lookup();
+  if (key) return key;
+  RefreshLocked();
+  return lookup();
 }
 
 Expected<std::vector<EnrollReplyMessage>> ManagerStore::EnrollMany(
@@ -436,10 +604,20 @@ Status ManagerStore::RemoveAgent(const std::string& id) {
   }
   it->second.removed = true;
   if (!it->second.serial.empty()) revoked_.insert(it->second.serial);
+  auto psk = psks_.find(id);
+  bool had_psk = psk != psks_.end();
+  if (had_psk) {
+    OPENSSL_cleanse(psk->second.data(), psk->second.size());
+    psks_.erase(psk);
+  }
+  // The agent is marked removed first, so a crash between the writes never leaves a
+  // removed agent's credential usable.
   VIGIL_RETURN_IF_ERROR(SaveAgentsLocked());
   VIGIL_RETURN_IF_ERROR(SaveRevokedLocked());
+  VIGIL_RETURN_IF_ERROR(SavePsksLocked());
   GetLogger("transport")
-      ->info("removed agent {} ({}) and revoked its certificate", id, it->second.name);
+      ->info("removed agent {} ({}) and {}", id, it->second.name,
+             had_psk ? "deleted its pre-shared key" : "revoked its certificate");
   return Status::Ok();
 }
 

@@ -1,15 +1,17 @@
-// The manager's state folder: its CA and server credential, the enrolled agents, the
-// enrollment tokens and the revoked certificate serials.
+// The manager's state folder: its CA and server credential, the enrolled agents, their
+// pre-shared keys, the enrollment tokens and the revoked certificate serials.
 //
 // Layout of `state_dir` (every file mode 0600, the folder 0700):
 //   ca.key, ca.crt          the manager's own CA, created on first open
 //   server.key, server.crt  the TLS server credential, issued by the CA
-//   agents.json             enrolled agents: id, name, address, certificate serial, removed
+//   agents.json             enrolled agents: id, name, address, credential, certificate
+//                           serial, removed
+//   psk.json                the TLS 1.3 pre-shared key of each PSK agent by agent id, as hex
 //   revoked.json            serials of certificates that are no longer accepted
 //   tokens.json             enrollment tokens: id, SHA-256 of the secret, name, expiry
 //   lock                    flock(2) target that serialises writers across processes
-// The `vigil manager enroll-token` command and a running manager both open the same folder;
-// every change re-reads the file it changes under the lock, so neither overwrites the other.
+// `vigil manager enroll-token`, `vigil manager add-agent` and a running manager open the same
+// folder. Every change re-reads the file it changes under the lock, so none overwrites another.
 #pragma once
 
 #include <cstdint>
@@ -18,11 +20,13 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/clock.h"
 #include "common/status.h"
 #include "transport/message.h"
+#include "transport/state_files.h"
 #include "transport/tls.h"
 
 namespace vigil::transport {
@@ -32,6 +36,8 @@ struct AgentEntry {
   std::string name;
   std::string address;      // an IP address the agent must connect from, or "any"
   std::string serial;       // serial of the agent's current certificate (upper-case hex)
+  // "certificate" (issued at enrollment) or "psk" (a TLS 1.3 external pre-shared key).
+  std::string credential = "certificate";
   int64_t enrolled_at = 0;  // Unix seconds
   bool removed = false;
 };
@@ -44,6 +50,27 @@ struct EnrollTokenOptions {
   // Replace an enrolled agent of the same name (keeping its id) or address (removing it).
   bool force = false;
 };
+
+struct PskAgentOptions {
+  std::string name;
+  std::string address = "any";  // "any" or an IP address the agent must connect from
+  // Replace an enrolled agent of the same name (keeping its id) or address (removing it).
+  bool force = false;
+};
+
+// A PSK agent's credential. `key` holds kPskBytes raw bytes.
+struct PskCredential {
+  std::string agent_id;
+  std::string name;
+  std::string address;
+  std::string key;
+};
+
+// Formats a PSK credential as one line "<id> <name> <address> <key as hex>", the layout of
+// OSSEC's client.keys, for `vigil agent import-psk`.
+std::string FormatPskKeyLine(const PskCredential& credential);
+// Parses the line FormatPskKeyLine writes (one trailing newline allowed).
+Expected<PskCredential> ParsePskKeyLine(std::string_view line);
 
 // A new token as `vigil manager enroll-token` prints it. `token` contains the CA fingerprint,
 // so `vigil agent enroll` needs nothing else to authenticate the manager.
@@ -64,7 +91,7 @@ Expected<ParsedToken> ParseToken(const std::string& token);
 // Returns true for names of 1 to 64 characters from [A-Za-z0-9._-].
 bool IsValidAgentName(const std::string& name);
 
-// Thread-safe. Files are re-read when another process changed them (checked by mtime on
+// Thread-safe. Files are re-read when another process changed them (checked by FileStamp on
 // Refresh() and before every change).
 class ManagerStore {
  public:
@@ -86,8 +113,17 @@ class ManagerStore {
   Expected<std::vector<EnrollReplyMessage>> EnrollMany(
       const std::vector<EnrollRequestMessage>& requests);
 
-  // Marks the agent removed and revokes its certificate.
+  // Adds an agent whose credential is a new random TLS 1.3 PSK, without a token. A forced
+  // replacement of the same name keeps the id and replaces the old credential.
+  Expected<PskCredential> AddPskAgent(const PskAgentOptions& options);
+
+  // Marks the agent removed and revokes its certificate or deletes its PSK.
   Status RemoveAgent(const std::string& id);
+
+  // Returns the PSK of enrolled, non-removed PSK agent `id`, or nullopt. Re-reads the files
+  // first when the id is not known yet, so an agent added by another process a moment ago
+  // can connect before the next Refresh().
+  std::optional<std::string> FindPsk(const std::string& id);
 
   std::optional<AgentEntry> FindAgent(const std::string& id) const;
   std::vector<AgentEntry> ListAgents() const;
@@ -110,11 +146,17 @@ class ManagerStore {
       : state_dir_(std::move(state_dir)), clock_(clock) {}
 
   Status LoadOrCreateCredentials();
-  // REQUIRES: mu_ held. Reload the files when their mtime moved.
+  // REQUIRES: mu_ held. Reloads the files when another process replaced one of them.
   void RefreshLocked();
   Status LoadAgentsLocked();
   Status SaveAgentsLocked();
   Status SaveRevokedLocked();
+  Status LoadPsksLocked();
+  Status SavePsksLocked();
+  // Applies a forced replacement, or rejects a duplicate, for a new agent `name` at
+  // `address`. Returns the id to reuse (same name, forced) or "".
+  Expected<std::string> ResolveDuplicatesLocked(const std::string& name,
+                                                const std::string& address, bool force);
   std::string NextAgentIdLocked() const;
   Expected<EnrollReplyMessage> EnrollLocked(const EnrollRequestMessage& request,
                                             const std::string& peer_address);
@@ -130,8 +172,10 @@ class ManagerStore {
   mutable std::mutex mu_;
   std::map<std::string, AgentEntry> agents_;  // by id
   std::set<std::string> revoked_;
-  int64_t agents_mtime_ns_ = -1;
-  int64_t revoked_mtime_ns_ = -1;
+  std::map<std::string, std::string> psks_;  // agent id to raw key bytes
+  FileStamp agents_stamp_;
+  FileStamp revoked_stamp_;
+  FileStamp psks_stamp_;
 };
 
 }  // namespace vigil::transport

@@ -118,5 +118,47 @@ TEST_F(ManagerStoreTest, ParseTokenRejectsMalformedTokens) {
   }
 }
 
+TEST_F(ManagerStoreTest, PskAddedElsewhereFoundAtOnce) {
+  // A second store on the same folder stands for `vigil manager add-agent` in another process.
+  Expected<std::unique_ptr<ManagerStore>> other = ManagerStore::Open(dir_.Sub("m"), clock_);
+  ASSERT_TRUE(other.ok());
+  EXPECT_FALSE(store_->FindPsk("001").has_value());
+  Expected<PskCredential> added = (*other)->AddPskAgent({"web1", "any", false});
+  ASSERT_TRUE(added.ok()) << added.status().ToString();
+  EXPECT_EQ(added->key.size(), kPskBytes);
+  std::optional<std::string> key = store_->FindPsk(added->agent_id);
+  ASSERT_TRUE(key.has_value());
+  EXPECT_EQ(*key, added->key);
+  std::optional<AgentEntry> entry = store_->FindAgent(added->agent_id);
+  ASSERT_TRUE(entry.has_value());
+  EXPECT_EQ(entry->credential, "psk");
+  EXPECT_TRUE(entry->serial.empty());
+
+  ASSERT_TRUE((*other)->RemoveAgent(added->agent_id).ok());
+  store_->Refresh();
+  EXPECT_FALSE(store_->FindPsk(added->agent_id).has_value());
+}
+
+TEST_F(ManagerStoreTest, AddPskAgentRejectsBadInput) {
+  EXPECT_EQ(store_->AddPskAgent({"bad name", "any", false}).status().code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(store_->AddPskAgent({"web1", "src", false}).status().code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(store_->AddPskAgent({"web1", "", false}).status().code(),
+            StatusCode::kInvalidArgument);
+}
+
+TEST_F(ManagerStoreTest, EnrollmentReplacesPskOfSameName) {
+  Expected<PskCredential> added = store_->AddPskAgent({"web1", "any", false});
+  ASSERT_TRUE(added.ok());
+  Expected<IssuedToken> token = store_->CreateEnrollToken({"web1", 60, "any", true});
+  ASSERT_TRUE(token.ok()) << token.status().ToString();
+  Expected<EnrollReplyMessage> reply = store_->Enroll(Request(token->token), "127.0.0.1");
+  ASSERT_TRUE(reply.ok()) << reply.status().ToString();
+  EXPECT_EQ(reply->agent_id, added->agent_id);
+  EXPECT_FALSE(store_->FindPsk(added->agent_id).has_value());
+  EXPECT_EQ(store_->FindAgent(added->agent_id)->credential, "certificate");
+}
+
 }  // namespace
 }  // namespace vigil::transport

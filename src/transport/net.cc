@@ -98,9 +98,12 @@ Expected<int> ConnectTcp(const HostPort& target, std::chrono::milliseconds timeo
   return Status::IoError("connecting to " + target.host + ":" + port + " failed: " + last_error);
 }
 
-Expected<int> ListenTcp(const std::string& address, uint16_t port, int backlog) {
+namespace {
+
+// Opens a non-blocking socket of `type` (SOCK_STREAM or SOCK_DGRAM) bound to address:port.
+Expected<int> OpenBoundSocket(const std::string& address, uint16_t port, int type) {
   bool v6 = address.find(':') != std::string::npos;
-  int fd = socket(v6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  int fd = socket(v6 ? AF_INET6 : AF_INET, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) return Status::IoError("socket failed: " + ErrnoText());
   int one = 1;
   setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
@@ -131,6 +134,20 @@ Expected<int> ListenTcp(const std::string& address, uint16_t port, int backlog) 
     close(fd);
     return Status::IoError("binding " + host + ":" + std::to_string(port) + " failed: " + error);
   }
+  return fd;
+}
+
+}  // namespace
+
+Expected<int> BindUdp(const std::string& address, uint16_t port) {
+  return OpenBoundSocket(address, port, SOCK_DGRAM);
+}
+
+Expected<int> ListenTcp(const std::string& address, uint16_t port, int backlog) {
+  Expected<int> bound = OpenBoundSocket(address, port, SOCK_STREAM);
+  if (!bound.ok()) return bound;
+  int fd = *bound;
+  std::string host = address.empty() ? "0.0.0.0" : address;
   if (listen(fd, backlog) != 0) {
     std::string error = ErrnoText();
     close(fd);

@@ -27,6 +27,9 @@ Expected<int> ConnectTcp(const HostPort& target, std::chrono::milliseconds timeo
 // listen(2) queue length.
 Expected<int> ListenTcp(const std::string& address, uint16_t port, int backlog);
 
+// Opens a non-blocking UDP socket bound to `address` and `port`, as ListenTcp does for TCP.
+Expected<int> BindUdp(const std::string& address, uint16_t port);
+
 // Returns the port a socket is bound to.
 uint16_t LocalPort(int fd);
 

@@ -57,10 +57,11 @@ Status MakePrivateDirectory(const std::string& path) {
   return Status::Ok();
 }
 
-int64_t FileMtimeNs(const std::string& path) {
+FileStamp GetFileStamp(const std::string& path) {
   struct stat st;
-  if (stat(path.c_str(), &st) != 0) return -1;
-  return static_cast<int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
+  if (stat(path.c_str(), &st) != 0) return FileStamp{};
+  return FileStamp{static_cast<int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec,
+                   static_cast<uint64_t>(st.st_ino), static_cast<int64_t>(st.st_size)};
 }
 
 std::string RandomHex(size_t bytes) {

@@ -29,8 +29,16 @@ Status WriteSecretFile(const std::string& path, std::string_view content);
 // Creates `path` and its parents; the last folder gets mode 0700.
 Status MakePrivateDirectory(const std::string& path);
 
-// Returns the file's modification time in nanoseconds, or -1 when it does not exist.
-int64_t FileMtimeNs(const std::string& path);
+// One version of a file, to notice that another process replaced it. File times on Linux can
+// be as coarse as a few milliseconds, but WriteSecretFile() renames a new file into place, so a
+// rewrite within one tick still changes the inode (or the size, when the inode is reused).
+struct FileStamp {
+  int64_t mtime_ns = -1;  // -1: the file does not exist
+  uint64_t inode = 0;
+  int64_t size = -1;
+  bool operator==(const FileStamp&) const = default;
+};
+FileStamp GetFileStamp(const std::string& path);
 
 // Returns `bytes` random bytes from OpenSSL's CSPRNG as lower-case hex.
 std::string RandomHex(size_t bytes);

@@ -85,6 +85,47 @@ Status AddCertAndKey(SSL_CTX* ctx, X509* cert, EVP_PKEY* key) {
   return Status::Ok();
 }
 
+// The identity and key a PSK agent's context offers, kept in the context's ex_data.
+struct PskClientData {
+  std::string identity;
+  std::string key;
+};
+
+void FreePskClientData(void* /*parent*/, void* ptr, CRYPTO_EX_DATA* /*ad*/, int /*index*/,
+                       long /*argl*/, void* /*argp*/) {
+  auto* data = static_cast<PskClientData*>(ptr);
+  if (data == nullptr) return;
+  OPENSSL_cleanse(data->key.data(), data->key.size());
+  delete data;
+}
+
+int PskClientDataIndex() {
+  static const int index =
+      SSL_CTX_get_ex_new_index(0, nullptr, nullptr, nullptr, FreePskClientData);
+  return index;
+}
+
+// SSL_psk_use_session_cb_func for agents: offers the context's PSK. After a HelloRetryRequest,
+// OpenSSL calls it again with `md` set, and the PSK is offered again only when `md` is its hash.
+int UsePskSession(SSL* ssl, const EVP_MD* md, const unsigned char** id, size_t* id_len,
+                  SSL_SESSION** session) {
+  *session = nullptr;
+  auto* data = static_cast<PskClientData*>(
+      SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), PskClientDataIndex()));
+  if (data == nullptr) return 0;
+  SSL_SESSION* psk = NewPskSession(ssl, data->key);
+  if (psk == nullptr) return 0;
+  if (md != nullptr && EVP_MD_is_a(md, EVP_MD_get0_name(SSL_CIPHER_get_handshake_digest(
+                                           SSL_SESSION_get0_cipher(psk)))) != 1) {
+    SSL_SESSION_free(psk);
+    return 1;
+  }
+  *id = reinterpret_cast<const unsigned char*>(data->identity.data());
+  *id_len = data->identity.size();
+  *session = psk;
+  return 1;
+}
+
 Status TrustCa(SSL_CTX* ctx, X509* ca_cert) {
   X509_STORE* store = SSL_CTX_get_cert_store(ctx);
   if (X509_STORE_add_cert(store, ca_cert) != 1) return SslError("adding the CA failed");
@@ -229,6 +270,13 @@ Expected<SslCtxPtr> MakeServerContext(X509* ca_cert, X509* server_cert, EVP_PKEY
   SSL_CTX_set_verify(ctx->get(), SSL_VERIFY_PEER, nullptr);
   SSL_CTX_set_session_cache_mode(ctx->get(), SSL_SESS_CACHE_OFF);
   SSL_CTX_set_num_tickets(ctx->get(), 0);
+  // OpenSSL treats a PSK handshake as a resumption, and with SSL_VERIFY_PEER it rejects one
+  // without a session id context ("session id context uninitialized", seen with 3.0.x).
+  static constexpr unsigned char kSessionContext[] = "vigil-agent-link";
+  if (SSL_CTX_set_session_id_context(ctx->get(), kSessionContext,
+                                     sizeof(kSessionContext) - 1) != 1) {
+    return SslError("setting the session id context failed");
+  }
   return ctx;
 }
 
@@ -237,6 +285,44 @@ Expected<SslCtxPtr> MakeAgentContext(X509* ca_cert, X509* agent_cert, EVP_PKEY* 
   if (!ctx.ok()) return ctx;
   VIGIL_RETURN_IF_ERROR(AddCertAndKey(ctx->get(), agent_cert, agent_key));
   VIGIL_RETURN_IF_ERROR(TrustCa(ctx->get(), ca_cert));
+  SSL_CTX_set_verify(ctx->get(), SSL_VERIFY_PEER, nullptr);
+  return ctx;
+}
+
+SSL_SESSION* NewPskSession(SSL* ssl, std::string_view key) {
+  // TLS_AES_256_GCM_SHA384 is 0x13,0x02 in the TLS cipher suite registry.
+  static constexpr unsigned char kSuite[2] = {0x13, 0x02};
+  const SSL_CIPHER* cipher = SSL_CIPHER_find(ssl, kSuite);
+  if (cipher == nullptr || key.empty()) return nullptr;
+  SSL_SESSION* session = SSL_SESSION_new();
+  if (session == nullptr) return nullptr;
+  if (SSL_SESSION_set1_master_key(session, reinterpret_cast<const unsigned char*>(key.data()),
+                                  key.size()) != 1 ||
+      SSL_SESSION_set_cipher(session, cipher) != 1 ||
+      SSL_SESSION_set_protocol_version(session, TLS1_3_VERSION) != 1) {
+    SSL_SESSION_free(session);
+    return nullptr;
+  }
+  return session;
+}
+
+Expected<SslCtxPtr> MakeAgentPskContext(const std::string& identity, std::string_view key) {
+  if (identity.empty() || key.size() < kPskBytes) {
+    return Status::InvalidArgument("a PSK needs an identity and at least " +
+                                   std::to_string(kPskBytes) + " key bytes");
+  }
+  Expected<SslCtxPtr> ctx = NewTls13Context(TLS_client_method());
+  if (!ctx.ok()) return ctx;
+  if (SSL_CTX_set_ciphersuites(ctx->get(), kPskCipherSuite) != 1) {
+    return SslError("selecting the PSK cipher suite failed");
+  }
+  auto* data = new PskClientData{identity, std::string(key)};
+  if (SSL_CTX_set_ex_data(ctx->get(), PskClientDataIndex(), data) != 1) {
+    FreePskClientData(nullptr, data, nullptr, 0, 0, nullptr);
+    return SslError("storing the PSK failed");
+  }
+  SSL_CTX_set_psk_use_session_callback(ctx->get(), UsePskSession);
+  // The store is empty, so a certificate handshake (the manager did not take the PSK) fails.
   SSL_CTX_set_verify(ctx->get(), SSL_VERIFY_PEER, nullptr);
   return ctx;
 }

@@ -8,6 +8,7 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "common/status.h"
 
@@ -74,6 +75,24 @@ Expected<SslCtxPtr> MakeEnrollContext();
 // `ca_fingerprint` and that the leaf certificate was signed by that CA. On success returns the
 // CA certificate.
 Expected<X509Ptr> VerifyPinnedChain(SSL* ssl, const std::string& ca_fingerprint);
+
+// TLS 1.3 external pre-shared keys (RFC 8446 section 2.2), the alternative agent credential.
+// The identity is the agent id and the key is kPskBytes random bytes. Every PSK connection
+// negotiates kPskCipherSuite with the psk_dhe_ke mode: OpenSSL 3 offers and accepts only
+// psk_dhe_ke unless SSL_OP_ALLOW_NO_DHE_KEX is set, which Vigil never sets, so each connection
+// still runs an ECDHE exchange and keeps forward secrecy.
+inline constexpr size_t kPskBytes = 32;
+inline constexpr char kPskCipherSuite[] = "TLS_AES_256_GCM_SHA384";
+
+// Returns a new session that carries `key` as an external PSK for kPskCipherSuite, or nullptr
+// when OpenSSL fails. The caller owns the session; the PSK callbacks hand it to OpenSSL.
+SSL_SESSION* NewPskSession(SSL* ssl, std::string_view key);
+
+// Builds a PSK agent's context: TLS 1.3 only, kPskCipherSuite only, and the PSK `key` offered
+// under `identity`. The context keeps its own copy of the key and wipes it when freed. A
+// manager that does not accept the PSK falls back to a certificate handshake, which this
+// context rejects because it trusts no certificate.
+Expected<SslCtxPtr> MakeAgentPskContext(const std::string& identity, std::string_view key);
 
 // Returns OpenSSL's queued error text and clears the queue ("" when there is none).
 std::string DrainOpenSslErrors();

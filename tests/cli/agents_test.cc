@@ -1,6 +1,10 @@
 // End-to-end test of a manager and two agents as real `vigil` processes on loopback.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -315,6 +319,105 @@ TEST_F(AgentResponsesTest, OfflineAgentGetsResponseOrItExpires) {
   }));
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
   EXPECT_FALSE(Has(Marks("db1"), "192.0.2.61")) << Marks("db1");
+}
+
+// Sends `data` from a socket of `type` bound to `source` to 127.0.0.1:`port`. Returns false
+// when the connection fails; for TCP, waits until the peer closes or 2 s pass.
+bool SendFrom(const char* source, int port, int type, const std::string& data) {
+  int fd = ::socket(AF_INET, type | SOCK_CLOEXEC, 0);
+  sockaddr_in local{};
+  local.sin_family = AF_INET;
+  ::inet_pton(AF_INET, source, &local.sin_addr);
+  sockaddr_in remote{};
+  remote.sin_family = AF_INET;
+  remote.sin_port = htons(static_cast<uint16_t>(port));
+  ::inet_pton(AF_INET, "127.0.0.1", &remote.sin_addr);
+  bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&local), sizeof(local)) == 0 &&
+            ::connect(fd, reinterpret_cast<sockaddr*>(&remote), sizeof(remote)) == 0 &&
+            ::send(fd, data.data(), data.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(data.size());
+  ::close(fd);
+  return ok;
+}
+
+TEST_F(AgentsTest, PskAgentOnSecondPortAndRemoteSyslog) {
+  int second_port = port_ + 1;
+  int syslog_port = port_ + 2;
+  std::ofstream(ManagerConfig())
+      << "<ossec_config>\n  <rules>\n    <decoder_dir pattern=\"_decoders.xml$\">" << kSource
+      << "/rules</decoder_dir>\n    <rule_dir pattern=\"_rules.xml$\">" << kSource
+      << "/rules</rule_dir>\n  </rules>\n"
+      << "  <remote><port>" << port_ << "</port><local_ip>127.0.0.1</local_ip></remote>\n"
+      << "  <remote><port>" << second_port << "</port><local_ip>127.0.0.1</local_ip>"
+      << "<denied-ips>127.0.0.2</denied-ips></remote>\n"
+      << "  <remote><connection>syslog</connection><port>" << syslog_port
+      << "</port><protocol>udp,tcp</protocol><local_ip>127.0.0.1</local_ip>"
+      << "<allowed-ips>127.0.0.1</allowed-ips></remote>\n</ossec_config>\n";
+  std::ofstream(dir_ + "/web1/agent.conf")
+      << "<ossec_config>\n  <client><server>127.0.0.1:" << second_port
+      << "</server></client>\n  <localfile><location>" << dir_
+      << "/web1/logs/auth.log</location><log_format>syslog</log_format></localfile>\n"
+         "</ossec_config>\n";
+  int manager = StartVigil({"run", "-c", ManagerConfig()}, dir_ + "/manager/run.out");
+  pids_.push_back(manager);
+  ASSERT_TRUE(WaitFor(
+      [&] { return std::filesystem::exists(dir_ + "/manager/var/state/manager/control.sock"); }))
+      << ReadAll(dir_ + "/manager/run.out");
+
+  std::string key_file = dir_ + "/web1.key";
+  ProcessResult added = RunVigil({"manager", "add-agent", "-c", ManagerConfig(), "--name", "web1",
+                                  "--psk", "--key-file", key_file});
+  ASSERT_EQ(added.exit_code, 0) << added.err;
+  struct stat st {};
+  ASSERT_EQ(::stat(key_file.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  std::string key_line = ReadAll(key_file);
+  EXPECT_EQ(added.out.find(key_line.substr(key_line.rfind(' ') + 1, 64)), std::string::npos)
+      << "the key must not be printed when it goes to a file";
+  ProcessResult imported = RunVigil({"agent", "import-psk", "--key-file", key_file,
+                                     "--state-dir", dir_ + "/web1/var/state"});
+  ASSERT_EQ(imported.exit_code, 0) << imported.err;
+
+  pids_.push_back(StartVigil({"agent", "-c", dir_ + "/web1/agent.conf"}, dir_ + "/web1/agent.out"));
+  std::ofstream(dir_ + "/web1/logs/auth.log", std::ios::app)
+      << "Dec  1 10:00:00 web1 sshd[22]: Invalid user over_psk from 203.0.113.45 port 41822\n";
+  std::string alerts_path = dir_ + "/manager/var/alerts/alerts.log";
+  std::string location = "(web1) 127.0.0.1->" + dir_ + "/web1/logs/auth.log";
+  ASSERT_TRUE(WaitFor([&] { return ReadAll(alerts_path).find(location) != std::string::npos; }))
+      << ReadAll(alerts_path) << ReadAll(dir_ + "/manager/run.out")
+      << ReadAll(dir_ + "/web1/agent.out");
+
+  // Remote syslog over UDP and TCP from an allowed address, then a denied agent-port peer.
+  ASSERT_TRUE(SendFrom("127.0.0.1", syslog_port, SOCK_DGRAM,
+                       "<38>Dec  1 10:00:01 fw1 sshd[23]: Invalid user over_udp from "
+                       "203.0.113.46 port 1\n"));
+  ASSERT_TRUE(SendFrom("127.0.0.1", syslog_port, SOCK_STREAM,
+                       "<38>Dec  1 10:00:02 fw1 sshd[24]: Invalid user over_tcp from "
+                       "203.0.113.47 port 2\n"));
+  ASSERT_TRUE(WaitFor([&] {
+    std::string alerts = ReadAll(alerts_path);
+    return alerts.find("over_udp") != std::string::npos &&
+           alerts.find("over_tcp") != std::string::npos;
+  })) << ReadAll(alerts_path)
+      << ReadAll(dir_ + "/manager/run.out");
+  EXPECT_NE(ReadAll(alerts_path).find("fw1->127.0.0.1"), std::string::npos)
+      << ReadAll(alerts_path);
+  SendFrom("127.0.0.2", second_port, SOCK_STREAM, "x");
+
+  ProcessResult removed = RunVigil({"control", "-c", ManagerConfig(), "--remove", "001"});
+  ASSERT_EQ(removed.exit_code, 0) << removed.err;
+  ASSERT_TRUE(WaitFor([&] {
+    return ReadAll(dir_ + "/manager/run.out").find("agent 001 (web1) at 127.0.0.1 disconnected") !=
+           std::string::npos;
+  })) << ReadAll(dir_ + "/manager/run.out");
+
+  EXPECT_EQ(StopProcess(pids_[1], SIGTERM), 0);
+  ASSERT_EQ(StopProcess(manager, SIGTERM), 0);
+  pids_.clear();
+  std::string log = ReadAll(dir_ + "/manager/run.out");
+  EXPECT_NE(log.find(" denied=1 "), std::string::npos) << log;
+  EXPECT_NE(log.find("rejected a connection from 127.0.0.2"), std::string::npos) << log;
+  EXPECT_EQ(log.find(key_line.substr(key_line.rfind(' ') + 1, 64)), std::string::npos)
+      << "the key must never be logged";
 }
 
 }  // namespace
