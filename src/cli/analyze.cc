@@ -43,18 +43,20 @@ class AlertSink {
       : json_(options.json), files_(std::move(files)) {}
 
   Status Write(const analysis::RuleMatch& match, const analysis::Event& event) {
-    if (files_ != nullptr) {
-      Expected<std::string> id = files_->WriteAlert(match, event);
-      return id.ok() ? Status::Ok() : id.status();
-    }
+    if (files_ != nullptr) return files_->WriteAlert(match, event);
     if (!match.rule->log_alert) return Status::Ok();
-    alerting::Alert alert;
-    alert.id = std::to_string(event.time) + "." + std::to_string(++counter_);
-    alert.rule = match.rule;
-    alert.event = &event;
-    alert.previous = &match.previous;
-    std::string text = json_ ? alerting::FormatAlertJson(alert) : alerting::FormatAlertLog(alert);
-    if (std::fwrite(text.data(), 1, text.size(), stdout) != text.size()) {
+    alert_.id.clear();
+    alerting::AppendAlertId(event.time, ++counter_, &alert_.id);
+    alert_.rule = match.rule;
+    alert_.event = &event;
+    alert_.previous = &match.previous;
+    text_.clear();
+    if (json_) {
+      alerting::AppendAlertJson(alert_, &text_);
+    } else {
+      alerting::AppendAlertLog(alert_, &text_);
+    }
+    if (fwrite_unlocked(text_.data(), 1, text_.size(), stdout) != text_.size()) {
       return Status::IoError(std::string("stdout: write failed: ") + std::strerror(errno));
     }
     return Status::Ok();
@@ -73,6 +75,9 @@ class AlertSink {
   bool json_;
   std::unique_ptr<alerting::AlertFileWriter> files_;
   uint64_t counter_ = 0;
+  // Reused for every alert written to stdout.
+  alerting::Alert alert_;
+  std::string text_;
 };
 
 struct RunTotals {
@@ -229,6 +234,8 @@ int Run(const AnalyzeOptions& options) {
     files = std::move(*opened);
   }
   AlertSink sink(options, std::move(files));
+  // The summary's counts are only kept when it will be printed.
+  bool show_summary = !options.no_summary && (terminal || options.summary);
   alerting::Summary summary;
   analysis::Event event;
   Status write_status;
@@ -240,7 +247,7 @@ int Run(const AnalyzeOptions& options) {
       if (!archived.ok() && write_status.ok()) write_status = archived;
     }
     if (!match.alert) return;
-    summary.AddAlert(*match.rule, event);
+    if (show_summary) summary.AddAlert(*match.rule, event);
     Status written = sink.Write(match, event);
     if (!written.ok() && write_status.ok()) write_status = written;
   };
@@ -251,7 +258,6 @@ int Run(const AnalyzeOptions& options) {
   if (!flushed.ok() && write_status.ok()) write_status = flushed;
   if (progress) progress->Clear();
 
-  bool show_summary = !options.no_summary && (terminal || options.summary);
   if (show_summary) {
     std::string text = summary.Format(totals.lines, analyzer.counters().decoded);
     std::fputs(text.c_str(), stderr);

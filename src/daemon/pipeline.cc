@@ -68,12 +68,13 @@ void Pipeline::Handle(const collector::Record& record, const std::string& agent_
   }
   if (!match.alert) return;
   ++counters_.alerts;
-  Expected<std::string> id = writer_->WriteAlert(match, event_);
-  if (!id.ok()) {
+  std::string id;
+  Status written = writer_->WriteAlert(match, event_, &id);
+  if (!written.ok()) {
     ++counters_.write_errors;
     uint64_t suppressed = 0;
     if (repeats_.ShouldLog("alert", &suppressed)) {
-      log_->error("{} ({} similar errors not shown)", id.status().message(), suppressed);
+      log_->error("{} ({} similar errors not shown)", written.message(), suppressed);
     }
     return;
   }
@@ -81,7 +82,7 @@ void Pipeline::Handle(const collector::Record& record, const std::string& agent_
   if (!flushed.ok()) ++counters_.write_errors;
   if (responder_ != nullptr) {
     std::vector<response::Decision> decisions =
-        responder_->OnAlert(FactsOf(*match.rule, event_, *id, agent_id));
+        responder_->OnAlert(FactsOf(*match.rule, event_, id, agent_id));
     for (const response::Decision& decision : decisions) {
       if (decision.sent) ++counters_.responses_sent;
     }
