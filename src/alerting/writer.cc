@@ -62,8 +62,8 @@ AlertFileWriter::~AlertFileWriter() {
   }
 }
 
-Status AlertFileWriter::WriteAlert(const analysis::RuleMatch& match,
-                                   const analysis::Event& event, std::string* id) {
+Status AlertFileWriter::WriteAlert(const analysis::RuleMatch& match, const analysis::Event& event,
+                                   std::string* id) {
   alert_.id.clear();
   AppendAlertId(event.time, static_cast<uint64_t>(log_offset_), &alert_.id);
   alert_.rule = match.rule;

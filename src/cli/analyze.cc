@@ -14,6 +14,7 @@
 #include "alerting/summary.h"
 #include "alerting/writer.h"
 #include "analysis/analyzer.h"
+#include "analysis/parallel_analyzer.h"
 #include "cli/commands.h"
 #include "cli/progress.h"
 #include "collector/reader.h"
@@ -34,6 +35,7 @@ struct AnalyzeOptions {
   bool summary = false;
   bool no_summary = false;
   bool no_progress = false;
+  int threads = 1;
 };
 
 // The destination of alerts: stdout as text or JSON, or files in an output folder.
@@ -237,11 +239,11 @@ int Run(const AnalyzeOptions& options) {
   // The summary's counts are only kept when it will be printed.
   bool show_summary = !options.no_summary && (terminal || options.summary);
   alerting::Summary summary;
-  analysis::Event event;
   Status write_status;
 
-  auto on_record = [&](collector::Record&& record) {
-    analysis::RuleMatch match = analyzer.Process(record.location, record.text, &event);
+  // Alerts and archives are written here, on this thread and in input order, whatever the
+  // number of decoding threads.
+  auto on_event = [&](const analysis::RuleMatch& match, const analysis::Event& event) {
     if (config->global.logall || config->global.logall_json) {
       Status archived = sink.Archive(event);
       if (!archived.ok() && write_status.ok()) write_status = archived;
@@ -251,9 +253,12 @@ int Run(const AnalyzeOptions& options) {
     Status written = sink.Write(match, event);
     if (!written.ok() && write_status.ok()) write_status = written;
   };
+  analysis::ParallelAnalyzer parallel(&analyzer, options.threads, on_event);
+  auto on_record = [&](collector::Record&& record) { parallel.Add(record.location, record.text); };
   for (const std::string& input : inputs) {
     ReadInput(input, options, format_options, progress.get(), on_record, &totals);
   }
+  parallel.Finish();
   Status flushed = sink.Flush();
   if (!flushed.ok() && write_status.ok()) write_status = flushed;
   if (progress) progress->Clear();
@@ -297,6 +302,11 @@ RunFunction RegisterAnalyze(CLI::App* app) {
                 "Print the summary on stderr even when stderr is not a terminal");
   app->add_flag("--no-summary", options->no_summary, "Never print the summary");
   app->add_flag("--no-progress", options->no_progress, "Never draw the progress bar");
+  app->add_option("--threads", options->threads,
+                  "Threads that decode records; rules and correlation run on one thread in "
+                  "input order, so alerts are the same for any number")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 64));
   return [options]() { return Run(*options); };
 }
 
