@@ -71,6 +71,12 @@ std::vector<std::string> GeneratedLines(size_t count) {
   return lines;
 }
 
+// Returns the offset of the first byte where `a` and `b` differ.
+size_t FirstDifference(const std::string& a, const std::string& b) {
+  return static_cast<size_t>(std::mismatch(a.begin(), a.end(), b.begin(), b.end()).first -
+                             a.begin());
+}
+
 struct Output {
   std::string alerts_log;
   std::string alerts_json;
@@ -134,19 +140,12 @@ class ParallelIdentityTest : public testing::Test {
       SCOPED_TRACE(testing::Message() << threads << " threads");
       Output parallel = Analyze(config, lines, threads, dir_ / std::to_string(threads));
       EXPECT_EQ(parallel.alerts, single.alerts);
-      // Whole-file equality. A difference is reported as the offset of its first byte.
       EXPECT_TRUE(parallel.alerts_log == single.alerts_log)
           << "alerts.log differs from one thread's at byte "
-          << std::mismatch(single.alerts_log.begin(), single.alerts_log.end(),
-                           parallel.alerts_log.begin(), parallel.alerts_log.end())
-                     .first -
-                 single.alerts_log.begin();
+          << FirstDifference(single.alerts_log, parallel.alerts_log);
       EXPECT_TRUE(parallel.alerts_json == single.alerts_json)
           << "alerts.json differs from one thread's at byte "
-          << std::mismatch(single.alerts_json.begin(), single.alerts_json.end(),
-                           parallel.alerts_json.begin(), parallel.alerts_json.end())
-                     .first -
-                 single.alerts_json.begin();
+          << FirstDifference(single.alerts_json, parallel.alerts_json);
     }
   }
 
