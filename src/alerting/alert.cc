@@ -1,5 +1,6 @@
 #include "alerting/alert.h"
 
+#include <charconv>
 #include <ctime>
 
 #include "alerting/json_writer.h"
@@ -15,94 +16,121 @@ constexpr size_t kMaxLoggedLine = 1256;
 
 std::string_view Cut(std::string_view text) { return text.substr(0, kMaxLoggedLine); }
 
-// Host part of the second alert line: empty for agent events, whose host name is the location.
-std::string HostPart(const analysis::Event& event) {
+// Appends the host part of the second alert line: nothing for agent events, whose host name is
+// the location.
+void AppendHostPart(const analysis::Event& event, std::string* out) {
   if (!event.location.empty() && event.location[0] == '(' && event.hostname == event.location) {
-    return "";
+    return;
   }
-  return event.hostname + "->";
+  out->append(event.hostname);
+  out->append("->");
 }
 
-std::vector<std::string> SplitGroups(const std::string& groups) {
-  std::vector<std::string> out;
-  size_t start = 0;
-  while (start < groups.size()) {
-    size_t comma = groups.find(',', start);
-    if (comma == std::string::npos) comma = groups.size();
-    if (comma > start) out.push_back(groups.substr(start, comma - start));
-    start = comma + 1;
+template <typename Integer>
+void AppendInt(Integer value, std::string* out) {
+  char buffer[24];
+  auto [end, ec] = std::to_chars(buffer, buffer + sizeof buffer, value);
+  out->append(buffer, end);
+}
+
+// Appends "LABEL: VALUE\n" when the event has `field`.
+void AppendFieldLine(const analysis::Event& event, Field field, std::string_view label,
+                     std::string* out) {
+  if (!event.Has(field)) return;
+  out->append(label);
+  out->append(event.Get(field));
+  out->push_back('\n');
+}
+
+// Appends "<label><value>\n" when `value` is not empty.
+void AppendTextLine(std::string_view value, std::string_view label, std::string* out) {
+  if (value.empty()) return;
+  out->append(label);
+  out->append(value);
+  out->push_back('\n');
+}
+
+// Returns "YYYY Mon DD HH:MM:SS" in local time. The view stays valid until the next call on
+// the same thread.
+std::string_view AlertTimeText(int64_t epoch_seconds) {
+  // Alerts come in bursts within one second, so the last formatted second is reused.
+  thread_local int64_t cached_seconds = -1;
+  thread_local char cached_text[32];
+  thread_local size_t cached_length = 0;
+  if (epoch_seconds != cached_seconds) {
+    time_t t = static_cast<time_t>(epoch_seconds);
+    struct tm local {};
+    localtime_r(&t, &local);
+    cached_length = strftime(cached_text, sizeof cached_text, "%Y %b %d %H:%M:%S", &local);
+    cached_seconds = epoch_seconds;
   }
-  return out;
+  return std::string_view(cached_text, cached_length);
 }
 
 }  // namespace
 
 std::string FormatAlertTime(int64_t epoch_seconds) {
-  // Alerts come in bursts within one second, so the last formatted second is reused.
-  thread_local int64_t cached_seconds = -1;
-  thread_local std::string cached_text;
-  if (epoch_seconds != cached_seconds) {
-    time_t t = static_cast<time_t>(epoch_seconds);
-    struct tm local {};
-    localtime_r(&t, &local);
-    char buffer[32];
-    strftime(buffer, sizeof buffer, "%Y %b %d %H:%M:%S", &local);
-    cached_text = buffer;
-    cached_seconds = epoch_seconds;
-  }
-  return cached_text;
+  return std::string(AlertTimeText(epoch_seconds));
 }
 
-std::string FormatAlertLog(const Alert& alert) {
+void AppendAlertId(int64_t epoch_seconds, uint64_t number, std::string* out) {
+  AppendInt(epoch_seconds, out);
+  out->push_back('.');
+  AppendInt(number, out);
+}
+
+void AppendAlertLog(const Alert& alert, std::string* out) {
   const analysis::Rule& rule = *alert.rule;
   const analysis::Event& event = *alert.event;
-  std::string out;
-  out.reserve(256 + event.full_log.size());
-  out += "** Alert ";
-  out += alert.id;
-  out += ':';
-  if (rule.mail_alert) out += " mail ";
-  out += " - ";
-  out += rule.groups;
-  out += '\n';
-  out += FormatAlertTime(event.time);
-  out += ' ';
-  out += HostPart(event);
-  out += event.location;
-  out += '\n';
-  out += "Rule: " + std::to_string(rule.id) + " (level " + std::to_string(rule.level) + ") -> '" +
-         rule.description + "'\n";
-  if (event.Has(Field::kSrcIp)) out += "Src IP: " + std::string(event.Get(Field::kSrcIp)) + "\n";
-  if (!event.srcgeoip.empty()) out += "Src Location: " + event.srcgeoip + "\n";
-  if (event.Has(Field::kSrcPort)) {
-    out += "Src Port: " + std::string(event.Get(Field::kSrcPort)) + "\n";
-  }
-  if (event.Has(Field::kDstIp)) out += "Dst IP: " + std::string(event.Get(Field::kDstIp)) + "\n";
-  if (!event.dstgeoip.empty()) out += "Dst Location: " + event.dstgeoip + "\n";
-  if (event.Has(Field::kDstPort)) {
-    out += "Dst Port: " + std::string(event.Get(Field::kDstPort)) + "\n";
-  }
-  if (event.Has(Field::kDstUser)) out += "User: " + std::string(event.Get(Field::kDstUser)) + "\n";
+  out->append("** Alert ");
+  out->append(alert.id);
+  out->push_back(':');
+  if (rule.mail_alert) out->append(" mail ");
+  out->append(" - ");
+  out->append(rule.groups);
+  out->push_back('\n');
+  out->append(AlertTimeText(event.time));
+  out->push_back(' ');
+  AppendHostPart(event, out);
+  out->append(event.location);
+  out->append("\nRule: ");
+  AppendInt(rule.id, out);
+  out->append(" (level ");
+  AppendInt(rule.level, out);
+  out->append(") -> '");
+  out->append(rule.description);
+  out->append("'\n");
+  AppendFieldLine(event, Field::kSrcIp, "Src IP: ", out);
+  AppendTextLine(event.srcgeoip, "Src Location: ", out);
+  AppendFieldLine(event, Field::kSrcPort, "Src Port: ", out);
+  AppendFieldLine(event, Field::kDstIp, "Dst IP: ", out);
+  AppendTextLine(event.dstgeoip, "Dst Location: ", out);
+  AppendFieldLine(event, Field::kDstPort, "Dst Port: ", out);
+  AppendFieldLine(event, Field::kDstUser, "User: ", out);
   if (!(rule.options & analysis::kOptionNoFullLog)) {
-    out += Cut(event.full_log);
-    out += '\n';
+    out->append(Cut(event.full_log));
+    out->push_back('\n');
     if (alert.previous != nullptr) {
       for (const auto& previous : *alert.previous) {
-        out += Cut(previous->full_log);
-        out += '\n';
+        out->append(Cut(previous->full_log));
+        out->push_back('\n');
       }
     }
   }
-  out += '\n';
+  out->push_back('\n');
+}
+
+std::string FormatAlertLog(const Alert& alert) {
+  std::string out;
+  out.reserve(256 + alert.event->full_log.size());
+  AppendAlertLog(alert, &out);
   return out;
 }
 
-std::string FormatAlertJson(const Alert& alert) {
+void AppendAlertJson(const Alert& alert, std::string* out) {
   const analysis::Rule& rule = *alert.rule;
   const analysis::Event& event = *alert.event;
-  std::string out;
-  out.reserve(512 + event.full_log.size() * 2);
-  JsonWriter json(&out);
+  JsonWriter json(out);
   json.BeginObject();
   json.Key("rule");
   json.BeginObject();
@@ -114,7 +142,14 @@ std::string FormatAlertJson(const Alert& alert) {
   json.UInt(rule.fired_times);
   json.Key("groups");
   json.BeginArray();
-  for (const std::string& group : SplitGroups(rule.groups)) json.String(group);
+  // The group string is comma-separated with a trailing comma; empty items are left out.
+  std::string_view groups = rule.groups;
+  while (!groups.empty()) {
+    size_t comma = groups.find(',');
+    std::string_view group = groups.substr(0, comma);
+    if (!group.empty()) json.String(group);
+    groups.remove_prefix(comma == std::string_view::npos ? groups.size() : comma + 1);
+  }
   json.EndArray();
   for (const analysis::RuleInfo& info : rule.info) {
     json.Member(info.type == "cve" ? "cve" : "info", info.value);
@@ -122,7 +157,7 @@ std::string FormatAlertJson(const Alert& alert) {
   json.EndObject();
   json.Member("id", alert.id);
   json.MemberInt("TimeStamp", event.time * 1000);
-  json.Member("timestamp", FormatAlertTime(event.time));
+  json.Member("timestamp", AlertTimeText(event.time));
   if (event.decoder != nullptr) {
     json.Member("decoder", event.decoder->ReportedName());
     if (event.decoder->parent != nullptr)
@@ -161,21 +196,36 @@ std::string FormatAlertJson(const Alert& alert) {
     }
   }
   json.EndObject();
-  out += '\n';
+  out->push_back('\n');
+}
+
+std::string FormatAlertJson(const Alert& alert) {
+  std::string out;
+  out.reserve(512 + alert.event->full_log.size() * 2);
+  AppendAlertJson(alert, &out);
   return out;
 }
 
-std::string FormatArchiveLine(const analysis::Event& event) {
-  return FormatAlertTime(event.time) + " " + HostPart(event) + event.location + " " +
-         event.full_log + "\n";
+void AppendArchiveLine(const analysis::Event& event, std::string* out) {
+  out->append(AlertTimeText(event.time));
+  out->push_back(' ');
+  AppendHostPart(event, out);
+  out->append(event.location);
+  out->push_back(' ');
+  out->append(event.full_log);
+  out->push_back('\n');
 }
 
-std::string FormatArchiveJson(const analysis::Event& event) {
+std::string FormatArchiveLine(const analysis::Event& event) {
   std::string out;
-  out.reserve(256 + event.full_log.size() * 2);
-  JsonWriter json(&out);
+  AppendArchiveLine(event, &out);
+  return out;
+}
+
+void AppendArchiveJson(const analysis::Event& event, std::string* out) {
+  JsonWriter json(out);
   json.BeginObject();
-  json.Member("timestamp", FormatAlertTime(event.time));
+  json.Member("timestamp", AlertTimeText(event.time));
   json.MemberInt("TimeStamp", event.time * 1000);
   json.Member("hostname", event.hostname);
   if (event.has_program_name) json.Member("program_name", event.program_name);
@@ -183,7 +233,13 @@ std::string FormatArchiveJson(const analysis::Event& event) {
   json.Member("location", event.location);
   json.Member("full_log", event.full_log);
   json.EndObject();
-  out += '\n';
+  out->push_back('\n');
+}
+
+std::string FormatArchiveJson(const analysis::Event& event) {
+  std::string out;
+  out.reserve(256 + event.full_log.size() * 2);
+  AppendArchiveJson(event, &out);
   return out;
 }
 

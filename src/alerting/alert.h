@@ -18,19 +18,27 @@ struct Alert {
   const std::vector<std::shared_ptr<const analysis::StoredEvent>>* previous = nullptr;
 };
 
+// Appends an alert id "<epoch_seconds>.<number>" to `out`.
+void AppendAlertId(int64_t epoch_seconds, uint64_t number, std::string* out);
+
 // Formats the alert as an alerts.log block, byte for byte as OSSEC writes it, including the
-// empty line that ends it.
+// empty line that ends it. The Append form adds the text to `out`, so a writer can reuse one
+// buffer for every alert.
 std::string FormatAlertLog(const Alert& alert);
+void AppendAlertLog(const Alert& alert, std::string* out);
 
 // Formats the alert as one JSON object on one line, with a trailing newline. Decoded fields
 // are top-level keys, except the decoded `id` and the dynamic fields, which are in "fields".
 std::string FormatAlertJson(const Alert& alert);
+void AppendAlertJson(const Alert& alert, std::string* out);
 
 // Formats an event as an archives.log line ("YYYY Mon DD HH:MM:SS host->location full_log").
 std::string FormatArchiveLine(const analysis::Event& event);
+void AppendArchiveLine(const analysis::Event& event, std::string* out);
 
 // Formats an event as an archives.json line.
 std::string FormatArchiveJson(const analysis::Event& event);
+void AppendArchiveJson(const analysis::Event& event, std::string* out);
 
 // "YYYY Mon DD HH:MM:SS" in local time, as alerts.log prints it.
 std::string FormatAlertTime(int64_t epoch_seconds);

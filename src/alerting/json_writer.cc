@@ -1,8 +1,25 @@
 #include "alerting/json_writer.h"
 
 #include <charconv>
+#include <cstring>
 
 namespace vigil::alerting {
+namespace {
+
+// True when one of the eight bytes in `word` is below 0x20, a quote or a backslash. Each test
+// is the "has a byte less than n" bit trick, which is exact when only the presence matters.
+bool NeedsEscape(uint64_t word) {
+  constexpr uint64_t kOnes = 0x0101010101010101ULL;
+  constexpr uint64_t kHigh = 0x8080808080808080ULL;
+  uint64_t quote = word ^ (kOnes * '"');
+  uint64_t backslash = word ^ (kOnes * '\\');
+  uint64_t control = (word - kOnes * 0x20) & ~word;
+  uint64_t is_quote = (quote - kOnes) & ~quote;
+  uint64_t is_backslash = (backslash - kOnes) & ~backslash;
+  return ((control | is_quote | is_backslash) & kHigh) != 0;
+}
+
+}  // namespace
 
 void JsonWriter::Key(std::string_view name) {
   BeforeValue();
@@ -20,11 +37,21 @@ void JsonWriter::WriteString(std::string_view value) {
   static constexpr char kHex[] = "0123456789abcdef";
   out_->push_back('"');
   size_t start = 0;
-  for (size_t i = 0; i < value.size(); ++i) {
-    unsigned char c = static_cast<unsigned char>(value[i]);
+  size_t i = 0;
+  while (i < value.size()) {
+    // Most text needs no escape: skip it eight bytes at a time.
+    if (i + 8 <= value.size()) {
+      uint64_t word;
+      std::memcpy(&word, value.data() + i, sizeof word);
+      if (!NeedsEscape(word)) {
+        i += 8;
+        continue;
+      }
+    }
+    unsigned char c = static_cast<unsigned char>(value[i++]);
     if (c >= 0x20 && c != '"' && c != '\\') continue;
-    out_->append(value.data() + start, i - start);
-    start = i + 1;
+    out_->append(value.data() + start, i - 1 - start);
+    start = i;
     switch (c) {
       case '"':
         out_->append("\\\"");

@@ -36,5 +36,22 @@ TEST(JsonWriter, EscapesControlCharactersQuotesAndBackslashes) {
   EXPECT_EQ(nlohmann::json::parse(out).get<std::string>(), value);
 }
 
+TEST(JsonWriter, EscapesAtEveryOffsetOfLongText) {
+  // Long text is scanned eight bytes at a time, so put each special byte at every position
+  // of a 24-byte string and compare with nlohmann::json's output.
+  for (char special : {'"', '\\', '\n', '\x1f', '\x7f'}) {
+    for (size_t position = 0; position < 24; ++position) {
+      std::string value(24, 'a');
+      value[position] = special;
+      value += " ä tail";
+      std::string out;
+      JsonWriter json(&out);
+      json.String(value);
+      SCOPED_TRACE(testing::Message() << "byte " << int(special) << " at " << position);
+      EXPECT_EQ(out, nlohmann::json(value).dump());
+    }
+  }
+}
+
 }  // namespace
 }  // namespace vigil::alerting

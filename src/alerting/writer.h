@@ -27,13 +27,17 @@ class AlertFileWriter {
   static Expected<std::unique_ptr<AlertFileWriter>> Open(const Options& options);
   ~AlertFileWriter();
 
-  // Writes one alert and returns its id. Rules without log_alert are not written to
-  // alerts.log (OSSEC's log_alert_level) but still count.
-  Expected<std::string> WriteAlert(const analysis::RuleMatch& match, const analysis::Event& event);
+  // Writes one alert and, when `id` is not null, stores its id there. Rules without log_alert
+  // are not written to alerts.log (OSSEC's log_alert_level) but still count.
+  Status WriteAlert(const analysis::RuleMatch& match, const analysis::Event& event,
+                    std::string* id = nullptr);
   // Writes an event to the archives when they are enabled.
   Status WriteArchive(const analysis::Event& event);
-  // Flushes buffered output to the files.
+  // Flushes buffered output to the files. Output stays in a buffer of kBufferBytes per file
+  // until then, or until the buffer fills.
   Status Flush();
+
+  static constexpr size_t kBufferBytes = 256 * 1024;
 
  private:
   AlertFileWriter() = default;
@@ -43,6 +47,9 @@ class AlertFileWriter {
   FILE* archives_ = nullptr;
   FILE* archives_json_ = nullptr;
   long log_offset_ = 0;
+  // Reused for every alert, so formatting allocates nothing once they have grown.
+  Alert alert_;
+  std::string text_;
 };
 
 }  // namespace vigil::alerting

@@ -108,14 +108,22 @@ void Analyzer::AddGeoIp(Event* event) const {
 
 RuleMatch Analyzer::Process(std::string_view location, std::string_view text, Event* event,
                             std::string* trace) {
+  Decode(location, text, event);
+  return Correlate(event, trace);
+}
+
+void Analyzer::Decode(std::string_view location, std::string_view text, Event* event) const {
   event->Reset();
   event->location.assign(location);
   event->full_log.assign(text);
   SanitizeText(&event->full_log);
-  event->time = clock_->NowSeconds();
-  ++counters_.events;
   predecoder_.Run(event);
   decoders_.Decode(event);
+}
+
+RuleMatch Analyzer::Correlate(Event* event, std::string* trace) {
+  event->time = clock_->NowSeconds();
+  ++counters_.events;
   if (event->decoder != nullptr) {
     ++counters_.decoded;
     if (event->decoder->accumulate) Accumulate(event);

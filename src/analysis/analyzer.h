@@ -27,8 +27,9 @@ struct AnalyzerCounters {
   uint64_t alerts = 0;   // events that produced an alert
 };
 
-// Owns the decoders, the rules and their correlation state. Not thread-safe: use one Analyzer
-// per thread.
+// Owns the decoders, the rules and their correlation state. Process() and Correlate() keep
+// state and must be called from one thread at a time; Decode() keeps none and may run on
+// several threads at once, each with its own Event (see ParallelAnalyzer).
 class Analyzer {
  public:
   // Loads the decoders and rules named by `config`. `clock` must outlive the Analyzer and
@@ -45,6 +46,13 @@ class Analyzer {
   // `trace` is not null it receives logtest's rule debugging text.
   RuleMatch Process(std::string_view location, std::string_view text, Event* event,
                     std::string* trace = nullptr);
+
+  // The two stages of Process(). Decode() fills `event` from the record: sanitising,
+  // pre-decoding and decoding, which depend on the record alone. Correlate() then sets the
+  // event time from the clock and runs accumulation and the rules, whose state depends on
+  // every earlier event: call it once per decoded event, in input order.
+  void Decode(std::string_view location, std::string_view text, Event* event) const;
+  RuleMatch Correlate(Event* event, std::string* trace = nullptr);
 
   // Drops all correlation, first-time-seen, ignore, diff and accumulator state, as a fresh
   // start would.

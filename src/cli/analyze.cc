@@ -14,6 +14,7 @@
 #include "alerting/summary.h"
 #include "alerting/writer.h"
 #include "analysis/analyzer.h"
+#include "analysis/parallel_analyzer.h"
 #include "cli/commands.h"
 #include "cli/progress.h"
 #include "collector/reader.h"
@@ -34,6 +35,7 @@ struct AnalyzeOptions {
   bool summary = false;
   bool no_summary = false;
   bool no_progress = false;
+  int threads = 1;
 };
 
 // The destination of alerts: stdout as text or JSON, or files in an output folder.
@@ -43,18 +45,20 @@ class AlertSink {
       : json_(options.json), files_(std::move(files)) {}
 
   Status Write(const analysis::RuleMatch& match, const analysis::Event& event) {
-    if (files_ != nullptr) {
-      Expected<std::string> id = files_->WriteAlert(match, event);
-      return id.ok() ? Status::Ok() : id.status();
-    }
+    if (files_ != nullptr) return files_->WriteAlert(match, event);
     if (!match.rule->log_alert) return Status::Ok();
-    alerting::Alert alert;
-    alert.id = std::to_string(event.time) + "." + std::to_string(++counter_);
-    alert.rule = match.rule;
-    alert.event = &event;
-    alert.previous = &match.previous;
-    std::string text = json_ ? alerting::FormatAlertJson(alert) : alerting::FormatAlertLog(alert);
-    if (std::fwrite(text.data(), 1, text.size(), stdout) != text.size()) {
+    alert_.id.clear();
+    alerting::AppendAlertId(event.time, ++counter_, &alert_.id);
+    alert_.rule = match.rule;
+    alert_.event = &event;
+    alert_.previous = &match.previous;
+    text_.clear();
+    if (json_) {
+      alerting::AppendAlertJson(alert_, &text_);
+    } else {
+      alerting::AppendAlertLog(alert_, &text_);
+    }
+    if (fwrite_unlocked(text_.data(), 1, text_.size(), stdout) != text_.size()) {
       return Status::IoError(std::string("stdout: write failed: ") + std::strerror(errno));
     }
     return Status::Ok();
@@ -73,6 +77,9 @@ class AlertSink {
   bool json_;
   std::unique_ptr<alerting::AlertFileWriter> files_;
   uint64_t counter_ = 0;
+  // Reused for every alert written to stdout.
+  alerting::Alert alert_;
+  std::string text_;
 };
 
 struct RunTotals {
@@ -229,29 +236,33 @@ int Run(const AnalyzeOptions& options) {
     files = std::move(*opened);
   }
   AlertSink sink(options, std::move(files));
+  // The summary's counts are only kept when it will be printed.
+  bool show_summary = !options.no_summary && (terminal || options.summary);
   alerting::Summary summary;
-  analysis::Event event;
   Status write_status;
 
-  auto on_record = [&](collector::Record&& record) {
-    analysis::RuleMatch match = analyzer.Process(record.location, record.text, &event);
+  // Alerts and archives are written here, on this thread and in input order, whatever the
+  // number of decoding threads.
+  auto on_event = [&](const analysis::RuleMatch& match, const analysis::Event& event) {
     if (config->global.logall || config->global.logall_json) {
       Status archived = sink.Archive(event);
       if (!archived.ok() && write_status.ok()) write_status = archived;
     }
     if (!match.alert) return;
-    summary.AddAlert(*match.rule, event);
+    if (show_summary) summary.AddAlert(*match.rule, event);
     Status written = sink.Write(match, event);
     if (!written.ok() && write_status.ok()) write_status = written;
   };
+  analysis::ParallelAnalyzer parallel(&analyzer, options.threads, on_event);
+  auto on_record = [&](collector::Record&& record) { parallel.Add(record.location, record.text); };
   for (const std::string& input : inputs) {
     ReadInput(input, options, format_options, progress.get(), on_record, &totals);
   }
+  parallel.Finish();
   Status flushed = sink.Flush();
   if (!flushed.ok() && write_status.ok()) write_status = flushed;
   if (progress) progress->Clear();
 
-  bool show_summary = !options.no_summary && (terminal || options.summary);
   if (show_summary) {
     std::string text = summary.Format(totals.lines, analyzer.counters().decoded);
     std::fputs(text.c_str(), stderr);
@@ -291,6 +302,11 @@ RunFunction RegisterAnalyze(CLI::App* app) {
                 "Print the summary on stderr even when stderr is not a terminal");
   app->add_flag("--no-summary", options->no_summary, "Never print the summary");
   app->add_flag("--no-progress", options->no_progress, "Never draw the progress bar");
+  app->add_option("--threads", options->threads,
+                  "Threads that decode records; rules and correlation run on one thread in "
+                  "input order, so alerts are the same for any number")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 64));
   return [options]() { return Run(*options); };
 }
 

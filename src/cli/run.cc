@@ -37,6 +37,7 @@ struct RunOptions {
   std::string responses_dir;
   std::string log_file;
   std::string log_level = "info";
+  int threads = 1;
 };
 
 // Fills the folders (see ResolveDaemonPaths) and creates the state and output folders.
@@ -115,12 +116,12 @@ Status StartRemotes(const config::Config& config, daemon::Pipeline* sink,
   if (manager_options.listeners.empty()) return Status::Ok();
   manager_options.state_dir = config.paths.state_dir + "/manager";
   manager_options.on_events = [sink](const transport::AgentEventBatch& batch) {
+    std::vector<collector::Record> records(batch.records.size());
     for (size_t i = 0; i < batch.records.size(); ++i) {
-      collector::Record record;
-      record.text = batch.records[i].text;
-      record.location = batch.Location(i);
-      sink->Handle(record, std::string(batch.agent_id));
+      records[i].text = batch.records[i].text;
+      records[i].location = batch.Location(i);
     }
+    sink->HandleBatch(records, std::string(batch.agent_id));
     return true;
   };
   manager_options.on_response_result = std::move(on_response_result);
@@ -162,8 +163,9 @@ int Run(const RunOptions& options) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
-  log->info("vigil {} starting: config {}, pid {}, state {}, alerts {}", VIGIL_VERSION,
-            config->path, ::getpid(), config->paths.state_dir, config->paths.output_dir);
+  log->info("vigil {} starting: config {}, pid {}, state {}, alerts {}, decode threads {}",
+            VIGIL_VERSION, config->path, ::getpid(), config->paths.state_dir,
+            config->paths.output_dir, options.threads);
 
   // A secure <remote> section makes this daemon a manager: responses routed to agents go
   // through the agent link, and the agents' results go to the action log and the table of their
@@ -210,7 +212,7 @@ int Run(const RunOptions& options) {
   }
 
   Expected<std::unique_ptr<daemon::Pipeline>> pipeline = daemon::Pipeline::Create(
-      *config, config->paths.output_dir, responder.get(), &SystemClock::Get());
+      *config, config->paths.output_dir, responder.get(), &SystemClock::Get(), options.threads);
   if (!pipeline.ok()) {
     log->critical("{}", pipeline.status().message());
     if (execd) execd->Stop();
@@ -333,6 +335,11 @@ RunFunction RegisterRun(CLI::App* app) {
                   "active-response folder shipped with vigil)");
   app->add_option("--log-file", options->log_file,
                   "Status log file (default: stderr); alerts never go there");
+  app->add_option("--threads", options->threads,
+                  "Threads that decode each batch of agent events; rules and correlation run on "
+                  "one thread in arrival order, so alerts are the same for any number")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 64));
   app->add_option("--log-level", options->log_level,
                   "Minimum status log level: trace, debug, info, warn, error")
       ->capture_default_str();

@@ -27,9 +27,10 @@ response::AlertFacts FactsOf(const analysis::Rule& rule, const analysis::Event& 
 Expected<std::unique_ptr<Pipeline>> Pipeline::Create(const config::Config& config,
                                                      const std::string& output_dir,
                                                      response::Responder* responder,
-                                                     const Clock* clock) {
+                                                     const Clock* clock, int decode_threads) {
   std::unique_ptr<Pipeline> pipeline(new Pipeline());
   pipeline->clock_ = clock;
+  pipeline->decode_threads_ = decode_threads;
   pipeline->global_ = config.global;
   pipeline->responder_ = responder;
   pipeline->log_ = GetLogger("analysis");
@@ -46,6 +47,7 @@ Expected<std::unique_ptr<Pipeline>> Pipeline::Create(const config::Config& confi
       alerting::AlertFileWriter::Open(options);
   if (!writer.ok()) return writer.status();
   pipeline->writer_ = std::move(*writer);
+  pipeline->StartAnalysis();
   pipeline->log_->info("loaded {} decoders and {} rules; alerts go to {}",
                        pipeline->analyzer_->decoders().size(), pipeline->analyzer_->rules().size(),
                        output_dir);
@@ -55,12 +57,36 @@ Expected<std::unique_ptr<Pipeline>> Pipeline::Create(const config::Config& confi
   return pipeline;
 }
 
+void Pipeline::StartAnalysis() {
+  parallel_ = std::make_unique<analysis::ParallelAnalyzer>(
+      analyzer_.get(), decode_threads_,
+      [this](const analysis::RuleMatch& match, const analysis::Event& event) {
+        OnEvent(match, event);
+      });
+}
+
 void Pipeline::Handle(const collector::Record& record, const std::string& agent_id) {
   std::lock_guard lock(mu_);
+  agent_id_ = &agent_id;
   ++counters_.records;
-  analysis::RuleMatch match = analyzer_->Process(record.location, record.text, &event_);
+  parallel_->Add(record.location, record.text);
+  parallel_->Finish();
+}
+
+void Pipeline::HandleBatch(const std::vector<collector::Record>& records,
+                           const std::string& agent_id) {
+  std::lock_guard lock(mu_);
+  agent_id_ = &agent_id;
+  for (const collector::Record& record : records) {
+    ++counters_.records;
+    parallel_->Add(record.location, record.text);
+  }
+  parallel_->Finish();
+}
+
+void Pipeline::OnEvent(const analysis::RuleMatch& match, const analysis::Event& event) {
   if (global_.logall || global_.logall_json) {
-    Status archived = writer_->WriteArchive(event_);
+    Status archived = writer_->WriteArchive(event);
     if (!archived.ok()) {
       ++counters_.write_errors;
       uint64_t suppressed = 0;
@@ -71,12 +97,13 @@ void Pipeline::Handle(const collector::Record& record, const std::string& agent_
   }
   if (!match.alert) return;
   ++counters_.alerts;
-  Expected<std::string> id = writer_->WriteAlert(match, event_);
-  if (!id.ok()) {
+  std::string id;
+  Status written = writer_->WriteAlert(match, event, &id);
+  if (!written.ok()) {
     ++counters_.write_errors;
     uint64_t suppressed = 0;
     if (repeats_.ShouldLog("alert", &suppressed)) {
-      log_->error("{} ({} similar errors not shown)", id.status().message(), suppressed);
+      log_->error("{} ({} similar errors not shown)", written.message(), suppressed);
     }
     return;
   }
@@ -84,7 +111,7 @@ void Pipeline::Handle(const collector::Record& record, const std::string& agent_
   if (!flushed.ok()) ++counters_.write_errors;
   if (responder_ != nullptr) {
     std::vector<response::Decision> decisions =
-        responder_->OnAlert(FactsOf(*match.rule, event_, *id, agent_id));
+        responder_->OnAlert(FactsOf(*match.rule, event, id, *agent_id_));
     for (const response::Decision& decision : decisions) {
       if (decision.sent) ++counters_.responses_sent;
     }
@@ -96,7 +123,10 @@ Status Pipeline::Reload(const config::Config& config) {
       analysis::Analyzer::Create(config, clock_);
   if (!analyzer.ok()) return analyzer.status();
   std::lock_guard lock(mu_);
+  // The old workers decode with the old analyzer, so they stop before it goes.
+  parallel_.reset();
   analyzer_ = std::move(*analyzer);
+  StartAnalysis();
   global_ = config.global;
   log_->info("reloaded {} decoders and {} rules", analyzer_->decoders().size(),
              analyzer_->rules().size());

@@ -9,9 +9,11 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "alerting/writer.h"
 #include "analysis/analyzer.h"
+#include "analysis/parallel_analyzer.h"
 #include "collector/record.h"
 #include "common/clock.h"
 #include "common/logging.h"
@@ -27,18 +29,22 @@ struct PipelineCounters {
   uint64_t write_errors = 0;
 };
 
-// Thread-safe: Handle() may be called from several threads; records are analysed one at a
-// time in arrival order, because correlation state is shared.
+// Thread-safe: Handle() and HandleBatch() may be called from several threads. Records are
+// analysed in arrival order, one call at a time, because correlation state is shared.
 class Pipeline {
  public:
   // `responder` may be null (no active response). `clock` must outlive the pipeline.
+  // With `decode_threads` above 1, the records of one HandleBatch() call are decoded on that
+  // many threads (see analysis::ParallelAnalyzer). The results are the same as with one.
   static Expected<std::unique_ptr<Pipeline>> Create(const config::Config& config,
                                                     const std::string& output_dir,
                                                     response::Responder* responder,
-                                                    const Clock* clock);
+                                                    const Clock* clock, int decode_threads = 1);
 
   // Analyses one record. `agent_id` is empty for local records.
   void Handle(const collector::Record& record, const std::string& agent_id = "");
+  // Analyses records that arrived together, such as one agent's batch, in their order.
+  void HandleBatch(const std::vector<collector::Record>& records, const std::string& agent_id = "");
 
   // Replaces the decoders and rules with those of `config` (SIGHUP). On error the old ones
   // stay and the error is returned.
@@ -51,14 +57,20 @@ class Pipeline {
 
  private:
   Pipeline() = default;
+  // Creates parallel_ for the current analyzer_.
+  void StartAnalysis();
+  // Writes, archives and responds to one analysed event. Runs with mu_ held.
+  void OnEvent(const analysis::RuleMatch& match, const analysis::Event& event);
 
   mutable std::mutex mu_;
   const Clock* clock_ = nullptr;
   config::GlobalConfig global_;
   std::unique_ptr<analysis::Analyzer> analyzer_;
+  int decode_threads_ = 1;
+  std::unique_ptr<analysis::ParallelAnalyzer> parallel_;
+  const std::string* agent_id_ = nullptr;  // of the records being analysed
   std::unique_ptr<alerting::AlertFileWriter> writer_;
   response::Responder* responder_ = nullptr;
-  analysis::Event event_;
   PipelineCounters counters_;
   std::shared_ptr<spdlog::logger> log_;
   RepeatLimiter repeats_;

@@ -88,7 +88,9 @@ class AgentsTest : public ::testing::Test {
 };
 
 TEST_F(AgentsTest, EventsFromTwoAgentsCarryTheirLocations) {
-  int manager = StartVigil({"run", "-c", ManagerConfig()}, dir_ + "/manager/run.out");
+  // Two decoding threads, so that agent batches take the parallel path of the pipeline.
+  int manager =
+      StartVigil({"run", "-c", ManagerConfig(), "--threads", "2"}, dir_ + "/manager/run.out");
   pids_.push_back(manager);
   std::string alerts_path = dir_ + "/manager/var/alerts/alerts.log";
   ASSERT_TRUE(WaitFor([&] {

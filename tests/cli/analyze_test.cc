@@ -172,6 +172,34 @@ TEST_F(CliTest, OutputFolderGetsAlertsLogAndJson) {
   EXPECT_TRUE(std::filesystem::exists(dir_ + "/out/alerts.json"));
 }
 
+TEST_F(CliTest, ThreadsKeepAlertsAndOrder) {
+  // Event times come from the real clock here, so only what does not depend on them is
+  // compared: the rule, the decoded fields and the log of every alert, in order. The byte
+  // comparison under a fixed clock is in tests/parallel_identity_test.cc.
+  std::string log = kSource + "/examples/auth.log";
+  ProcessResult single = RunVigil({"analyze", "--json", log});
+  ProcessResult parallel = RunVigil({"analyze", "--json", "--threads", "4", log});
+  ASSERT_EQ(single.exit_code, 0) << single.err;
+  ASSERT_EQ(parallel.exit_code, 0) << parallel.err;
+  std::vector<nlohmann::json> expected = JsonLines(single.out);
+  std::vector<nlohmann::json> actual = JsonLines(parallel.out);
+  ASSERT_GT(expected.size(), 10u);
+  ASSERT_EQ(actual.size(), expected.size());
+  for (size_t i = 0; i < expected.size(); ++i) {
+    SCOPED_TRACE(expected[i]["full_log"].get<std::string>());
+    EXPECT_EQ(actual[i]["rule"]["sidid"], expected[i]["rule"]["sidid"]);
+    EXPECT_EQ(actual[i]["full_log"], expected[i]["full_log"]);
+    EXPECT_EQ(actual[i].value("srcip", ""), expected[i].value("srcip", ""));
+    EXPECT_EQ(actual[i].value("dstuser", ""), expected[i].value("dstuser", ""));
+  }
+}
+
+TEST_F(CliTest, ThreadsOutOfRangeIsRejected) {
+  ProcessResult result = RunVigil({"analyze", "--threads", "0", kSource + "/examples/auth.log"});
+  EXPECT_NE(result.exit_code, 0);
+  EXPECT_NE(result.err.find("--threads"), std::string::npos) << result.err;
+}
+
 TEST_F(CliTest, UnknownConfigElementNamesFileAndLine) {
   std::string config = Write("bad.conf",
                              "<ossec_config>\n  <global>\n    <bogus>1</bogus>\n"

@@ -45,8 +45,9 @@ class DaemonTest : public ::testing::Test {
     std::filesystem::remove_all(dir_);
   }
 
-  void Start() {
-    pid_ = StartVigil({"run", "-c", config_, "--log-level", "info"}, dir_ + "/run.out");
+  void Start(const std::string& threads = "1") {
+    pid_ = StartVigil({"run", "-c", config_, "--log-level", "info", "--threads", threads},
+                      dir_ + "/run.out");
   }
   int Stop() {
     int code = StopProcess(pid_, SIGTERM);
@@ -101,6 +102,18 @@ TEST_F(DaemonTest, FollowsAppendedLinesAndStopsCleanly) {
   std::string log = RunLog();
   EXPECT_NE(log.find("starting: config " + config_), std::string::npos) << log;
   EXPECT_NE(log.find("stopped: reason SIGTERM, records 2, alerts 2"), std::string::npos) << log;
+}
+
+TEST_F(DaemonTest, DecodeThreadsKeepAlerts) {
+  Start("4");
+  for (int n = 1; n <= 3; ++n) {
+    Append(InvalidUser(n));
+    ASSERT_TRUE(WaitForAlerts("user probe" + std::to_string(n) + " ", 1)) << RunLog();
+  }
+  EXPECT_EQ(Stop(), 0) << RunLog();
+  std::string log = RunLog();
+  EXPECT_NE(log.find("decode threads 4"), std::string::npos) << log;
+  EXPECT_NE(log.find("stopped: reason SIGTERM, records 3, alerts 3"), std::string::npos) << log;
 }
 
 TEST_F(DaemonTest, RestartNeitherLosesNorRepeatsLines) {
