@@ -53,6 +53,20 @@ bool RotatedStem(std::string_view name, std::string* stem) {
 
 std::string ErrnoText(int error) { return std::strerror(error); }
 
+// Returns true when the file at `path` starts with the bytes of `first` and has the bytes of
+// `before` just before `offset`, as a copy of the file they were taken from does.
+bool IsCopyOf(const std::string& path, const Fingerprint& first, uint64_t offset,
+              const Fingerprint& before) {
+  if (first.length == 0 || offset == 0 || before.length == 0) return false;
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  Fingerprint print;
+  bool same = ReadFingerprint(fd, first.length, &print) && print == first &&
+              ReadFingerprintBefore(fd, offset, &print) && print == before;
+  close(fd);
+  return same;
+}
+
 }  // namespace
 
 struct FileFollower::Source {
@@ -375,97 +389,91 @@ void FileFollower::ResumeRotatedWhileStopped(std::chrono::steady_clock::time_poi
   }
 }
 
-void FileFollower::ReadNewRotatedFiles(std::chrono::steady_clock::time_point now) {
-  // A file created and renamed to a rotated name between two scans (or while Vigil was
-  // stopped) was never followed. Every scan lists the rotated names beside the locations; a
-  // file there that the last scan did not list and that no position covers is read from its
-  // first byte, before the file that now has the location's name. The first scan of a first
-  // run only lists them: those files are older than Vigil.
+std::vector<FileFollower::RotatedFile> FileFollower::ListRotatedFiles() const {
   std::set<std::string> folders;
   for (const auto& source : sources_) {
-    if (source->config.only_future_events) continue;
     std::string folder = DirName(source->config.location);
     if (!HasGlob(folder) && folder.find('%') == std::string::npos) folders.insert(folder);
   }
-  struct Candidate {
-    timespec born;
-    std::string path;
-    std::string stem_path;
-    Source* owner;
-    Key key;
-  };
-  std::vector<Candidate> candidates;
-  std::set<Key> listed;
+  std::vector<RotatedFile> files;
   for (const std::string& folder : folders) {
     DIR* dir = opendir(folder.c_str());
     if (dir == nullptr) continue;
     while (dirent* entry = readdir(dir)) {
       std::string stem;
       if (!RotatedStem(entry->d_name, &stem)) continue;
-      std::string path = folder + "/" + entry->d_name;
-      if (OwnerOf(path) != nullptr) continue;  // a location names it: the scan reads it
-      Source* owner = OwnerOf(folder + "/" + stem);
-      if (owner == nullptr) continue;
+      RotatedFile file;
+      file.path = folder + "/" + entry->d_name;
+      file.stem_path = folder + "/" + stem;
+      if (OwnerOf(file.path) != nullptr) continue;  // a location names it: the scan reads it
+      file.owner = OwnerOf(file.stem_path);
+      if (file.owner == nullptr) continue;
       struct statx sx = {};
-      if (statx(AT_FDCWD, path.c_str(), 0, STATX_TYPE | STATX_INO | STATX_BTIME, &sx) != 0 ||
+      if (statx(AT_FDCWD, file.path.c_str(), 0, STATX_TYPE | STATX_INO | STATX_BTIME, &sx) != 0 ||
           !S_ISREG(sx.stx_mode)) {
         continue;
       }
-      Key key{makedev(sx.stx_dev_major, sx.stx_dev_minor), sx.stx_ino};
-      listed.insert(key);
-      if (!positions_.listed_loaded() || positions_.listed().count(key) != 0 ||
-          tails_.count(key) != 0 || positions_.Find(key.first, key.second) != nullptr) {
-        continue;
-      }
-      timespec born = {sx.stx_btime.tv_sec, sx.stx_btime.tv_nsec};
-      candidates.push_back({born, path, folder + "/" + stem, owner, key});
+      file.key = {makedev(sx.stx_dev_major, sx.stx_dev_minor), sx.stx_ino};
+      file.born = {sx.stx_btime.tv_sec, sx.stx_btime.tv_nsec};
+      files.push_back(std::move(file));
     }
     closedir(dir);
   }
+  return files;
+}
+
+void FileFollower::ReadNewRotatedFiles(std::chrono::steady_clock::time_point now) {
+  // A file created and renamed to a rotated name between two scans (or while Vigil was
+  // stopped) was never followed. Every scan lists the rotated names beside the locations. A
+  // file there that the last scan did not list and that no position covers is read from its
+  // first byte, before the file that now has the location's name. The first scan of a first
+  // run only lists them, because those files are older than Vigil.
+  std::vector<RotatedFile> files = ListRotatedFiles();
+  std::set<Key> listed;
+  std::vector<const RotatedFile*> unseen;
+  for (const RotatedFile& file : files) {
+    listed.insert(file.key);
+    if (positions_.listed_loaded() && positions_.listed().count(file.key) == 0 &&
+        tails_.count(file.key) == 0 &&
+        positions_.Find(file.key.first, file.key.second) == nullptr &&
+        !file.owner->config.only_future_events) {
+      unseen.push_back(&file);
+    }
+  }
   if (listed != positions_.listed()) positions_dirty_ = true;
   positions_.set_listed(std::move(listed));
-  std::sort(candidates.begin(), candidates.end(), [](const Candidate& a, const Candidate& b) {
-    return std::tie(a.born.tv_sec, a.born.tv_nsec) < std::tie(b.born.tv_sec, b.born.tv_nsec);
+  std::sort(unseen.begin(), unseen.end(), [](const RotatedFile* a, const RotatedFile* b) {
+    return std::tie(a->born.tv_sec, a->born.tv_nsec) < std::tie(b->born.tv_sec, b->born.tv_nsec);
   });
-  for (const Candidate& candidate : candidates) {
-    if (candidate.owner->config.only_future_events) continue;
-    // A copy (copytruncate) holds the bytes of the file it copied at the same offsets: the
-    // first bytes and the bytes before the read offset match. A copy of a file being read is
-    // skipped; a copy made while Vigil was stopped is read from the copied file's saved
-    // position, so the lines the truncation removed are not lost.
-    auto is_copy_of = [&](const Fingerprint& first, uint64_t offset, const Fingerprint& before) {
-      if (first.length == 0 || offset == 0 || before.length == 0) return false;
-      int fd = open(candidate.path.c_str(), O_RDONLY | O_CLOEXEC);
-      if (fd < 0) return false;
-      Fingerprint print;
-      bool same = ReadFingerprint(fd, first.length, &print) && print == first &&
-                  ReadFingerprintBefore(fd, offset, &print) && print == before;
-      close(fd);
-      return same;
-    };
+
+  for (const RotatedFile* file : unseen) {
+    // A copy made by copytruncate contains the copied file's bytes at the same offsets. A copy
+    // of a file being read is skipped. A copy made while Vigil was stopped is read from the
+    // copied file's saved position, so the lines the truncation removed are not lost.
     bool copy_of_followed = false;
     for (const auto& [key, tail] : tails_) {
-      if (tail->path == candidate.stem_path &&
-          is_copy_of(tail->fingerprint, tail->offset, tail->before_offset)) {
+      if (tail->path == file->stem_path &&
+          IsCopyOf(file->path, tail->fingerprint, tail->offset, tail->before_offset)) {
         copy_of_followed = true;
       }
     }
     if (copy_of_followed) continue;
     const FilePosition* copied = nullptr;
     for (const auto& [key, saved] : positions_.all()) {
-      if (saved.path == candidate.stem_path &&
-          is_copy_of(saved.fingerprint, saved.offset, saved.before_offset)) {
+      if (saved.path == file->stem_path &&
+          IsCopyOf(file->path, saved.fingerprint, saved.offset, saved.before_offset)) {
         copied = &saved;
       }
     }
+
     FilePosition resume = copied != nullptr ? *copied : FilePosition();
-    Tail* tail = OpenTail(candidate.owner, candidate.stem_path, /*at_startup=*/false,
-                          copied != nullptr ? &resume : nullptr, &candidate.path);
+    Tail* tail = OpenTail(file->owner, file->stem_path, /*at_startup=*/false,
+                          copied != nullptr ? &resume : nullptr, &file->path);
     if (tail == nullptr) continue;
     log_->info("{}: new file {} (created and rotated between two scans); reading it from {}",
-               candidate.stem_path, candidate.path,
+               file->stem_path, file->path,
                copied != nullptr ? "the copied file's position" : "its first byte");
-    ++candidate.owner->counters.rotations;
+    ++file->owner->counters.rotations;
     tail->draining = true;
     tail->drain_deadline = scanned_ ? now + options_.drain_grace : now;
   }

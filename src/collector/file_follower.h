@@ -41,11 +41,11 @@ struct FollowerOptions {
   size_t read_budget_bytes = 64 * 1024 * 1024;
   // Time source; null means the system clocks. Not owned.
   const Clock* clock = nullptr;
-  // Called just before positions are saved, on the thread that calls Poll() and Close(); its
-  // text is saved in the same atomic write. The consumer of the records returns a mark of
-  // what it has made durable of every record emitted so far (for the daemon, the sizes of its
-  // output files after a flush), so after a crash it can tell which records that come again
-  // it has already handled. Null saves no mark.
+  // Called just before positions are saved, on the thread that calls Poll() and Close(). Its
+  // text is saved in the same atomic write. The consumer returns a mark of what it has made
+  // durable of the records emitted so far: for the daemon, the sizes of its output files
+  // after a flush. After a crash the mark tells it which records read again it has handled
+  // already. Null saves no mark.
   std::function<std::string()> checkpoint;
 };
 
@@ -107,8 +107,8 @@ class FileFollower {
 
   // Reports that `old_path` was renamed to `new_path` (inotify IN_MOVED_FROM and IN_MOVED_TO
   // with the same cookie). A file that a location names at `old_path` and that is not
-  // followed yet, because it was created and rotated away between two scans, is read from its
-  // first byte under its old name and closed after drain_grace, as a rotated file is.
+  // followed yet was created and rotated away between two scans. It is read from its first
+  // byte under its old name and closed after drain_grace, as a rotated file is.
   void NoteRename(const std::string& old_path, const std::string& new_path);
 
  private:
@@ -120,6 +120,15 @@ class FileFollower {
   std::vector<std::string> Expand(const std::string& location) const;
   void Rescan(std::chrono::steady_clock::time_point now);
   void ResumeRotatedWhileStopped(std::chrono::steady_clock::time_point now);
+  // A file with a rotated name beside a location (`app.log.1` beside `app.log`).
+  struct RotatedFile {
+    std::string path;
+    std::string stem_path;  // the name before rotation
+    Source* owner = nullptr;
+    Key key;
+    timespec born = {};  // creation time
+  };
+  std::vector<RotatedFile> ListRotatedFiles() const;
   void ReadNewRotatedFiles(std::chrono::steady_clock::time_point now);
   // Opens `path` (or `open_path` when given, for a file already renamed) as the file of
   // `source` named `path`.

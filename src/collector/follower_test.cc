@@ -766,7 +766,7 @@ TEST(CollectorThread, InotifyWakesItBeforeTheRescan) {
 
 // Writes numbered lines to several files through random rotations (of files the collector
 // has and has not seen), truncations, rewrites that keep the first bytes, restarts, crashes and
-// rotations while stopped, and checks every line arrives exactly once, in order per file.
+// rotations while stopped. Every line must arrive exactly once, in order per file.
 class NoLossTailer : public Tailer, public ::testing::WithParamInterface<int> {};
 
 TEST_P(NoLossTailer, ThroughRandomRotationsTruncationsAndRestarts) {
