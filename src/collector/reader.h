@@ -36,9 +36,9 @@ struct ReaderCounters {
   ReaderCounters& operator+=(const ReaderCounters& other);
 };
 
-// What a reader with several open records had emitted past ResumeOffset() when its position
-// was saved. A reader restarted at ResumeOffset() with this mark skips the records that start
-// before `end` and were not open, because they were emitted already.
+// Record of what a reader with several open records had emitted past ResumeOffset() when its
+// position was saved. A reader restarted at ResumeOffset() with this mark skips the records that
+// start before `end` and were not open, because they were emitted already.
 struct ReplayMark {
   uint64_t end = 0;                   // stream offset just past the last line consumed; 0: none
   std::vector<uint64_t> open_starts;  // start offsets of the records open at `end`, ascending

@@ -1,5 +1,5 @@
-// What the daemon had written before a crash: the output checkpoint saved with the read
-// positions, and the records found past it in the output files at the next start.
+// Crash recovery of the daemon's output: the checkpoint saved with the read positions, and
+// the records found past it in the output files at the next start.
 //
 // The collector saves its read positions together with a checkpoint: the sizes of
 // alerts.json, archives.log and archives.json right after the pipeline flushed them. After a
@@ -28,15 +28,16 @@ std::string OutputCheckpoint(const std::string& output_dir);
 class DeliveredRecords {
  public:
   // Reads the complete lines past the checkpoint's sizes in alerts.json, archives.log and
-  // archives.json of `output_dir`, keeping the records of the files in `locations` (those
-  // the collector reads again; a command or an agent is never read again). An empty checkpoint, a
-  // missing file or a file now shorter than its checkpoint size (rotated by hand) adds nothing. A
-  // record found in several files counts once; a record found twice in one file counts twice.
+  // archives.json of `output_dir`. Only records of the files in `locations` are kept,
+  // because the collector reads only those again (never a command's or an agent's). An empty
+  // checkpoint, a missing file or a file now shorter than its checkpoint size (rotated by hand)
+  // adds nothing. A record found in several files counts once; a record found twice in one file
+  // counts twice.
   static Expected<DeliveredRecords> ReadAfter(const std::string& output_dir,
                                               const std::string& checkpoint,
                                               const std::set<std::string>& locations);
 
-  // Returns true, and forgets one occurrence, when the record at `location` with `text` (as
+  // Returns true, and removes one occurrence, when the record at `location` with `text` (as
   // the collector emitted it) is among the delivered records.
   bool Consume(std::string_view location, std::string_view text);
 
