@@ -395,6 +395,9 @@ std::vector<FileFollower::RotatedFile> FileFollower::ListRotatedFiles() const {
     std::string folder = DirName(source->config.location);
     if (!HasGlob(folder) && folder.find('%') == std::string::npos) folders.insert(folder);
   }
+  // Globs and strftime names are expanded once for the whole listing.
+  std::vector<std::vector<std::string>> expansions;
+  for (const auto& source : sources_) expansions.push_back(Expand(source->config.location));
   std::vector<RotatedFile> files;
   for (const std::string& folder : folders) {
     DIR* dir = opendir(folder.c_str());
@@ -405,8 +408,9 @@ std::vector<FileFollower::RotatedFile> FileFollower::ListRotatedFiles() const {
       RotatedFile file;
       file.path = folder + "/" + entry->d_name;
       file.stem_path = folder + "/" + stem;
-      if (OwnerOf(file.path) != nullptr) continue;  // a location names it: the scan reads it
-      file.owner = OwnerOf(file.stem_path);
+      // A location that names the file itself reads it through the scan.
+      if (OwnerOf(file.path, &expansions) != nullptr) continue;
+      file.owner = OwnerOf(file.stem_path, &expansions);
       if (file.owner == nullptr) continue;
       struct statx sx = {};
       if (statx(AT_FDCWD, file.path.c_str(), 0, STATX_TYPE | STATX_INO | STATX_BTIME, &sx) != 0 ||
@@ -485,13 +489,18 @@ std::set<std::string> FileFollower::SavedPaths() const {
   return paths;
 }
 
-FileFollower::Source* FileFollower::OwnerOf(const std::string& path) const {
-  for (const auto& source : sources_) {
-    for (const std::string& expanded : Expand(source->config.location)) {
-      if (expanded == path) return source.get();
+FileFollower::Source* FileFollower::OwnerOf(
+    const std::string& path, const std::vector<std::vector<std::string>>* expansions) const {
+  for (size_t i = 0; i < sources_.size(); ++i) {
+    const Source* source = sources_[i].get();
+    std::vector<std::string> own;
+    if (expansions == nullptr) own = Expand(source->config.location);
+    const std::vector<std::string>& expanded = expansions != nullptr ? (*expansions)[i] : own;
+    if (std::find(expanded.begin(), expanded.end(), path) != expanded.end()) {
+      return sources_[i].get();
     }
     if (fnmatch(source->config.location.c_str(), path.c_str(), FNM_PATHNAME) == 0) {
-      return source.get();
+      return sources_[i].get();
     }
   }
   return nullptr;

@@ -134,7 +134,10 @@ class FileFollower {
   // `source` named `path`.
   Tail* OpenTail(Source* source, const std::string& path, bool at_startup,
                  const FilePosition* resume, const std::string* open_path = nullptr);
-  Source* OwnerOf(const std::string& path) const;
+  // Returns the source whose location names `path`, or null. `expansions`, when given, is
+  // Expand() of every source's location, in the order of sources_.
+  Source* OwnerOf(const std::string& path,
+                  const std::vector<std::vector<std::string>>* expansions = nullptr) const;
   std::unique_ptr<RecordReader> MakeTailReader(const Source& source, const std::string& path,
                                                uint64_t offset);
   void CheckRewritten(Tail* tail, const RecordCallback& emit);
