@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <functional>
@@ -17,6 +18,7 @@
 #include "common/file.h"
 #include "common/logging.h"
 #include "config/loader.h"
+#include "daemon/delivery.h"
 #include "daemon/pipeline.h"
 #include "response/execd.h"
 #include "response/responder.h"
@@ -269,12 +271,45 @@ int Run(const RunOptions& options) {
   agent_sink.set_manager(manager.get());
 
   collector::CollectorOptions collector_options = collector::CollectorOptionsFromConfig(*config);
+  // Positions are saved with the output files' checkpoint, so after a kill -9 the records read
+  // again from the saved positions that had reached the outputs are dropped, not analysed
+  // twice. Both lambdas run on the collector thread only.
+  collector_options.follower.checkpoint = [sink] { return sink->Checkpoint(); };
+  auto delivered = std::make_shared<daemon::DeliveredRecords>();
+  auto replay_deadline = std::make_shared<std::chrono::steady_clock::time_point>();
   Expected<std::unique_ptr<collector::Collector>> collector = collector::Collector::Create(
-      collector_options, [sink](collector::Record&& record) { sink->Handle(record); });
+      collector_options, [sink, delivered, replay_deadline, log](collector::Record&& record) {
+        if (!delivered->empty()) {
+          if (std::chrono::steady_clock::now() < *replay_deadline) {
+            if (delivered->Consume(record.location, record.text)) return;
+          } else {
+            log->warn("{} records found in the outputs after the checkpoint were not read again",
+                      delivered->size());
+            delivered->Clear();
+          }
+        }
+        sink->Handle(record);
+      });
   if (!collector.ok()) {
     log->critical("{}", collector.status().message());
     stop_started();
     return kExitConfig;
+  }
+  Expected<daemon::DeliveredRecords> found = daemon::DeliveredRecords::ReadAfter(
+      config->paths.output_dir, (*collector)->SavedCheckpoint(), (*collector)->SavedPaths());
+  if (!found.ok()) {
+    log->error("{}; records written after the last saved positions may be repeated",
+               found.status().message());
+  } else if (!found->empty()) {
+    log->info(
+        "{} records reached the outputs after the last saved read positions (unclean stop); "
+        "they are not analysed again",
+        found->size());
+    *delivered = std::move(*found);
+    // The records come again in the first pass, or after an idle flush for a partial line,
+    // so the filter ends after the flush timeout and two rescans.
+    *replay_deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10) +
+                       2 * collector_options.follower.loop_timeout;
   }
   Status started = (*collector)->Start();
   if (!started.ok()) {

@@ -122,7 +122,56 @@ void Collector::Stop() {
   thread_.join();
 }
 
-bool Collector::PollOnce(bool rescan) { return Pass(rescan); }
+bool Collector::PollOnce(bool rescan) {
+  if (ReadInotifyEvents()) rescan = true;
+  return Pass(rescan);
+}
+
+const std::string& Collector::SavedCheckpoint() const { return follower_->saved_checkpoint(); }
+
+std::set<std::string> Collector::SavedPaths() const { return follower_->SavedPaths(); }
+
+bool Collector::ReadInotifyEvents() {
+  if (inotify_fd_ < 0) return false;
+  bool rescan = false;
+  alignas(inotify_event) char events[16384];
+  ssize_t n;
+  while ((n = read(inotify_fd_, events, sizeof(events))) > 0) {
+    for (char* at = events; at < events + n;) {
+      auto* event = reinterpret_cast<inotify_event*>(at);
+      at += sizeof(inotify_event) + event->len;
+      // A change of content only needs a read; names coming and going need a rescan.
+      if ((event->mask & ~(IN_MODIFY | IN_CLOSE_WRITE)) != 0) rescan = true;
+      if (event->mask & (IN_IGNORED | IN_DELETE_SELF | IN_MOVE_SELF)) {
+        for (auto it = watches_.begin(); it != watches_.end(); ++it) {
+          if (it->second == event->wd) {
+            watches_.erase(it);
+            break;
+          }
+        }
+        continue;
+      }
+      if ((event->mask & (IN_MOVED_FROM | IN_MOVED_TO)) == 0 || event->len == 0) continue;
+      std::string folder;
+      for (const auto& [watched, wd] : watches_) {
+        if (wd == event->wd) folder = watched;
+      }
+      if (folder.empty()) continue;
+      std::string path = folder + "/" + event->name;
+      if (event->mask & IN_MOVED_FROM) {
+        // A rename inside the watched folders comes as a FROM and a TO with the same cookie.
+        if (moves_.size() > 1024) moves_.clear();
+        moves_[event->cookie] = path;
+        continue;
+      }
+      auto from = moves_.find(event->cookie);
+      if (from == moves_.end()) continue;
+      follower_->NoteRename(from->second, path);
+      moves_.erase(from);
+    }
+  }
+  return rescan;
+}
 
 void Collector::Close() { Finish(); }
 
@@ -223,26 +272,7 @@ void Collector::Run() {
     if (ready < 0 && errno != EINTR) {
       log_->error("poll failed: {}", std::strerror(errno));
     }
-    if (inotify_fd_ >= 0) {
-      alignas(inotify_event) char events[16384];
-      ssize_t n;
-      while ((n = read(inotify_fd_, events, sizeof(events))) > 0) {
-        for (char* at = events; at < events + n;) {
-          auto* event = reinterpret_cast<inotify_event*>(at);
-          // A change of content only needs a read; names coming and going need a rescan.
-          if ((event->mask & ~(IN_MODIFY | IN_CLOSE_WRITE)) != 0) rescan = true;
-          if (event->mask & (IN_IGNORED | IN_DELETE_SELF | IN_MOVE_SELF)) {
-            for (auto it = watches_.begin(); it != watches_.end(); ++it) {
-              if (it->second == event->wd) {
-                watches_.erase(it);
-                break;
-              }
-            }
-          }
-          at += sizeof(inotify_event) + event->len;
-        }
-      }
-    }
+    if (ReadInotifyEvents()) rescan = true;
     now = std::chrono::steady_clock::now();
     if (now - last_rescan_ >= options_.follower.loop_timeout) rescan = true;
     if (rescan) last_rescan_ = now;

@@ -2,7 +2,8 @@
 // local queue socket, delivered as records to one sink.
 //
 // Threading: Start() runs the collector on its own thread and the sink is called on that
-// thread only, one record at a time, in order per source. The sink must not call Stop().
+// thread only, one record at a time, in order per source. FollowerOptions::checkpoint is
+// called on the same thread. The sink must not call Stop().
 // Snapshot() may be called from any thread. Without Start(), PollOnce() runs one pass on the
 // calling thread (tests, benchmarks and `vigil analyze`-style tools); the two modes must not
 // be mixed.
@@ -71,6 +72,14 @@ class Collector {
   // Returns the counters of every source; thread-safe.
   CollectorStatus Snapshot() const;
 
+  // Returns the checkpoint text saved with the positions by the last run (see
+  // FollowerOptions::checkpoint), empty when there was none. Call before Start().
+  const std::string& SavedCheckpoint() const;
+
+  // Returns the paths of the files with saved positions: the locations whose records a
+  // restart reads again from those positions. Call before Start().
+  std::set<std::string> SavedPaths() const;
+
  private:
   struct CommandSource;
 
@@ -80,6 +89,8 @@ class Collector {
   bool Pass(bool rescan);
   void RunDueCommands();
   void UpdateWatches();
+  // Reads pending inotify events; returns true when names changed, so a rescan is due.
+  bool ReadInotifyEvents();
   void PublishStatus(bool write_file);
   void Finish();
 
@@ -92,8 +103,9 @@ class Collector {
   std::vector<std::unique_ptr<CommandSource>> commands_;
   int inotify_fd_ = -1;
   int wake_fd_ = -1;
-  std::map<std::string, int> watches_;  // folder -> inotify watch descriptor
-  std::set<std::string> unwatched_;     // folders whose watch failed, logged once
+  std::map<std::string, int> watches_;     // folder -> inotify watch descriptor
+  std::set<std::string> unwatched_;        // folders whose watch failed, logged once
+  std::map<uint32_t, std::string> moves_;  // IN_MOVED_FROM cookie -> old path
   std::thread thread_;
   std::atomic<bool> stopping_{false};
   bool started_ = false;

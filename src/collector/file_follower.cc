@@ -6,11 +6,13 @@
 #include <fnmatch.h>
 #include <glob.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cstring>
+#include <tuple>
 
 #include "common/file.h"
 
@@ -19,7 +21,51 @@ namespace {
 
 bool HasGlob(std::string_view text) { return text.find_first_of("*?[") != std::string::npos; }
 
+bool AllDigits(std::string_view text) {
+  return !text.empty() &&
+         std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+// Returns the name a rotated file had before rotation tools renamed it: `app.log` for
+// `app.log.1`, `app.log-20240102`, `app.log.2024-01-02` or `app.log_2024010203`. Compressed
+// files (`.gz` and the like) are not logs to read and return false.
+bool RotatedStem(std::string_view name, std::string* stem) {
+  for (std::string_view packed : {".gz", ".bz2", ".xz", ".zst", ".lz4", ".zip", ".Z"}) {
+    if (name.ends_with(packed)) return false;
+  }
+  size_t separator = name.find_last_of(".-_");
+  if (separator == std::string_view::npos || separator == 0) return false;
+  std::string_view suffix = name.substr(separator + 1);
+  bool rotated = AllDigits(suffix) && suffix.size() <= 14;
+  // A date with dashes, YYYY-MM-DD, ends in `-DD`: step back over the year and month.
+  if (!rotated && name.size() > 11) {
+    std::string_view date = name.substr(name.size() - 10);
+    if (date[4] == '-' && date[7] == '-' && AllDigits(date.substr(0, 4)) &&
+        AllDigits(date.substr(5, 2)) && AllDigits(date.substr(8, 2))) {
+      separator = name.size() - 11;
+      rotated = name[separator] == '.' || name[separator] == '-' || name[separator] == '_';
+    }
+  }
+  if (!rotated) return false;
+  stem->assign(name.substr(0, separator));
+  return !stem->empty();
+}
+
 std::string ErrnoText(int error) { return std::strerror(error); }
+
+// Returns true when the file at `path` starts with the bytes of `first` and has the bytes of
+// `before` just before `offset`, as a copy of the file they were taken from does.
+bool IsCopyOf(const std::string& path, const Fingerprint& first, uint64_t offset,
+              const Fingerprint& before) {
+  if (first.length == 0 || offset == 0 || before.length == 0) return false;
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  Fingerprint print;
+  bool same = ReadFingerprint(fd, first.length, &print) && print == first &&
+              ReadFingerprintBefore(fd, offset, &print) && print == before;
+  close(fd);
+  return same;
+}
 
 }  // namespace
 
@@ -39,13 +85,18 @@ struct FileFollower::Tail {
   ino_t inode = 0;
   uint64_t offset = 0;  // next byte to read
   Fingerprint fingerprint;
+  Fingerprint before_offset;  // of the bytes just before `offset`
   off_t last_size = -1;
   timespec last_mtime = {};
   std::unique_ptr<RecordReader> reader;
   std::chrono::steady_clock::time_point last_data;
   bool draining = false;
+  // Files that left their location are read in the order they were opened, so an older
+  // file's lines come before those of a file found later under a rotated name.
+  uint64_t open_order = 0;
   std::chrono::steady_clock::time_point drain_deadline;
-  bool fresh = true;  // no byte read yet, so a predecessor's pending records can move here
+  bool fresh = true;      // no byte read yet, so a predecessor's pending records can move here
+  size_t last_chunk = 0;  // bytes of the last read(), still at the start of buffer_
 };
 
 FileFollower::FileFollower(FollowerOptions options)
@@ -147,8 +198,10 @@ std::unique_ptr<RecordReader> FileFollower::MakeTailReader(const Source& source,
 }
 
 FileFollower::Tail* FileFollower::OpenTail(Source* source, const std::string& path, bool at_startup,
-                                           const FilePosition* resume) {
-  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
+                                           const FilePosition* resume,
+                                           const std::string* open_path) {
+  int fd =
+      open((open_path != nullptr ? *open_path : path).c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
   if (fd < 0) {
     ++source->counters.open_errors;
     Report(source, path, "cannot open: " + ErrnoText(errno) + "; retrying at each scan",
@@ -170,19 +223,26 @@ FileFollower::Tail* FileFollower::OpenTail(Source* source, const std::string& pa
   const FilePosition* saved = resume != nullptr ? resume : positions_.Find(st.st_dev, st.st_ino);
   uint64_t size = static_cast<uint64_t>(st.st_size);
   uint64_t offset = 0;
+  ReplayMark replay;
   const char* origin = "its first byte";
   if (at_startup && source->config.only_future_events && resume == nullptr) {
     offset = size;
     origin = "its end (only-future-events)";
   } else if (saved != nullptr) {
     Fingerprint now_print;
-    bool same =
-        saved->offset <= size && (saved->fingerprint.length == 0 ||
-                                  (ReadFingerprint(fd, saved->fingerprint.length, &now_print) &&
-                                   now_print == saved->fingerprint));
+    Fingerprint now_before;
+    bool same = saved->offset <= size &&
+                (saved->fingerprint.length == 0 ||
+                 (ReadFingerprint(fd, saved->fingerprint.length, &now_print) &&
+                  now_print == saved->fingerprint)) &&
+                (saved->before_offset.length == 0 ||
+                 (ReadFingerprintBefore(fd, saved->offset, &now_before) &&
+                  now_before == saved->before_offset));
     if (same) {
       offset = saved->offset;
       origin = "its saved position";
+      replay.end = saved->replay_end;
+      replay.open_starts = saved->open_starts;
     } else {
       log_->info("{}: replaced since its position was saved; reading from its first byte", path);
     }
@@ -201,12 +261,15 @@ FileFollower::Tail* FileFollower::OpenTail(Source* source, const std::string& pa
   tail->last_size = st.st_size;
   tail->last_mtime = st.st_mtim;
   tail->last_data = SteadyNow();
+  tail->open_order = ++open_sequence_;
   ReadFingerprint(fd, std::min<uint64_t>(size, Fingerprint::kFingerprintBytes), &tail->fingerprint);
+  ReadFingerprintBefore(fd, offset, &tail->before_offset);
   tail->reader = MakeTailReader(*source, path, offset);
   if (tail->reader == nullptr) {
     close(fd);
     return nullptr;
   }
+  if (replay.end > offset) tail->reader->SetReplayMark(std::move(replay));
   ++source->counters.files_opened;
   log_->info("following {} ({}) from {}, offset {}", path, source->config.log_format, origin,
              offset);
@@ -280,6 +343,7 @@ void FileFollower::Rescan(std::chrono::steady_clock::time_point now) {
     ++tail->source->counters.rotations;
   }
   if (at_startup) ResumeRotatedWhileStopped(now);
+  ReadNewRotatedFiles(now);
   scanned_ = true;
 }
 
@@ -288,18 +352,7 @@ void FileFollower::ResumeRotatedWhileStopped(std::chrono::steady_clock::time_poi
   // its inode beside its old name and read its rest before anything else.
   for (const auto& [key, saved] : positions_.all()) {
     if (tails_.count(key) != 0) continue;
-    Source* owner = nullptr;
-    for (auto& source : sources_) {
-      std::vector<std::string> expanded = Expand(source->config.location);
-      for (const std::string& pattern : expanded) {
-        if (pattern == saved.path) owner = source.get();
-      }
-      if (owner == nullptr &&
-          fnmatch(source->config.location.c_str(), saved.path.c_str(), FNM_PATHNAME) == 0) {
-        owner = source.get();
-      }
-      if (owner != nullptr) break;
-    }
+    Source* owner = OwnerOf(saved.path);
     // only-future-events skips what was written while stopped, rotated files included.
     if (owner == nullptr || owner->config.only_future_events) continue;
     std::string folder = DirName(saved.path);
@@ -325,7 +378,8 @@ void FileFollower::ResumeRotatedWhileStopped(std::chrono::steady_clock::time_poi
       continue;
     }
     FilePosition resume = saved;
-    Tail* tail = OpenTail(owner, match, /*at_startup=*/false, &resume);
+    // Records keep the location's name, as they do when a rotation happens while running.
+    Tail* tail = OpenTail(owner, saved.path, /*at_startup=*/false, &resume, &match);
     if (tail == nullptr) continue;
     log_->info("{}: rotated to {} while stopped; reading its rest from offset {}", saved.path,
                match, tail->offset);
@@ -333,6 +387,139 @@ void FileFollower::ResumeRotatedWhileStopped(std::chrono::steady_clock::time_poi
     tail->draining = true;
     tail->drain_deadline = now;
   }
+}
+
+std::vector<FileFollower::RotatedFile> FileFollower::ListRotatedFiles() const {
+  std::set<std::string> folders;
+  for (const auto& source : sources_) {
+    std::string folder = DirName(source->config.location);
+    if (!HasGlob(folder) && folder.find('%') == std::string::npos) folders.insert(folder);
+  }
+  // Globs and strftime names are expanded once for the whole listing.
+  std::vector<std::vector<std::string>> expansions;
+  for (const auto& source : sources_) expansions.push_back(Expand(source->config.location));
+  std::vector<RotatedFile> files;
+  for (const std::string& folder : folders) {
+    DIR* dir = opendir(folder.c_str());
+    if (dir == nullptr) continue;
+    while (dirent* entry = readdir(dir)) {
+      std::string stem;
+      if (!RotatedStem(entry->d_name, &stem)) continue;
+      RotatedFile file;
+      file.path = folder + "/" + entry->d_name;
+      file.stem_path = folder + "/" + stem;
+      // A location that names the file itself reads it through the scan.
+      if (OwnerOf(file.path, &expansions) != nullptr) continue;
+      file.owner = OwnerOf(file.stem_path, &expansions);
+      if (file.owner == nullptr) continue;
+      struct statx sx = {};
+      if (statx(AT_FDCWD, file.path.c_str(), 0, STATX_TYPE | STATX_INO | STATX_BTIME, &sx) != 0 ||
+          !S_ISREG(sx.stx_mode)) {
+        continue;
+      }
+      file.key = {makedev(sx.stx_dev_major, sx.stx_dev_minor), sx.stx_ino};
+      file.born = {sx.stx_btime.tv_sec, sx.stx_btime.tv_nsec};
+      files.push_back(std::move(file));
+    }
+    closedir(dir);
+  }
+  return files;
+}
+
+void FileFollower::ReadNewRotatedFiles(std::chrono::steady_clock::time_point now) {
+  // A file created and renamed to a rotated name between two scans (or while Vigil was
+  // stopped) was never followed. Every scan lists the rotated names beside the locations. A
+  // file there that the last scan did not list and that no position covers is read from its
+  // first byte, before the file that now has the location's name. The first scan of a first
+  // run only lists them, because those files are older than Vigil.
+  std::vector<RotatedFile> files = ListRotatedFiles();
+  std::set<Key> listed;
+  std::vector<const RotatedFile*> unseen;
+  for (const RotatedFile& file : files) {
+    listed.insert(file.key);
+    if (positions_.listed_loaded() && positions_.listed().count(file.key) == 0 &&
+        tails_.count(file.key) == 0 &&
+        positions_.Find(file.key.first, file.key.second) == nullptr &&
+        !file.owner->config.only_future_events) {
+      unseen.push_back(&file);
+    }
+  }
+  if (listed != positions_.listed()) positions_dirty_ = true;
+  positions_.set_listed(std::move(listed));
+  std::sort(unseen.begin(), unseen.end(), [](const RotatedFile* a, const RotatedFile* b) {
+    return std::tie(a->born.tv_sec, a->born.tv_nsec) < std::tie(b->born.tv_sec, b->born.tv_nsec);
+  });
+
+  for (const RotatedFile* file : unseen) {
+    // A copy made by copytruncate contains the copied file's bytes at the same offsets. A copy
+    // of a file being read is skipped. A copy made while Vigil was stopped is read from the
+    // copied file's saved position, so the lines the truncation removed are not lost.
+    bool copy_of_followed = false;
+    for (const auto& [key, tail] : tails_) {
+      if (tail->path == file->stem_path &&
+          IsCopyOf(file->path, tail->fingerprint, tail->offset, tail->before_offset)) {
+        copy_of_followed = true;
+      }
+    }
+    if (copy_of_followed) continue;
+    const FilePosition* copied = nullptr;
+    for (const auto& [key, saved] : positions_.all()) {
+      if (saved.path == file->stem_path &&
+          IsCopyOf(file->path, saved.fingerprint, saved.offset, saved.before_offset)) {
+        copied = &saved;
+      }
+    }
+
+    FilePosition resume = copied != nullptr ? *copied : FilePosition();
+    Tail* tail = OpenTail(file->owner, file->stem_path, /*at_startup=*/false,
+                          copied != nullptr ? &resume : nullptr, &file->path);
+    if (tail == nullptr) continue;
+    log_->info("{}: new file {} (created and rotated between two scans); reading it from {}",
+               file->stem_path, file->path,
+               copied != nullptr ? "the copied file's position" : "its first byte");
+    ++file->owner->counters.rotations;
+    tail->draining = true;
+    tail->drain_deadline = scanned_ ? now + options_.drain_grace : now;
+  }
+}
+
+std::set<std::string> FileFollower::SavedPaths() const {
+  std::set<std::string> paths;
+  for (const auto& [key, position] : positions_.all()) paths.insert(position.path);
+  return paths;
+}
+
+FileFollower::Source* FileFollower::OwnerOf(
+    const std::string& path, const std::vector<std::vector<std::string>>* expansions) const {
+  for (size_t i = 0; i < sources_.size(); ++i) {
+    const Source* source = sources_[i].get();
+    std::vector<std::string> own;
+    if (expansions == nullptr) own = Expand(source->config.location);
+    const std::vector<std::string>& expanded = expansions != nullptr ? (*expansions)[i] : own;
+    if (std::find(expanded.begin(), expanded.end(), path) != expanded.end()) {
+      return sources_[i].get();
+    }
+    if (fnmatch(source->config.location.c_str(), path.c_str(), FNM_PATHNAME) == 0) {
+      return sources_[i].get();
+    }
+  }
+  return nullptr;
+}
+
+void FileFollower::NoteRename(const std::string& old_path, const std::string& new_path) {
+  Source* owner = OwnerOf(old_path);
+  // A new name inside the location is found by the next scan, which keeps the position.
+  if (owner == nullptr || OwnerOf(new_path) != nullptr) return;
+  struct stat st = {};
+  if (stat(new_path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return;
+  if (tails_.count({st.st_dev, st.st_ino}) != 0) return;  // followed already; a scan handles it
+  Tail* tail = OpenTail(owner, old_path, /*at_startup=*/false, nullptr, &new_path);
+  if (tail == nullptr) return;
+  log_->info("{}: renamed to {} before any scan read it; reading it from its first byte", old_path,
+             new_path);
+  ++owner->counters.rotations;
+  tail->draining = true;
+  tail->drain_deadline = SteadyNow() + options_.drain_grace;
 }
 
 void FileFollower::FoldCounters(Tail* tail) {
@@ -350,6 +537,7 @@ void FileFollower::RestartTail(Tail* tail, const char* reason, const RecordCallb
   tail->offset = 0;
   lseek(tail->fd, 0, SEEK_SET);
   tail->fingerprint = Fingerprint();
+  tail->before_offset = Fingerprint();
   tail->reader = MakeTailReader(*tail->source, tail->path, 0);
   positions_dirty_ = true;
 }
@@ -369,9 +557,16 @@ void FileFollower::CheckRewritten(Tail* tail, const RecordCallback& emit) {
   Fingerprint current;
   if (!ReadFingerprint(tail->fd, tail->fingerprint.length, &current) ||
       !(current == tail->fingerprint)) {
-    // NOTE: a file truncated and rewritten past the old offset with the same first bytes looks
-    // like an appended file, so its new bytes before the old offset are skipped.
     RestartTail(tail, "rewritten (its first bytes changed)", emit);
+    return;
+  }
+  // A file truncated and rewritten to at least the old size with the same first bytes (a
+  // fixed header) shows itself in the bytes before the read offset.
+  // NOTE: a rewrite that also repeats the 512 bytes before the read offset still looks like
+  // an append, and its new bytes before that offset are not read.
+  if (tail->before_offset.length > 0 && (!ReadFingerprintBefore(tail->fd, tail->offset, &current) ||
+                                         !(current == tail->before_offset))) {
+    RestartTail(tail, "rewritten (its bytes before the read offset changed)", emit);
   }
 }
 
@@ -388,6 +583,7 @@ bool FileFollower::ReadTail(Tail* tail, std::chrono::steady_clock::time_point no
       return false;
     }
     if (n == 0) break;
+    tail->last_chunk = static_cast<size_t>(n);
     tail->fresh = false;
     tail->offset += static_cast<uint64_t>(n);
     tail->source->counters.bytes_read += static_cast<uint64_t>(n);
@@ -397,6 +593,17 @@ bool FileFollower::ReadTail(Tail* tail, std::chrono::steady_clock::time_point no
     ReportBadInput(*tail, before);
     tail->last_data = now;
     positions_dirty_ = true;
+  }
+  size_t last_read = options_.read_budget_bytes - budget;
+  if (last_read > 0) {
+    // The buffer still holds the last chunk read; a short chunk needs the bytes before it.
+    if (tail->last_chunk >= Fingerprint::kFingerprintBytes) {
+      tail->before_offset = ComputeFingerprint(
+          std::string_view(buffer_.data() + tail->last_chunk - Fingerprint::kFingerprintBytes,
+                           Fingerprint::kFingerprintBytes));
+    } else {
+      ReadFingerprintBefore(tail->fd, tail->offset, &tail->before_offset);
+    }
   }
   if (tail->fingerprint.length < Fingerprint::kFingerprintBytes &&
       tail->offset > tail->fingerprint.length) {
@@ -469,8 +676,8 @@ void FileFollower::CloseTail(const Key& key, const RecordCallback& emit) {
     FoldCounters(tail);
   }
   log_->info("{}: closed at offset {}", tail->path, tail->offset);
-  close(tail->fd);
   positions_.Erase(key.first, key.second);
+  close(tail->fd);
   tails_.erase(it);
   positions_dirty_ = true;
 }
@@ -480,12 +687,18 @@ bool FileFollower::Poll(bool rescan, const RecordCallback& emit) {
   if (rescan || !scanned_) Rescan(now);
   bool more = false;
 
-  // Files that left their location first, so an old file's rest comes before the new file.
-  std::vector<Key> finished;
+  // Files that left their location first, oldest first, so an old file's rest comes before
+  // the new file.
+  std::vector<std::pair<uint64_t, Key>> draining;
   for (auto& [key, tail] : tails_) {
-    if (!tail->draining) continue;
-    CheckRewritten(tail.get(), emit);
-    while (ReadTail(tail.get(), now, emit)) {
+    if (tail->draining) draining.emplace_back(tail->open_order, key);
+  }
+  std::sort(draining.begin(), draining.end());
+  std::vector<Key> finished;
+  for (const auto& [order, key] : draining) {
+    Tail* tail = tails_[key].get();
+    CheckRewritten(tail, emit);
+    while (ReadTail(tail, now, emit)) {
     }
     if (now >= tail->drain_deadline) finished.push_back(key);
   }
@@ -503,7 +716,10 @@ bool FileFollower::Poll(bool rescan, const RecordCallback& emit) {
   for (auto& [key, tail] : tails_) {
     RecordReader* reader = tail->reader.get();
     if (reader == nullptr) continue;
+    uint64_t records = reader->counters().records;
     reader->Expire(now, emit);
+    // An expired group moves the resume offset or the replay mark.
+    if (reader->counters().records != records) positions_dirty_ = true;
     if (reader->HasPending() && now - tail->last_data >= reader->flush_timeout()) {
       reader->Flush(emit);
       positions_dirty_ = true;
@@ -518,18 +734,33 @@ bool FileFollower::Poll(bool rescan, const RecordCallback& emit) {
 }
 
 void FileFollower::UpdatePositions() {
-  for (auto& [key, tail] : tails_) {
-    FilePosition position;
-    position.device = tail->device;
-    position.inode = tail->inode;
-    position.offset = tail->reader != nullptr ? tail->reader->ResumeOffset() : tail->offset;
-    position.fingerprint = tail->fingerprint;
-    position.path = tail->path;
-    positions_.Set(position);
+  for (auto& [key, tail] : tails_) positions_.Set(PositionOf(*tail));
+}
+
+FilePosition FileFollower::PositionOf(const Tail& tail) const {
+  FilePosition position;
+  position.device = tail.device;
+  position.inode = tail.inode;
+  position.offset = tail.reader != nullptr ? tail.reader->ResumeOffset() : tail.offset;
+  position.fingerprint = tail.fingerprint;
+  if (position.offset == tail.offset) {
+    position.before_offset = tail.before_offset;
+  } else {
+    ReadFingerprintBefore(tail.fd, position.offset, &position.before_offset);
   }
+  if (tail.reader != nullptr) {
+    ReplayMark mark = tail.reader->GetReplayMark();
+    position.replay_end = mark.end;
+    position.open_starts = std::move(mark.open_starts);
+  }
+  position.path = tail.path;
+  return position;
 }
 
 Status FileFollower::SavePositions() {
+  // The mark comes first: every record emitted so far is covered by it, and the positions
+  // taken next never reach past a record the consumer has not been handed.
+  if (options_.checkpoint) positions_.set_checkpoint(options_.checkpoint());
   UpdatePositions();
   last_save_ = SteadyNow();
   positions_dirty_ = false;

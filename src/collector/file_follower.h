@@ -3,8 +3,10 @@
 #pragma once
 
 #include <sys/types.h>
+#include <time.h>
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <set>
@@ -39,6 +41,12 @@ struct FollowerOptions {
   size_t read_budget_bytes = 64 * 1024 * 1024;
   // Time source; null means the system clocks. Not owned.
   const Clock* clock = nullptr;
+  // Called just before positions are saved, on the thread that calls Poll() and Close(). Its
+  // text is saved in the same atomic write. The consumer returns a mark of what it has made
+  // durable of the records emitted so far: for the daemon, the sizes of its output files
+  // after a flush. After a crash the mark tells it which records read again it has handled
+  // already. Null saves no mark.
+  std::function<std::string()> checkpoint;
 };
 
 // Reads every file a set of locations names, each file once, in order, from where the last
@@ -50,9 +58,10 @@ struct FollowerOptions {
 // leaves its location (rename rotation, deletion) is read to its end for drain_grace before
 // it is closed. A new file at the same name waits until then, and a multi-line record the old
 // file left pending continues in the new file.
-// A size below the read offset (copytruncate) or changed first bytes (truncate, then regrow)
-// restarts the file from its first byte. A file named by two locations, a symlink and its
-// target, or two hard links is read once, by the first location that reaches it.
+// A size below the read offset (copytruncate), changed first bytes or changed bytes just
+// before the read offset (truncate, then regrow) restart the file from its first byte. A file named
+// by two locations, a symlink and its target, or two hard links is read once, by the first location
+// that reaches it.
 class FileFollower {
  public:
   explicit FileFollower(FollowerOptions options);
@@ -90,6 +99,18 @@ class FileFollower {
   // Writes the positions file now.
   Status SavePositions();
 
+  // Returns the checkpoint text loaded with the positions (see FollowerOptions::checkpoint).
+  const std::string& saved_checkpoint() const { return positions_.checkpoint(); }
+
+  // Returns the paths of the saved positions, as loaded.
+  std::set<std::string> SavedPaths() const;
+
+  // Reports that `old_path` was renamed to `new_path` (inotify IN_MOVED_FROM and IN_MOVED_TO
+  // with the same cookie). A file that a location names at `old_path` and that is not
+  // followed yet was created and rotated away between two scans. It is read from its first
+  // byte under its old name and closed after drain_grace, as a rotated file is.
+  void NoteRename(const std::string& old_path, const std::string& new_path);
+
  private:
   struct Source;
   struct Tail;
@@ -99,8 +120,24 @@ class FileFollower {
   std::vector<std::string> Expand(const std::string& location) const;
   void Rescan(std::chrono::steady_clock::time_point now);
   void ResumeRotatedWhileStopped(std::chrono::steady_clock::time_point now);
+  // A file with a rotated name beside a location (`app.log.1` beside `app.log`).
+  struct RotatedFile {
+    std::string path;
+    std::string stem_path;  // the name before rotation
+    Source* owner = nullptr;
+    Key key;
+    timespec born = {};  // creation time
+  };
+  std::vector<RotatedFile> ListRotatedFiles() const;
+  void ReadNewRotatedFiles(std::chrono::steady_clock::time_point now);
+  // Opens `path` (or `open_path` when given, for a file already renamed) as the file of
+  // `source` named `path`.
   Tail* OpenTail(Source* source, const std::string& path, bool at_startup,
-                 const FilePosition* resume);
+                 const FilePosition* resume, const std::string* open_path = nullptr);
+  // Returns the source whose location names `path`, or null. `expansions`, when given, is
+  // Expand() of every source's location, in the order of sources_.
+  Source* OwnerOf(const std::string& path,
+                  const std::vector<std::vector<std::string>>* expansions = nullptr) const;
   std::unique_ptr<RecordReader> MakeTailReader(const Source& source, const std::string& path,
                                                uint64_t offset);
   void CheckRewritten(Tail* tail, const RecordCallback& emit);
@@ -118,6 +155,7 @@ class FileFollower {
               spdlog::level::level_enum level);
   void ClearReport(Source* source, const std::string& path);
   void UpdatePositions();
+  FilePosition PositionOf(const Tail& tail) const;
 
   FollowerOptions options_;
   std::shared_ptr<spdlog::logger> log_;
@@ -125,6 +163,7 @@ class FileFollower {
   std::vector<std::unique_ptr<Source>> sources_;
   std::map<Key, std::unique_ptr<Tail>> tails_;
   bool scanned_ = false;
+  uint64_t open_sequence_ = 0;
   bool positions_dirty_ = false;
   std::chrono::steady_clock::time_point last_save_;
   std::vector<char> buffer_;

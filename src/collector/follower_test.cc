@@ -106,9 +106,27 @@ class Tailer : public ::testing::Test {
   void Truncate(const std::string& name) { fs::resize_file(Path(name), 0); }
 
   void Restart() {
+    Stop();
+    Start();
+  }
+
+  void Stop() {
     collector_->Close();
     collector_.reset();
-    Start();
+  }
+
+  // Stops the collector and puts back the positions file as it was at `saved`, the state a
+  // kill -9 leaves: what Close() emitted and saved after that is forgotten.
+  void CrashAt(const std::string& saved) {
+    size_t delivered = records_.size();
+    Stop();
+    records_.resize(delivered);
+    std::ofstream(Path("positions"), std::ios::trunc) << saved;
+  }
+
+  std::string PositionsFile() {
+    std::ifstream in(Path("positions"));
+    return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
   }
 
   // Lets the collector run passes until nothing more arrives; returns the record texts that
@@ -232,6 +250,77 @@ TEST_F(Tailer, TruncateThenRegrowIsDetected) {
   Truncate("app.log");
   Append("app.log", "bbbbbbbbbb second\nthird line\n");
   EXPECT_THAT(ReadAll(), ElementsAre("bbbbbbbbbb second", "third line"));
+}
+
+TEST_F(Tailer, RewriteKeepingFirstBytesIsDetected) {
+  // A fixed header longer than the 512 fingerprinted bytes, as some applications write.
+  const std::string header = "# " + std::string(600, 'h');
+  Append("app.log", header + "\nold one\nold two\n");
+  Follow("app.log");
+  Start();
+  EXPECT_THAT(ReadAll(), ElementsAre(header, "old one", "old two"));
+  // Same size: only the bytes before the read offset differ.
+  Truncate("app.log");
+  Append("app.log", header + "\nnew one\nnew two\n");
+  EXPECT_THAT(ReadAll(), ElementsAre(header, "new one", "new two"));
+  // Larger.
+  Truncate("app.log");
+  Append("app.log", header + "\nnewer 1\nnewer 2\nnewer 3\n");
+  EXPECT_THAT(ReadAll(), ElementsAre(header, "newer 1", "newer 2", "newer 3"));
+}
+
+TEST_F(Tailer, RewriteWhileStoppedKeepingFirstBytesIsDetected) {
+  const std::string header = "# " + std::string(600, 'h');
+  Append("app.log", header + "\nold one\n");
+  Follow("app.log");
+  Start();
+  EXPECT_THAT(ReadAll(), ElementsAre(header, "old one"));
+  Stop();
+  Truncate("app.log");
+  Append("app.log", header + "\nnew one\nnew two\n");
+  Start();
+  EXPECT_THAT(ReadAll(), ElementsAre(header, "new one", "new two"));
+}
+
+TEST_F(Tailer, FileRenamedBeforeAnyScanIsRead) {
+  Follow("app.log");
+  Start();
+  EXPECT_THAT(ReadAll(), IsEmpty());
+  // Created, written and rotated away between two passes: only inotify saw its name.
+  AppendLines("app.log", "l", 1, 3);
+  fs::rename(Path("app.log"), Path("app.log.1"));
+  AppendLines("app.log.1", "l", 4, 4);
+  AppendLines("app.log", "l", 5, 6);
+  EXPECT_THAT(ReadAll(), ElementsAre("l1", "l2", "l3", "l4", "l5", "l6"));
+  for (const Record& record : records_) EXPECT_EQ(record.location, Path("app.log"));
+}
+
+TEST_F(Tailer, FileCreatedAndRotatedWhileStoppedIsRead) {
+  AppendLines("app.log", "old", 1, 2);
+  Follow("app.log");
+  Start();
+  EXPECT_THAT(ReadAll(), ElementsAre("old1", "old2"));
+  Stop();
+  // logrotate with dateext, twice while Vigil is stopped: the second file was never seen.
+  AppendLines("app.log", "old", 3, 3);
+  fs::rename(Path("app.log"), Path("app.log-20240101"));
+  AppendLines("app.log", "mid", 1, 2);
+  fs::rename(Path("app.log"), Path("app.log-20240102"));
+  AppendLines("app.log", "new", 1, 1);
+  // A compressed rotation and an old file from before the last run are not read.
+  AppendLines("app.log-20231231.gz", "packed", 1, 1);
+  Start();
+  EXPECT_THAT(ReadAll(), ElementsAre("old3", "mid1", "mid2", "new1"));
+}
+
+TEST_F(Tailer, OldRotatedFilesAreNotReadAgain) {
+  AppendLines("app.log.1", "rotated before the first run", 1, 1);
+  AppendLines("app.log", "a", 1, 1);
+  Follow("app.log");
+  Start();
+  EXPECT_THAT(ReadAll(), ElementsAre("a1"));
+  Restart();
+  EXPECT_THAT(ReadAll(), IsEmpty());
 }
 
 TEST_F(Tailer, GlobPicksUpNewFilesFromFirstByte) {
@@ -436,6 +525,48 @@ TEST_F(Tailer, AuditdGroupOutlivesIdleFlush) {
   EXPECT_THAT(ReadAll(), ElementsAre("type=A msg=audit(1:1): a type=B msg=audit(1:1): b"));
 }
 
+TEST_F(Tailer, GroupedRecordsNotRepeatedAfterCrash) {
+  Follow("audit.log", "linux_auditd", {{"timeout", "30s"}});
+  Start();
+  Append("audit.log",
+         "type=A msg=audit(1:1): a\n"
+         "type=B msg=audit(1:2): b\ntype=EOE msg=audit(1:2): \n");
+  EXPECT_THAT(ReadAll(), ElementsAre("type=B msg=audit(1:2): b"));
+  // The saved position is the start of the open event 1:1, before the emitted event 1:2.
+  CrashAt(PositionsFile());
+  Start();
+  Append("audit.log", "type=C msg=audit(1:1): c\ntype=EOE msg=audit(1:1): \n");
+  EXPECT_THAT(ReadAll(), ElementsAre("type=A msg=audit(1:1): a type=C msg=audit(1:1): c"));
+}
+
+TEST_F(Tailer, GroupKeyReusedAfterCrashStartsNewRecord) {
+  Follow("app.log", "grouped", {{"key_regex", "^(\\w+):"}, {"timeout", "1s"}});
+  Start();
+  Append("app.log", "a: 1\nb: 1\n");
+  EXPECT_THAT(ReadAll(), IsEmpty());
+  Append("app.log", "a: 2\n");
+  EXPECT_THAT(ReadAll(), ElementsAre("b: 1")) << "b timed out while a stayed open";
+  CrashAt(PositionsFile());
+  Start();
+  // b's group from before the crash was emitted already; b: 2 starts a new one.
+  Append("app.log", "b: 2\na: 3\n");
+  EXPECT_THAT(ReadAll(), IsEmpty());
+  EXPECT_THAT(IdleFlush(), ElementsAre("a: 1 a: 2 a: 3", "b: 2"));
+}
+
+TEST_F(Tailer, ModsecTransactionNotRepeatedAfterCrash) {
+  Follow("modsec.log", "modsec_audit");
+  Start();
+  Append("modsec.log",
+         "--aaaaaaaa-A--\nfirst open\n"
+         "--bbbbbbbb-A--\nsecond\n--bbbbbbbb-Z--\n");
+  EXPECT_THAT(ReadAll(), ElementsAre("--bbbbbbbb-A-- second --bbbbbbbb-Z--"));
+  CrashAt(PositionsFile());
+  Start();
+  Append("modsec.log", "--aaaaaaaa-Z--\n");
+  EXPECT_THAT(ReadAll(), ElementsAre("--aaaaaaaa-A-- first open --aaaaaaaa-Z--"));
+}
+
 TEST_F(Tailer, AuditdGroupsEmittedOnceAtStop) {
   Follow("audit.log", "linux_auditd", {{"timeout", "1s"}});
   Start();
@@ -633,57 +764,79 @@ TEST(CollectorThread, InotifyWakesItBeforeTheRescan) {
   fs::remove_all(dir);
 }
 
-// Writes numbered lines to several files through random rotations, truncations and restarts,
-// and checks every line arrives exactly once, in order per file.
+// Writes numbered lines to several files through random rotations (of files the collector
+// has and has not seen), truncations, rewrites that keep the first bytes, restarts, crashes and
+// rotations while stopped. Every line must arrive exactly once, in order per file.
 class NoLossTailer : public Tailer, public ::testing::WithParamInterface<int> {};
 
 TEST_P(NoLossTailer, ThroughRandomRotationsTruncationsAndRestarts) {
   std::mt19937 random(GetParam());
 
   const std::vector<std::string> files = {"a.log", "b.log", "c.log"};
+  // Every file starts with the same header, longer than the fingerprinted first bytes, so a
+  // rewrite keeps them.
+  const std::string header = "#" + std::string(600, 'h') + "\n";
   Follow("*.log");
   Start();
+  // The first scan; files renamed before it existed before Vigil's first run.
+  ReadAll();
   std::map<std::string, int> written;
   std::map<std::string, std::string> prefix_of;
   for (const std::string& file : files) prefix_of[file] = file.substr(0, 1) + "-";
   int rotations = 0;
-  // Rotation tools run long after a file appeared. Rotating a file the collector has never
-  // seen would model a file that existed for less than one scan, which no scan can catch.
-  std::set<std::string> known;
-  auto read_all = [&] {
-    ReadAll();
-    for (const std::string& file : files) {
-      if (fs::exists(Path(file))) known.insert(file);
-    }
+  auto append = [&](const std::string& file, int count) {
+    if (!fs::exists(Path(file)) || fs::file_size(Path(file)) == 0) Append(file, header);
+    AppendLines(file, prefix_of[file], written[file] + 1, written[file] + count);
+    written[file] += count;
+  };
+  auto rotate = [&](const std::string& file) {
+    if (!fs::exists(Path(file))) return;
+    std::string old_name = file + "." + std::to_string(++rotations);
+    fs::rename(Path(file), Path(old_name));
+    // A writer that has not reopened yet.
+    AppendLines(old_name, prefix_of[file], written[file] + 1, written[file] + 2);
+    written[file] += 2;
   };
   for (int step = 0; step < 300; ++step) {
     const std::string& file = files[random() % files.size()];
-    int count = 1 + static_cast<int>(random() % 20);
-    AppendLines(file, prefix_of[file], written[file] + 1, written[file] + count);
-    written[file] += count;
-    int action = static_cast<int>(random() % 10);
+    append(file, 1 + static_cast<int>(random() % 20));
+    int action = static_cast<int>(random() % 12);
     switch (action) {
-      case 0: {
-        // Rename rotation out of the pattern, with a late write to the old file.
-        if (known.count(file) == 0) break;
-        known.erase(file);
-        std::string old_name = file + "." + std::to_string(++rotations);
-        fs::rename(Path(file), Path(old_name));
-        AppendLines(old_name, prefix_of[file], written[file] + 1, written[file] + 2);
-        written[file] += 2;
+      case 0:
+        // Rename rotation out of the pattern, seen by a scan or not.
+        rotate(file);
         break;
-      }
       case 1:
         // copytruncate after the collector caught up, as logrotate does after a copy.
-        read_all();
+        ReadAll();
         Truncate(file);
         break;
       case 2:
         Restart();
         break;
       case 3:
-      case 4:
-        read_all();
+        // A kill -9 right after a pass: the positions file is as the pass left it.
+        CrashAt(PositionsFile());
+        Start();
+        break;
+      case 4: {
+        // Rotations and writes while stopped.
+        Stop();
+        rotate(file);
+        append(file, 3);
+        if (random() % 2 == 0) rotate(file);
+        Start();
+        break;
+      }
+      case 5:
+        // Truncated and rewritten with the same header, after the collector caught up.
+        ReadAll();
+        Truncate(file);
+        append(file, 1 + static_cast<int>(random() % 30));
+        break;
+      case 6:
+      case 7:
+        ReadAll();
         break;
       default:
         break;
@@ -693,8 +846,10 @@ TEST_P(NoLossTailer, ThroughRandomRotationsTruncationsAndRestarts) {
   ReadAll();
   std::map<std::string, int> next;
   for (const Record& record : records_) {
-    std::string prefix = record.text.substr(0, 2);
-    int number = std::stoi(record.text.substr(2));
+    const std::string& text = record.text;
+    if (text.starts_with("#")) continue;
+    std::string prefix = text.substr(0, 2);
+    int number = std::stoi(text.substr(2));
     ASSERT_EQ(number, next[prefix] + 1) << "after " << prefix << next[prefix];
     next[prefix] = number;
   }

@@ -55,10 +55,30 @@ std::chrono::steady_clock::time_point GroupedReader::Deadline(const Group& group
 void GroupedReader::EmitGroup(GroupList::iterator group, const RecordCallback& emit) {
   bool truncated = group->record.truncated();
   uint64_t end = group->record.end_offset();
+  uint64_t start = group->record.start_offset();
   std::string text = group->record.Take();
   index_.erase(group->key);
   groups_.erase(group);
+  if (AlreadyEmitted(start)) return;
   Emit(std::move(text), truncated, end, emit);
+}
+
+std::vector<uint64_t> GroupedReader::OpenRecordStarts() const {
+  std::vector<uint64_t> starts;
+  starts.reserve(groups_.size());
+  for (const Group& group : groups_) starts.push_back(group.record.start_offset());
+  return starts;
+}
+
+void GroupedReader::DropReplayedRecords() {
+  for (auto it = groups_.begin(); it != groups_.end();) {
+    auto next = std::next(it);
+    if (AlreadyEmitted(it->record.start_offset())) {
+      index_.erase(it->key);
+      groups_.erase(it);
+    }
+    it = next;
+  }
 }
 
 void GroupedReader::OnLine(std::string_view line, bool truncated, const RecordCallback& emit) {
@@ -70,7 +90,7 @@ void GroupedReader::OnLine(std::string_view line, bool truncated, const RecordCa
     }
     if (grouped_.keyless_is_error) ++counters_.format_errors;
     if (grouped_.consecutive_only) FlushRecord(emit);
-    Emit(std::string(line), truncated, line_end(), emit);
+    if (!AlreadyEmitted(line_start())) Emit(std::string(line), truncated, line_end(), emit);
     return;
   }
   auto now = Now();

@@ -86,6 +86,8 @@ class GroupedReader final : public LineBasedReader {
   void RebaseRecords(uint64_t offset) override {
     for (Group& group : groups_) group.record.Rebase(offset);
   }
+  std::vector<uint64_t> OpenRecordStarts() const override;
+  void DropReplayedRecords() override;
 
  private:
   struct Group {

@@ -1,5 +1,6 @@
 #include "collector/line_reader.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "common/text.h"
@@ -54,6 +55,12 @@ void LineBasedReader::DeliverLine(std::string_view line, bool truncated,
                                   const RecordCallback& emit) {
   ++counters_.lines;
   if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+  if (replay_.end > 0 && line_start_ >= replay_.end) {
+    // The records the last run had completed before its save are behind us: those still
+    // open here were emitted then and must not collect the lines that follow.
+    DropReplayedRecords();
+    replay_ = ReplayMark();
+  }
   OnLine(line, truncated, emit);
 }
 
@@ -124,6 +131,8 @@ void LineBasedReader::EndOfFile(const RecordCallback& emit) {
 }
 
 void LineBasedReader::Rebase(uint64_t offset) {
+  // The mark's offsets belong to the old file.
+  replay_ = ReplayMark();
   offset_ = offset;
   consumed_ = offset;
   line_start_ = offset;
@@ -134,6 +143,27 @@ void LineBasedReader::Rebase(uint64_t offset) {
 bool LineBasedReader::HasPending() const {
   uint64_t start;
   return !partial_.empty() || skipping_ || PendingRecordStart(&start);
+}
+
+ReplayMark LineBasedReader::GetReplayMark() const {
+  ReplayMark mark;
+  mark.open_starts = OpenRecordStarts();
+  if (mark.open_starts.empty()) return mark;
+  std::sort(mark.open_starts.begin(), mark.open_starts.end());
+  mark.end = consumed_;
+  return mark;
+}
+
+void LineBasedReader::SetReplayMark(ReplayMark mark) {
+  replay_from_ = offset_;
+  if (mark.end <= offset_) return;
+  std::sort(mark.open_starts.begin(), mark.open_starts.end());
+  replay_ = std::move(mark);
+}
+
+bool LineBasedReader::AlreadyEmitted(uint64_t start) const {
+  return replay_.end > 0 && start >= replay_from_ && start < replay_.end &&
+         !std::binary_search(replay_.open_starts.begin(), replay_.open_starts.end(), start);
 }
 
 uint64_t LineBasedReader::ResumeOffset() const {

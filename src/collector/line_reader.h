@@ -21,6 +21,8 @@ class LineBasedReader : public RecordReader {
   uint64_t ResumeOffset() const override;
   void EndOfFile(const RecordCallback& emit) final;
   void Rebase(uint64_t offset) final;
+  ReplayMark GetReplayMark() const final;
+  void SetReplayMark(ReplayMark mark) final;
 
  protected:
   // Receives one line without its line ending. `truncated` is true when the line was cut at
@@ -35,6 +37,18 @@ class LineBasedReader : public RecordReader {
 
   // Moves the start of every record being built to `offset` (see Rebase()).
   virtual void RebaseRecords(uint64_t offset) {}
+
+  // Returns the start offsets of the records being built, for readers that build several at
+  // once; the others return nothing and save no replay mark.
+  virtual std::vector<uint64_t> OpenRecordStarts() const { return {}; }
+
+  // Returns true for a record starting at `start` that a run before a restart already emitted
+  // (see SetReplayMark()). Readers check it before they emit a record.
+  bool AlreadyEmitted(uint64_t start) const;
+
+  // Drops, without emitting them, the records being built for which AlreadyEmitted() is true.
+  // Called once, before the first line past the replay mark's end.
+  virtual void DropReplayedRecords() {}
 
   // Cuts `text` at the maximum size, escapes NUL and invalid UTF-8, counts and emits it.
   void Emit(std::string text, bool truncated, uint64_t end_offset, const RecordCallback& emit,
@@ -58,6 +72,8 @@ class LineBasedReader : public RecordReader {
   uint64_t consumed_ = 0;  // stream offset just past the last complete line
   uint64_t line_start_ = 0;
   uint64_t line_end_ = 0;
+  ReplayMark replay_;         // active while replay_.end > 0
+  uint64_t replay_from_ = 0;  // ResumeOffset() the replay started at
 };
 
 // A record under construction from several lines, bounded by the maximum record size: lines

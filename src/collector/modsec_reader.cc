@@ -51,9 +51,28 @@ void ModsecAuditReader::EmitTransaction(TransactionList::iterator transaction,
   if (transaction == current_) current_ = open_.end();
   bool truncated = transaction->record.truncated();
   uint64_t end = transaction->record.end_offset();
+  uint64_t start = transaction->record.start_offset();
   std::string text = transaction->record.Take();
   open_.erase(transaction);
+  if (AlreadyEmitted(start)) return;
   Emit(std::move(text), truncated, end, emit);
+}
+
+std::vector<uint64_t> ModsecAuditReader::OpenRecordStarts() const {
+  std::vector<uint64_t> starts;
+  for (const Transaction& transaction : open_) starts.push_back(transaction.record.start_offset());
+  return starts;
+}
+
+void ModsecAuditReader::DropReplayedRecords() {
+  for (auto it = open_.begin(); it != open_.end();) {
+    auto next = std::next(it);
+    if (AlreadyEmitted(it->record.start_offset())) {
+      if (it == current_) current_ = open_.end();
+      open_.erase(it);
+    }
+    it = next;
+  }
 }
 
 void ModsecAuditReader::OnLine(std::string_view line, bool truncated, const RecordCallback& emit) {
@@ -85,7 +104,7 @@ void ModsecAuditReader::OnLine(std::string_view line, bool truncated, const Reco
     return;
   }
   if (!line.starts_with('{')) ++counters_.format_errors;
-  Emit(std::string(line), truncated, line_end(), emit);
+  if (!AlreadyEmitted(line_start())) Emit(std::string(line), truncated, line_end(), emit);
 }
 
 void ModsecAuditReader::FlushRecord(const RecordCallback& emit) {

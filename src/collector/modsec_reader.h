@@ -38,6 +38,8 @@ class ModsecAuditReader final : public LineBasedReader {
   void RebaseRecords(uint64_t offset) override {
     for (Transaction& transaction : open_) transaction.record.Rebase(offset);
   }
+  std::vector<uint64_t> OpenRecordStarts() const override;
+  void DropReplayedRecords() override;
 
  private:
   struct Transaction {

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <map>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -31,11 +32,21 @@ Fingerprint ComputeFingerprint(std::string_view bytes);
 // file is shorter or cannot be read.
 bool ReadFingerprint(int fd, uint64_t length, Fingerprint* fingerprint);
 
+// Reads the fingerprint of the min(offset, kFingerprintBytes) bytes just before `offset` of an
+// open file. Returns false when the file is shorter or cannot be read.
+bool ReadFingerprintBefore(int fd, uint64_t offset, Fingerprint* fingerprint);
+
 struct FilePosition {
   dev_t device = 0;
   ino_t inode = 0;
   uint64_t offset = 0;  // resume offset: the end of the last record emitted in full
   Fingerprint fingerprint;
+  // Fingerprint of the bytes just before `offset`, so a file rewritten with the same first
+  // bytes is not taken for the same file. Zero length when unknown (v1 files).
+  Fingerprint before_offset;
+  // Records a grouping reader had emitted past `offset` (see ReplayMark).
+  uint64_t replay_end = 0;
+  std::vector<uint64_t> open_starts;
   std::string path;  // the name the file had when saved
 };
 
@@ -60,9 +71,28 @@ class PositionStore {
   const std::map<Key, FilePosition>& all() const { return positions_; }
   const std::string& path() const { return path_; }
 
+  // Text saved with the positions, in the same atomic write: the consumer's own mark of what
+  // it had written when the positions were taken (see FollowerOptions::checkpoint). One line,
+  // so a newline in it is replaced by a space.
+  const std::string& checkpoint() const { return checkpoint_; }
+  void set_checkpoint(std::string checkpoint);
+
+  // Files with a rotated name (`app.log.1`) beside the locations at the last scan. A file
+  // found there later that is not listed was created and rotated between two scans.
+  // listed_loaded() is false until a scan or the state file set the list.
+  const std::set<Key>& listed() const { return listed_; }
+  bool listed_loaded() const { return listed_loaded_; }
+  void set_listed(std::set<Key> listed) {
+    listed_ = std::move(listed);
+    listed_loaded_ = true;
+  }
+
  private:
   std::string path_;
   std::map<Key, FilePosition> positions_;
+  std::string checkpoint_;
+  std::set<Key> listed_;
+  bool listed_loaded_ = false;
 };
 
 }  // namespace vigil::collector

@@ -1,5 +1,6 @@
 #include "collector/positions.h"
 
+#include <fcntl.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -61,10 +62,67 @@ TEST_F(PositionStoreTest, SkipsMalformedLinesWithWarning) {
   EXPECT_NE(store.Find(1, 2), nullptr);
 }
 
+TEST_F(PositionStoreTest, SavesReplayMarkAndCheckpoint) {
+  PositionStore store(dir_ + "/positions");
+  FilePosition position;
+  position.device = 7;
+  position.inode = 8;
+  position.offset = 100;
+  position.before_offset = ComputeFingerprint("bytes before the offset");
+  position.replay_end = 400;
+  position.open_starts = {100, 250};
+  position.path = "/var/log/audit/audit.log";
+  store.Set(position);
+  store.set_checkpoint("alerts.json=10\narchives.log=20");
+  ASSERT_TRUE(store.Save().ok());
+
+  PositionStore loaded(dir_ + "/positions");
+  std::vector<std::string> warnings;
+  ASSERT_TRUE(loaded.Load(&warnings).ok());
+  EXPECT_TRUE(warnings.empty());
+  EXPECT_EQ(loaded.checkpoint(), "alerts.json=10 archives.log=20");
+  const FilePosition* found = loaded.Find(7, 8);
+  ASSERT_NE(found, nullptr);
+  EXPECT_EQ(found->before_offset, position.before_offset);
+  EXPECT_EQ(found->replay_end, 400u);
+  EXPECT_THAT(found->open_starts, ::testing::ElementsAre(100u, 250u));
+  EXPECT_EQ(found->path, "/var/log/audit/audit.log");
+}
+
+TEST_F(PositionStoreTest, LoadsVersion1Files) {
+  std::ofstream(dir_ + "/positions") << "# vigil collector positions v1\n"
+                                        "3 4 55 11 99 /var/log/old format.log\n";
+  PositionStore store(dir_ + "/positions");
+  std::vector<std::string> warnings;
+  ASSERT_TRUE(store.Load(&warnings).ok());
+  EXPECT_TRUE(warnings.empty());
+  const FilePosition* found = store.Find(3, 4);
+  ASSERT_NE(found, nullptr);
+  EXPECT_EQ(found->offset, 55u);
+  EXPECT_EQ(found->before_offset.length, 0u) << "v1 has no fingerprint before the offset";
+  EXPECT_EQ(found->path, "/var/log/old format.log");
+}
+
 TEST_F(PositionStoreTest, MissingFileIsEmpty) {
   PositionStore store(dir_ + "/absent");
   ASSERT_TRUE(store.Load(nullptr).ok());
   EXPECT_TRUE(store.all().empty());
+}
+
+TEST(Fingerprint, BeforeOffsetCoversBytesBeforeIt) {
+  std::string path = "/tmp/vigil-fingerprint-" + std::to_string(getpid());
+  std::ofstream(path) << std::string(600, 'x') << "tail bytes";
+  int fd = open(path.c_str(), O_RDONLY);
+  ASSERT_GE(fd, 0);
+  Fingerprint before;
+  ASSERT_TRUE(ReadFingerprintBefore(fd, 610, &before));
+  EXPECT_EQ(before.length, Fingerprint::kFingerprintBytes);
+  EXPECT_EQ(before, ComputeFingerprint(std::string(502, 'x') + "tail bytes"));
+  ASSERT_TRUE(ReadFingerprintBefore(fd, 5, &before));
+  EXPECT_EQ(before, ComputeFingerprint("xxxxx"));
+  EXPECT_FALSE(ReadFingerprintBefore(fd, 700, &before)) << "past the end of the file";
+  close(fd);
+  unlink(path.c_str());
 }
 
 TEST(Fingerprint, CoversOnlyFirstBytes) {

@@ -36,6 +36,14 @@ struct ReaderCounters {
   ReaderCounters& operator+=(const ReaderCounters& other);
 };
 
+// Record of what a reader with several open records had emitted past ResumeOffset() when its
+// position was saved. A reader restarted at ResumeOffset() with this mark skips the records that
+// start before `end` and were not open, because they were emitted already.
+struct ReplayMark {
+  uint64_t end = 0;                   // stream offset just past the last line consumed; 0: none
+  std::vector<uint64_t> open_starts;  // start offsets of the records open at `end`, ascending
+};
+
 struct ReaderOptions {
   // Records longer than this are cut, marked truncated and counted (bytes).
   size_t max_record_bytes = 64 * 1024;
@@ -86,6 +94,14 @@ class RecordReader {
   // consumed when nothing is pending. Readers with several open records may repeat records
   // completed after the oldest open one when restarted here after a crash.
   virtual uint64_t ResumeOffset() const = 0;
+
+  // Returns the mark to save with ResumeOffset(), or an empty mark when restarting there
+  // repeats nothing (readers that keep at most one record open).
+  virtual ReplayMark GetReplayMark() const { return {}; }
+
+  // Makes a reader that starts at a saved ResumeOffset() skip the records emitted before the
+  // save. REQUIRES: no byte fed yet.
+  virtual void SetReplayMark(ReplayMark mark) {}
 
   // Ends the current file but not the records it started, so they can continue in the next
   // file after a rotation: a partial last line becomes a complete line, and records still

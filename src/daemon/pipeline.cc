@@ -2,6 +2,7 @@
 
 #include "analysis/rule.h"
 #include "common/text.h"
+#include "daemon/delivery.h"
 
 namespace vigil::daemon {
 namespace {
@@ -31,6 +32,7 @@ Expected<std::unique_ptr<Pipeline>> Pipeline::Create(const config::Config& confi
   std::unique_ptr<Pipeline> pipeline(new Pipeline());
   pipeline->clock_ = clock;
   pipeline->decode_threads_ = decode_threads;
+  pipeline->output_dir_ = output_dir;
   pipeline->global_ = config.global;
   pipeline->responder_ = responder;
   pipeline->log_ = GetLogger("analysis");
@@ -137,6 +139,16 @@ void Pipeline::Flush() {
   std::lock_guard lock(mu_);
   Status flushed = writer_->Flush();
   if (!flushed.ok()) log_->error("{}", flushed.message());
+}
+
+std::string Pipeline::Checkpoint() {
+  std::lock_guard lock(mu_);
+  Status flushed = writer_->Flush();
+  if (!flushed.ok()) {
+    ++counters_.write_errors;
+    log_->error("{}", flushed.message());
+  }
+  return OutputCheckpoint(output_dir_);
 }
 
 PipelineCounters Pipeline::counters() const {

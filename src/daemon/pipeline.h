@@ -53,6 +53,10 @@ class Pipeline {
   // Flushes alert files.
   void Flush();
 
+  // Flushes the output files and returns their checkpoint (see daemon/delivery.h). Every
+  // record whose Handle() returned before this call is in the files it measures.
+  std::string Checkpoint();
+
   PipelineCounters counters() const;
 
  private:
@@ -64,6 +68,7 @@ class Pipeline {
 
   mutable std::mutex mu_;
   const Clock* clock_ = nullptr;
+  std::string output_dir_;
   config::GlobalConfig global_;
   std::unique_ptr<analysis::Analyzer> analyzer_;
   int decode_threads_ = 1;

@@ -3,9 +3,11 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <random>
 #include <thread>
 
 #include "process.h"
@@ -23,8 +25,13 @@ class DaemonTest : public ::testing::Test {
     dir_ = pattern;
     std::filesystem::create_directories(dir_ + "/logs");
     config_ = dir_ + "/vigil.conf";
+    WriteConfig("");
+  }
+  // Writes the test config: the bundled rules, `extra` elements, and logs/*.log as syslog.
+  void WriteConfig(const std::string& extra) {
     std::ofstream(config_) << "<ossec_config>\n"
-                              "  <rules>\n"
+                           << extra
+                           << "  <rules>\n"
                               "    <decoder_dir pattern=\"_decoders.xml$\">"
                            << kSource
                            << "/rules</decoder_dir>\n"
@@ -132,6 +139,103 @@ TEST_F(DaemonTest, RestartNeitherLosesNorRepeatsLines) {
   for (int n = 1; n <= 4; ++n) {
     EXPECT_EQ(CountAlerts("user probe" + std::to_string(n) + " "), 1) << "line " << n;
   }
+}
+
+// Appends numbered lines from a thread while `vigil run` is killed with SIGKILL again and
+// again, with rename rotations in between, and checks that the archives hold every line
+// exactly once and alerts.log every alerting line exactly once.
+TEST_F(DaemonTest, KillNineNeitherLosesNorRepeatsLines) {
+  WriteConfig("  <global><logall>yes</logall></global>\n");
+  // Every tenth line is an sshd "Invalid user" line, which alerts. Each comes from its own
+  // address, so no frequency rule joins them. The other lines only reach the archives.
+  auto line = [](int n) {
+    if (n % 10 == 0) {
+      return "Dec  1 10:00:00 web1 sshd[2212]: Invalid user probe" + std::to_string(n) +
+             " from 10.1." + std::to_string(n / 250) + "." + std::to_string(n % 250) +
+             " port 40000";
+    }
+    return "Dec  1 10:00:00 web1 app[7]: seq=" + std::to_string(n) + " done";
+  };
+  std::atomic<bool> writing{true};
+  std::atomic<int> written{0};
+  std::thread writer([&] {
+    std::mt19937 random(7);
+    int n = 0;
+    while (writing) {
+      std::string batch;
+      for (int i = 1 + static_cast<int>(random() % 5); i > 0; --i) batch += line(++n) + "\n";
+      std::ofstream(dir_ + "/logs/app.log", std::ios::app) << batch;
+      written = n;
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+  });
+  std::mt19937 random(42);
+  for (int round = 0; round < 8; ++round) {
+    Start();
+    std::this_thread::sleep_for(std::chrono::milliseconds(300 + random() % 600));
+    if (round % 3 == 1) {
+      std::filesystem::rename(dir_ + "/logs/app.log",
+                              dir_ + "/logs/app.log." + std::to_string(round));
+      std::this_thread::sleep_for(std::chrono::milliseconds(random() % 300));
+    }
+    StopProcess(pid_, SIGKILL);
+    pid_ = -1;
+  }
+  writing = false;
+  writer.join();
+  const int total = written;
+
+  Start();
+  auto archives = [&] {
+    std::ifstream in(dir_ + "/var/alerts/archives.log");
+    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  };
+  const std::string last = total % 10 == 0 ? "user probe" + std::to_string(total) + " "
+                                           : "seq=" + std::to_string(total) + " done";
+  bool caught_up = false;
+  for (int i = 0; i < 1200 && !caught_up; ++i) {
+    caught_up = archives().find(last) != std::string::npos;
+    if (!caught_up) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_TRUE(caught_up) << "line " << total << " never reached the archives\n" << RunLog();
+  ASSERT_EQ(Stop(), 0) << RunLog();
+
+  std::string archived = archives();
+  std::string alerts = Alerts();
+  auto count = [](const std::string& text, const std::string& needle) {
+    int found = 0;
+    for (size_t at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) {
+      ++found;
+    }
+    return found;
+  };
+  int wrong = 0;
+  for (int n = 1; n <= total && wrong < 10; ++n) {
+    std::string needle =
+        n % 10 == 0 ? "user probe" + std::to_string(n) + " " : "seq=" + std::to_string(n) + " ";
+    int in_archives = count(archived, needle);
+    EXPECT_EQ(in_archives, 1) << "line " << n << " in archives.log";
+    if (in_archives != 1) ++wrong;
+    if (n % 10 == 0) {
+      int in_alerts = count(alerts, needle);
+      EXPECT_EQ(in_alerts, 1) << "line " << n << " in alerts.log";
+      if (in_alerts != 1) ++wrong;
+    }
+  }
+  EXPECT_GT(total, 500) << "the writer wrote too little to test anything";
+}
+
+TEST_F(DaemonTest, FileRenamedBeforeAnyScanIsRead) {
+  Start();
+  Append(InvalidUser(1));
+  ASSERT_TRUE(WaitForAlerts("user probe1 ", 1)) << RunLog();
+  // Created, written and rotated away at once, well within the 2 s rescan interval.
+  { std::ofstream(dir_ + "/logs/burst.log") << InvalidUser(2) << "\n" << InvalidUser(3) << "\n"; }
+  std::filesystem::rename(dir_ + "/logs/burst.log", dir_ + "/logs/burst.log.1");
+  ASSERT_TRUE(WaitForAlerts("user probe3 ", 1)) << RunLog();
+  ASSERT_EQ(Stop(), 0) << RunLog();
+  EXPECT_EQ(CountAlerts("user probe2 "), 1);
+  EXPECT_EQ(CountAlerts("user probe3 "), 1);
 }
 
 TEST_F(DaemonTest, StatusPrintsCollectorCounters) {
