@@ -280,12 +280,18 @@ int RunAgent(const AgentRunOptions& options) {
       disabled_reason = "active response is disabled on this agent (<active-response><disabled>)";
     }
   }
+  // Deletes at the end of a timeout are reported to the manager once the link exists.
+  auto undo_reporter = std::make_shared<UndoReporter>();
   std::unique_ptr<response::Execd> execd;
   if (disabled_reason.empty()) {
     response::ExecdOptions execd_options;
     execd_options.state_dir = config->paths.state_dir;
     execd_options.responses_dir = config->paths.responses_dir;
     execd_options.write_table = false;
+    execd_options.on_timed_undo = [undo_reporter](const response::PendingEntry& entry,
+                                                  const response::SubmitResult& result) {
+      undo_reporter->Report(entry, result);
+    };
     Expected<std::unique_ptr<response::Execd>> started =
         response::Execd::Start(*config, execd_options);
     if (!started.ok()) {
@@ -309,6 +315,7 @@ int RunAgent(const AgentRunOptions& options) {
     if (execd) execd->Stop();
     return kExitFailure;
   }
+  undo_reporter->set_agent(agent->get());
   Status started = (*agent)->Start();
   if (!started.ok()) {
     log->critical("{}", started.message());
@@ -351,7 +358,9 @@ int RunAgent(const AgentRunOptions& options) {
   log->info("stopping on {}", signal_number == SIGTERM ? "SIGTERM" : "SIGINT");
   (*collector)->Stop();
   (*agent)->Stop();
+  // Deletes that run while execd stops are still kept by the agent for its next start.
   if (execd) execd->Stop();
+  undo_reporter->set_agent(nullptr);
   log->info("stopped");
   return kExitOk;
 }

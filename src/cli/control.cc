@@ -79,9 +79,23 @@ int RunOnAgents(const config::Config& config, const response::ControlOptions& co
   return kExitOk;
 }
 
-// `--unblock IP` on a manager: sends an unblock to every agent that holds a block of `address`.
+// `--unblock IP` on a manager: sends an unblock to every agent that holds a block of `address`
+// by the manager's record, or with `all_agents` to every enrolled agent.
 int UnblockOnAgents(const config::Config& config, const std::string& address,
-                    const std::string& manager_dir) {
+                    const std::string& manager_dir, bool all_agents) {
+  if (all_agents) {
+    transport::ResponseRequest request;
+    request.command = "unblock";
+    request.action = "unblock";
+    request.arguments = {address};
+    Expected<std::vector<uint64_t>> ids = transport::ControlSendResponse(manager_dir, request);
+    if (!ids.ok()) return Fail(ids.status());
+    std::printf(
+        "sent unblock for %s to every agent (%zu); offline agents get it when they "
+        "reconnect, within %u s\n",
+        address.c_str(), ids->size(), transport::ManagerOptions{}.response_ttl_seconds);
+    return kExitOk;
+  }
   const response::StatePaths paths = response::StatePaths::ForStateDir(config.paths.state_dir);
   Expected<std::vector<response::AgentBlock>> blocks =
       response::ReadAgentBlocks(paths.agent_blocks, SystemClock::Get().NowSeconds() * 1000);
@@ -120,8 +134,20 @@ int Run(const ControlCliOptions& options) {
     std::fputs(response::FormatResponses(*entries).c_str(), stdout);
   }
   const std::string manager_dir = config->paths.state_dir + "/manager";
-  if ((!options.agent_id.empty() || options.all_agents) && options.block_address.empty()) {
-    std::fprintf(stderr, "vigil control: -u and -a need -b IP and -f NAME, the response to run\n");
+  if (!options.agent_id.empty() && options.block_address.empty()) {
+    std::fprintf(stderr, "vigil control: -u needs -b IP and -f NAME, the response to run\n");
+    return kExitUsage;
+  }
+  if (options.all_agents && options.block_address.empty() && options.unblock_address.empty()) {
+    std::fprintf(stderr, "vigil control: -a needs -b IP and -f NAME, or --unblock IP\n");
+    return kExitUsage;
+  }
+  if (options.all_agents && !options.block_address.empty() && !options.unblock_address.empty()) {
+    std::fprintf(stderr, "vigil control: -a applies to either -b or --unblock, not both\n");
+    return kExitUsage;
+  }
+  if (options.all_agents && !options.unblock_address.empty() && config->remotes.empty()) {
+    std::fprintf(stderr, "vigil control: --unblock -a needs a manager (a <remote> section)\n");
     return kExitUsage;
   }
   if (!options.agent_id.empty() && options.all_agents) {
@@ -158,7 +184,8 @@ int Run(const ControlCliOptions& options) {
       Expected<response::IpAddress> address =
           response::ParseSourceAddress(options.unblock_address);
       if (!address.ok()) return Fail(address.status());
-      const int status = UnblockOnAgents(*config, address->ToString(), manager_dir);
+      const int status =
+          UnblockOnAgents(*config, address->ToString(), manager_dir, options.all_agents);
       if (status != kExitOk) return status;
     }
   }
@@ -230,7 +257,8 @@ RunFunction RegisterControl(CLI::App* app) {
   app->add_flag("-a,--all-agents", options->all_agents,
                 "Run the -b response on every enrolled agent, not on this host (as OSSEC's "
                 "agent_control -a); agents that are offline get it when they reconnect, "
-                "unless the response's timeout passes first");
+                "unless the response's timeout passes first. With --unblock: send the unblock "
+                "to every enrolled agent, not only those the manager records a block for");
   app->add_flag("--blocks", options->list_blocks,
                 "List what is blocked now here and, on a manager, on agents, with the time "
                 "left before it is undone");

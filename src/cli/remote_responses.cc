@@ -47,6 +47,24 @@ void RecordAgentResult(const transport::ResponseRecord& record, response::Action
     action.rule_id = command->request.rule_id;
   }
   action.key = key;
+  if (!record.undo_state.empty()) {
+    // The agent's own delete at the end of the timeout.
+    action.event = record.state == "undone" ? "undone" : "failed";
+    action.args.clear();
+    if (auto command = response::DecodeAgentCommand(record.payload); command.ok()) {
+      command->request.action = response::Action::kDelete;
+      action.args = command->request.Arguments();
+    }
+    action.reason = "undone by agent " + record.agent_id + " at the end of the timeout" +
+                    (record.detail.empty() ? "" : ": " + record.detail);
+    // The block has ended even when the delete failed: the agent holds no pending delete of it
+    // any more, so nothing would undo it later.
+    if (blocks != nullptr) {
+      blocks->RemoveUndone(record.agent_id, record.command, key, record.undo_at_ms);
+    }
+    if (log != nullptr) log->Append(std::move(action));
+    return;
+  }
   if (blocks != nullptr && record.state == "executed") {
     if (record.action == "unblock" || record.action == "delete") {
       blocks->RemoveKey(record.agent_id, key);
@@ -73,7 +91,8 @@ transport::ResponseHandler MakeAgentResponseHandler(response::Execd* execd,
       return result;
     }
     const response::AgentOutcome outcome =
-        response::RunAgentCommand(*execd, *allowed, m.action, m.arguments, m.payload, wait);
+        response::RunAgentCommand(*execd, *allowed, m.action, m.arguments, m.payload, wait,
+                                  response::AgentCommandOrigin{m.response_id, m.timeout_seconds});
     switch (outcome.kind) {
       case response::AgentOutcome::Kind::kExecuted:
         result.outcome = transport::ResponseOutcome::kExecuted;
@@ -90,6 +109,38 @@ transport::ResponseHandler MakeAgentResponseHandler(response::Execd* execd,
     result.undo_at_ms = outcome.undo_at_ms;
     return result;
   };
+}
+
+}  // namespace vigil::cli
+
+namespace vigil::cli {
+
+void UndoReporter::Report(const response::PendingEntry& entry,
+                          const response::SubmitResult& result) {
+  if (entry.request.origin_id == 0) return;  // a block this agent started itself
+  transport::ResponseResultMessage message;
+  message.response_id = entry.request.origin_id;
+  message.outcome = result.event == "failed" ? transport::ResponseOutcome::kUndoFailed
+                                             : transport::ResponseOutcome::kUndone;
+  message.exit_status = result.exit_status.value_or(result.event == "failed" ? -1 : 0);
+  message.detail = result.event == "undone" ? "" : result.detail;
+  message.undo_at_ms = entry.due_ms;
+  std::lock_guard lock(mu_);
+  if (agent_ != nullptr) {
+    agent_->ReportResult(std::move(message));
+  } else {
+    waiting_.push_back(std::move(message));
+  }
+}
+
+void UndoReporter::set_agent(transport::Agent* agent) {
+  std::lock_guard lock(mu_);
+  agent_ = agent;
+  if (agent_ == nullptr) return;
+  for (transport::ResponseResultMessage& message : waiting_) {
+    agent_->ReportResult(std::move(message));
+  }
+  waiting_.clear();
 }
 
 }  // namespace vigil::cli

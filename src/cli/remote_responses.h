@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -43,5 +44,22 @@ transport::ResponseHandler MakeAgentResponseHandler(response::Execd* execd,
                                                     response::AllowList allow_list,
                                                     std::string disabled_reason,
                                                     std::chrono::milliseconds wait);
+
+// Reports the agent's own deletes at the end of a timeout to its manager. execd starts before
+// the agent link, and deletes that are overdue at start run at once, so reports wait here
+// until set_agent() names the link. Thread-safe.
+class UndoReporter {
+ public:
+  // For ExecdOptions::on_timed_undo. Reports only blocks that a manager's response started.
+  void Report(const response::PendingEntry& entry, const response::SubmitResult& result);
+  // `agent` is not owned; reports made while it is null wait for the next agent. Set it to null
+  // before the agent is destroyed.
+  void set_agent(transport::Agent* agent);
+
+ private:
+  std::mutex mu_;
+  transport::Agent* agent_ = nullptr;
+  std::vector<transport::ResponseResultMessage> waiting_;
+};
 
 }  // namespace vigil::cli

@@ -86,6 +86,17 @@ size_t AgentBlockTable::RemoveKey(const std::string& agent_id, const std::string
   return removed;
 }
 
+bool AgentBlockTable::RemoveUndone(const std::string& agent_id, const std::string& response,
+                                   const std::string& key, int64_t undone_due_ms) {
+  std::lock_guard lock(mu_);
+  const size_t removed = std::erase_if(blocks_, [&](const AgentBlock& block) {
+    return block.agent_id == agent_id && block.response == response && block.key == key &&
+           (undone_due_ms <= 0 || block.undo_at_ms <= undone_due_ms);
+  });
+  if (removed > 0) SaveLocked();
+  return removed > 0;
+}
+
 std::vector<AgentBlock> AgentBlockTable::List() const {
   std::vector<AgentBlock> blocks;
   {

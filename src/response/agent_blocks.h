@@ -33,6 +33,12 @@ class AgentBlockTable {
   void Set(AgentBlock block);
   // Forgets the blocks of `agent_id` on `key` (any response); returns how many there were.
   size_t RemoveKey(const std::string& agent_id, const std::string& key);
+  // Forgets the block of `agent_id`, `response` and `key` that the agent undid at the end of
+  // its timeout. `undone_due_ms` is the due time of the delete the agent ran: a block that ends
+  // later (renewed or added after the delete) stays; 0 removes the block whatever its time.
+  // Returns whether a block was removed.
+  bool RemoveUndone(const std::string& agent_id, const std::string& response,
+                    const std::string& key, int64_t undone_due_ms);
   // Returns the blocks still in force, soonest first.
   std::vector<AgentBlock> List() const;
 

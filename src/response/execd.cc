@@ -415,21 +415,40 @@ void Execd::HandleRequest(ExecRequest request, const SubmitCallback& done) {
     return;
   }
 
+  // A response decided earlier (one that waited for an offline agent) counts its timeout
+  // from then, and runs not at all when that time has passed.
+  const int64_t now_ms = NowMs();
+  const int64_t decided_ms = request.decided_ms > 0 ? std::min(request.decided_ms, now_ms) : now_ms;
+  if (entry->timeout_seconds > 0 && decided_ms + entry->timeout_seconds * int64_t{1000} <= now_ms) {
+    record.event = "skipped";
+    record.reason = "expired: the response was decided " +
+                    std::to_string((now_ms - decided_ms) / 1000) + " s ago and its timeout of " +
+                    std::to_string(entry->timeout_seconds) + " s has passed";
+    logger_->info("response {}: {}", request.name, record.reason);
+    if (done) done(SubmitResult{"skipped", std::nullopt, record.reason, 0});
+    log_->Append(std::move(record));
+    return;
+  }
   std::unique_lock lock(state_mu_);
-  const AddDecision decision = pending_.OnAdd(*entry, request, NowMs());
+  const AddDecision decision = pending_.OnAdd(*entry, request, decided_ms);
   const PendingEntry* pending = pending_.Find(entry->name, request.Key());
   const int64_t due_ms = pending != nullptr ? pending->due_ms : 0;
   if (decision.outcome != AddOutcome::kRun) ++counters_.extended;
   lock.unlock();
 
   job.timeout_seconds = decision.timeout_seconds;
+  // A program that expires the block itself gets the time that is left.
+  if (decision.timeout_seconds > 0 && due_ms > 0) {
+    job.timeout_seconds = static_cast<int>(
+        std::clamp<int64_t>((due_ms - now_ms + 999) / 1000, 1, decision.timeout_seconds));
+  }
   job.event = "executed";
   if (decision.outcome == AddOutcome::kRun) {
     Dispatch(std::move(job), done, decision.timeout_seconds > 0 ? due_ms : 0);
   } else {
     record.event = decision.outcome == AddOutcome::kExtend ? "extended" : "escalated";
     record.reason = "offence " + std::to_string(decision.offence) + ", undone in " +
-                    std::to_string((due_ms - NowMs() + 999) / 1000) + " s";
+                    std::to_string((due_ms - now_ms + 999) / 1000) + " s";
     if (done) done(SubmitResult{record.event, std::nullopt, record.reason, due_ms});
     log_->Append(std::move(record));
     if (entry->options.refresh_on_extend) Dispatch(std::move(job));
@@ -480,7 +499,11 @@ void Execd::RunDue() {
     job.request = entry.request;
     job.request.action = Action::kDelete;
     job.event = "undone";
-    Dispatch(std::move(job));
+    SubmitCallback done;
+    if (options_.on_timed_undo) {
+      done = [this, entry](const SubmitResult& result) { options_.on_timed_undo(entry, result); };
+    }
+    Dispatch(std::move(job), std::move(done));
   }
   SavePending();
 }

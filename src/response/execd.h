@@ -31,6 +31,8 @@
 
 namespace vigil::response {
 
+struct SubmitResult;
+
 struct ExecdOptions {
   std::string state_dir;      // see StatePaths
   std::string responses_dir;  // where the programs named by the table are
@@ -40,6 +42,10 @@ struct ExecdOptions {
   // host). Agents set false and read the table that their manager sent.
   bool write_table = true;
   const Clock* clock = nullptr;  // null: the system clock. Not owned.
+  // Called on a worker thread after each delete that the timer ran at the end of a timeout,
+  // with the pending entry and the outcome ("undone", "simulated" or "failed"). Agents report
+  // these to their manager. Not called for deletes requested by a message or an unblock.
+  std::function<void(const PendingEntry& entry, const SubmitResult& result)> on_timed_undo;
 };
 
 // The outcome of one request handed to Execd::Submit().

@@ -43,6 +43,12 @@ struct ExecRequest {
   int rule_level = 0;
   std::vector<std::string> rule_groups;
   std::string agent_id = "000";
+  // Set by an agent for a response from its manager, never parsed from a message:
+  // the manager's response id (kept with the pending delete, so the agent can report the undo)
+  // and when the manager decided the response (Unix ms; 0: now). A block decided earlier ends
+  // at that time plus the timeout, as if the agent had been online.
+  uint64_t origin_id = 0;
+  int64_t decided_ms = 0;
 
   // Returns the program's arguments after argv[0]: add|delete, user, srcip, then extra words.
   std::vector<std::string> Arguments() const;

@@ -117,6 +117,7 @@ std::string PendingStore::Serialize() const {
                        {"rule_level", r.rule_level},
                        {"rule_groups", r.rule_groups},
                        {"agent_id", r.agent_id},
+                       {"origin_id", r.origin_id},
                        {"added_ms", entry.added_ms},
                        {"due_ms", entry.due_ms},
                        {"timeout_seconds", entry.timeout_seconds},
@@ -153,6 +154,7 @@ Expected<PendingStore> PendingStore::Parse(std::string_view text,
       r.rule_level = item.value("rule_level", 0);
       r.rule_groups = item.value("rule_groups", std::vector<std::string>{});
       r.agent_id = item.value("agent_id", "000");
+      r.origin_id = item.value("origin_id", uint64_t{0});
       entry.added_ms = item.value("added_ms", int64_t{0});
       entry.due_ms = item.at("due_ms").get<int64_t>();
       entry.timeout_seconds = item.value("timeout_seconds", 0);

@@ -196,7 +196,8 @@ Expected<AgentCommand> DecodeAgentCommand(std::string_view text) {
 
 AgentOutcome RunAgentCommand(Execd& execd, const AllowList& allow_list, const std::string& action,
                              const std::vector<std::string>& arguments, const std::string& payload,
-                             std::chrono::milliseconds wait) {
+                             std::chrono::milliseconds wait, const AgentCommandOrigin& origin,
+                             const Clock* clock) {
   using Kind = AgentOutcome::Kind;
   const std::string waited = "no outcome from execd within " +
                              std::to_string(wait.count() / 1000) + " s; the response may still run";
@@ -223,6 +224,15 @@ AgentOutcome RunAgentCommand(Execd& execd, const AllowList& allow_list, const st
   if (!command.ok()) return {Kind::kSkipped, 0, command.status().message(), 0};
   ExecRequest& request = command->request;
   request.action = action == "delete" ? Action::kDelete : Action::kAdd;
+  request.origin_id = origin.response_id;
+  const int timeout = command->entry.timeout_seconds;
+  if (timeout > 0 && origin.seconds_left > 0 &&
+      origin.seconds_left < static_cast<uint32_t>(timeout)) {
+    const Clock& now = clock != nullptr ? *clock : SystemClock::Get();
+    const int64_t now_ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(now.Now().time_since_epoch()).count();
+    request.decided_ms = now_ms - (timeout - static_cast<int64_t>(origin.seconds_left)) * 1000;
+  }
   if (request.action == Action::kAdd && request.srcip != "-") {
     auto address = ParseSourceAddress(request.srcip);
     if (address.ok()) {

@@ -12,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/clock.h"
 #include "common/status.h"
 #include "config/config.h"
 #include "response/address.h"
@@ -80,12 +81,22 @@ struct AgentOutcome {
   int64_t undo_at_ms = 0;   // when the agent undoes the response (Unix milliseconds); 0: never
 };
 
+// Where a command from the manager came from and how long its block has left.
+struct AgentCommandOrigin {
+  uint64_t response_id = 0;  // the manager's id, kept with the pending delete
+  // The seconds left of the response's timeout when the manager sent it; 0: the full timeout.
+  // A response that waited for an offline agent ends when it would have ended had the agent
+  // been online: an add with 10 s left of a 600 s timeout counts as decided 590 s ago.
+  uint32_t seconds_left = 0;
+};
+
 // Runs one command from the manager through the agent's `execd` and waits up to `wait` for the
 // outcome. `action` is "add" or "delete" with `payload` from EncodeAgentCommand, or "unblock"
 // with the address in arguments[0], which undoes every pending block of that address. Adds
 // whose source address is in `allow_list` are skipped.
 AgentOutcome RunAgentCommand(Execd& execd, const AllowList& allow_list, const std::string& action,
                              const std::vector<std::string>& arguments, const std::string& payload,
-                             std::chrono::milliseconds wait);
+                             std::chrono::milliseconds wait, const AgentCommandOrigin& origin = {},
+                             const Clock* clock = nullptr);
 
 }  // namespace vigil::response

@@ -298,6 +298,10 @@ class AgentExecdTest : public ::testing::Test {
     options.responses_dir = bin_;
     options.write_table = false;
     options.clock = &clock_;
+    options.on_timed_undo = [this](const PendingEntry& entry, const SubmitResult& result) {
+      std::lock_guard lock(undo_mu_);
+      undone_.emplace_back(entry, result);
+    };
     auto execd = Execd::Start(config_, options);
     ASSERT_TRUE(execd.ok()) << execd.status().message();
     execd_ = std::move(*execd);
@@ -317,8 +321,14 @@ class AgentExecdTest : public ::testing::Test {
   }
 
   AgentOutcome Run(const std::string& action, const std::string& payload,
-                   const Args& arguments = {}) {
-    return RunAgentCommand(*execd_, allow_list_, action, arguments, payload, milliseconds(10'000));
+                   const Args& arguments = {}, const AgentCommandOrigin& origin = {}) {
+    return RunAgentCommand(*execd_, allow_list_, action, arguments, payload, milliseconds(10'000),
+                           origin, &clock_);
+  }
+
+  std::vector<std::pair<PendingEntry, SubmitResult>> Undone() {
+    std::lock_guard lock(undo_mu_);
+    return undone_;
   }
 
   bool WaitForRuns(size_t count) {
@@ -338,8 +348,59 @@ class AgentExecdTest : public ::testing::Test {
   ManualClock clock_;
   config::Config config_;
   AllowList allow_list_;
+  // Declared before execd_, whose workers may still report an undo while it stops.
+  std::mutex undo_mu_;
+  std::vector<std::pair<PendingEntry, SubmitResult>> undone_;
   std::unique_ptr<Execd> execd_;
 };
+
+// A response that waited for an offline agent ends when it would have ended had the agent been
+// online, and the timed delete is handed to on_timed_undo with the manager's response id.
+TEST_F(AgentExecdTest, LateResponseEndsAtItsOriginalTimeAndReportsItsUndo) {
+  AgentOutcome outcome =
+      Run("add", EncodeAgentCommand(Command("recorder", 600)), {}, AgentCommandOrigin{42, 100});
+  EXPECT_EQ(outcome.kind, AgentOutcome::Kind::kExecuted) << outcome.detail;
+  EXPECT_EQ(outcome.undo_at_ms, NowMs() + 100'000);
+  const std::vector<PendingEntry> pending = execd_->Pending();
+  ASSERT_EQ(pending.size(), 1u);
+  EXPECT_EQ(pending[0].request.origin_id, 42u);
+  EXPECT_EQ(pending[0].added_ms, NowMs() - 500'000);
+  EXPECT_TRUE(Undone().empty());
+
+  clock_.Advance(std::chrono::seconds(101));
+  execd_->Wake();
+  ASSERT_TRUE(WaitForRuns(2));
+  for (int i = 0; i < 500 && Undone().empty(); ++i) std::this_thread::sleep_for(milliseconds(10));
+  const auto undone = Undone();
+  ASSERT_EQ(undone.size(), 1u);
+  EXPECT_EQ(undone[0].first.request.origin_id, 42u);
+  EXPECT_EQ(undone[0].second.event, "undone");
+  EXPECT_EQ(undone[0].second.exit_status, 0);
+
+  // A delete asked for by a message is not a timed undo.
+  ASSERT_EQ(Run("add", EncodeAgentCommand(Command("recorder", 600))).kind,
+            AgentOutcome::Kind::kExecuted);
+  ASSERT_EQ(Run("delete", EncodeAgentCommand(Command("recorder", 600))).kind,
+            AgentOutcome::Kind::kExecuted);
+  ASSERT_TRUE(WaitForRuns(4));
+  EXPECT_EQ(Undone().size(), 1u);
+}
+
+TEST_F(AgentExecdTest, PendingDeleteKeepsItsOriginAcrossRestart) {
+  ASSERT_EQ(Run("add", EncodeAgentCommand(Command("recorder", 600)), {}, {77, 0}).kind,
+            AgentOutcome::Kind::kExecuted);
+  execd_.reset();
+  ExecdOptions options;
+  options.state_dir = state_;
+  options.responses_dir = bin_;
+  options.write_table = false;
+  options.clock = &clock_;
+  auto restarted = Execd::Start(config_, options);
+  ASSERT_TRUE(restarted.ok()) << restarted.status().message();
+  ASSERT_EQ((*restarted)->Pending().size(), 1u);
+  EXPECT_EQ((*restarted)->Pending()[0].request.origin_id, 77u);
+  (*restarted)->Stop();
+}
 
 TEST_F(AgentExecdTest, RunsAdoptedResponseAndUndoesIt) {
   AgentOutcome outcome = Run("add", EncodeAgentCommand(Command("recorder", 600)));
@@ -417,6 +478,26 @@ TEST_F(AgentExecdTest, UnblockUndoesPendingBlock) {
   EXPECT_TRUE(execd_->Pending().empty());
   outcome = Run("unblock", "", {"198.51.100.4"});
   EXPECT_EQ(outcome.detail, "nothing was blocked for 198.51.100.4");
+}
+
+TEST(AgentBlockTable, RemoveUndoneKeepsLaterBlocks) {
+  testing::TempDir dir;
+  ManualClock clock;
+  const int64_t now_ms =
+      std::chrono::duration_cast<milliseconds>(clock.Now().time_since_epoch()).count();
+  const std::string path = dir.path() + "/response/agent-blocks.json";
+  auto table = AgentBlockTable::Open(path, &clock);
+  ASSERT_TRUE(table.ok()) << table.status().message();
+  (*table)->Set({"001", "block", "192.0.2.7", now_ms + 60'000});
+  (*table)->Set({"001", "other", "192.0.2.7", now_ms + 60'000});
+  // An undo of an earlier due time leaves a block that was renewed since.
+  EXPECT_FALSE((*table)->RemoveUndone("001", "block", "192.0.2.7", now_ms + 30'000));
+  EXPECT_FALSE((*table)->RemoveUndone("002", "block", "192.0.2.7", now_ms + 60'000));
+  EXPECT_TRUE((*table)->RemoveUndone("001", "block", "192.0.2.7", now_ms + 60'000));
+  auto blocks = ReadAgentBlocks(path, now_ms);
+  ASSERT_TRUE(blocks.ok());
+  ASSERT_EQ(blocks->size(), 1u);
+  EXPECT_EQ((*blocks)[0].response, "other");
 }
 
 TEST(AgentBlockTable, KeepsLatestBlockUntilItsTime) {

@@ -18,6 +18,8 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 constexpr size_t kMaxLoggedResponses = 256;
+// Results kept for resending until the manager acknowledges them.
+constexpr size_t kMaxUnackedResults = 1024;
 constexpr size_t kMaxPendingOutput = 1 << 20;
 
 std::shared_ptr<spdlog::logger> Log() { return GetLogger("transport"); }
@@ -234,8 +236,14 @@ Status Agent::RunSession(const std::string& manager) {
   Log()->info("agent {} connected to manager {}; resuming after batch {} of session {}",
               identity_.agent_id, manager, sent_seq, queue_->session_id());
 
-  // Responses sent before a disconnect are resent by the manager; results not yet sent are
-  // kept in results_todo_ and go out on this connection.
+  // Responses sent before a disconnect are resent by the manager. Every result the manager has
+  // not acknowledged goes out again on this connection, and the manager records each once.
+  {
+    std::lock_guard lock(mu_);
+    results_todo_.clear();
+    for (const auto& [key, result] : unacked_) results_todo_.push_back(result);
+    counters_.results_resent += results_todo_.size();
+  }
   std::string out;
   size_t out_offset = 0;
   // The manager cuts agents silent for three of its intervals, so the shorter one applies.
@@ -351,6 +359,14 @@ Status Agent::RunSession(const std::string& manager) {
           responses_todo_.push_back(std::move(*m));
         }
         cv_.notify_all();
+      } else if (auto* m = std::get_if<ResultAckMessage>(&*message)) {
+        bool erased = false;
+        {
+          std::lock_guard lock(mu_);
+          erased = unacked_.erase({m->response_id, m->undo}) > 0;
+          if (erased) ++counters_.results_acked;
+        }
+        if (erased) SaveResponseLog();
       } else if (auto* m = std::get_if<ErrorMessage>(&*message)) {
         return Status::PermissionDenied("the manager closed the link: " + m->message);
       }
@@ -375,6 +391,7 @@ void Agent::RunResponses() {
       auto done = response_log_.find(command.response_id);
       if (done != response_log_.end()) {
         ++counters_.responses_duplicate;
+        unacked_[{done->second.response_id, false}] = done->second;
         results_todo_.push_back(done->second);
         lock.unlock();
         Wake();
@@ -396,11 +413,34 @@ void Agent::RunResponses() {
       std::lock_guard lock(mu_);
       response_log_[result.response_id] = result;
       while (response_log_.size() > kMaxLoggedResponses) response_log_.erase(response_log_.begin());
-      results_todo_.push_back(result);
     }
-    SaveResponseLog();
-    Wake();
+    Queue(std::move(result));
   }
+}
+
+void Agent::ReportResult(ResponseResultMessage result) {
+  Log()->info("agent {}: response {} {} with exit status {}{}", identity_.agent_id,
+              result.response_id,
+              result.outcome == ResponseOutcome::kUndone ? "undone" : "reported",
+              result.exit_status, result.detail.empty() ? "" : ": " + result.detail);
+  Queue(std::move(result));
+}
+
+void Agent::Queue(ResponseResultMessage result) {
+  {
+    std::lock_guard lock(mu_);
+    unacked_[{result.response_id, IsUndoOutcome(result.outcome)}] = result;
+    while (unacked_.size() > kMaxUnackedResults) {
+      Log()->error(
+          "agent {}: more than {} results wait for the manager's ack; the result of "
+          "response {} is dropped",
+          identity_.agent_id, kMaxUnackedResults, unacked_.begin()->first.first);
+      unacked_.erase(unacked_.begin());
+    }
+    results_todo_.push_back(std::move(result));
+  }
+  SaveResponseLog();
+  Wake();
 }
 
 void Agent::LoadResponseLog() {
@@ -419,7 +459,8 @@ void Agent::LoadResponseLog() {
     r.response_id = j["id"].get<uint64_t>();
     int outcome =
         j.contains("outcome") && j["outcome"].is_number_integer() ? j["outcome"].get<int>() : 1;
-    r.outcome = static_cast<ResponseOutcome>(std::clamp(outcome, 1, 3));
+    r.outcome = static_cast<ResponseOutcome>(
+        std::clamp(outcome, 1, static_cast<int>(ResponseOutcome::kUndoFailed)));
     if (j.contains("exit_status") && j["exit_status"].is_number_integer()) {
       r.exit_status = j["exit_status"].get<int64_t>();
     }
@@ -427,7 +468,9 @@ void Agent::LoadResponseLog() {
     if (j.contains("undo_at_ms") && j["undo_at_ms"].is_number_integer()) {
       r.undo_at_ms = j["undo_at_ms"].get<int64_t>();
     }
-    response_log_[r.response_id] = r;
+    const bool acked = !j.contains("acked") || !j["acked"].is_boolean() || j["acked"].get<bool>();
+    if (!acked) unacked_[{r.response_id, IsUndoOutcome(r.outcome)}] = r;
+    if (!IsUndoOutcome(r.outcome)) response_log_[r.response_id] = r;
   }
 }
 
@@ -435,12 +478,19 @@ void Agent::SaveResponseLog() {
   nlohmann::json out = nlohmann::json::array();
   {
     std::lock_guard lock(mu_);
-    for (const auto& [id, r] : response_log_) {
-      out.push_back({{"id", id},
+    auto add = [&out](const ResponseResultMessage& r, bool acked) {
+      out.push_back({{"id", r.response_id},
                      {"outcome", static_cast<int>(r.outcome)},
                      {"exit_status", r.exit_status},
                      {"detail", r.detail},
-                     {"undo_at_ms", r.undo_at_ms}});
+                     {"undo_at_ms", r.undo_at_ms},
+                     {"acked", acked}});
+    };
+    // Run results: one entry each, marked unacknowledged while the manager lacks them. Undo
+    // reports are kept only until acknowledged.
+    for (const auto& [id, r] : response_log_) add(r, unacked_.count({id, false}) == 0);
+    for (const auto& [key, r] : unacked_) {
+      if (key.second || response_log_.count(key.first) == 0) add(r, false);
     }
   }
   Status saved = WriteSecretFile(options_.state_dir + "/responses.json", out.dump() + "\n");

@@ -60,6 +60,8 @@ struct AgentCounters {
   uint64_t keepalives_sent = 0;
   uint64_t responses_received = 0;
   uint64_t responses_duplicate = 0;  // responses already run; the logged result is resent
+  uint64_t results_resent = 0;       // results sent again because no ack came before a reconnect
+  uint64_t results_acked = 0;
   uint64_t queue_records = 0;
   uint64_t queue_bytes = 0;
 };
@@ -87,6 +89,12 @@ class Agent {
   std::string session_id() const { return queue_->session_id(); }
   AgentCounters counters() const;
 
+  // Sends a result that the agent produced by itself, such as the report of a block undone at
+  // the end of its timeout (outcome kUndone or kUndoFailed). Like the results of the manager's
+  // commands, it is kept in responses.json and sent on every connection until the manager
+  // acknowledges it. Thread-safe; works before Start() and after Stop() too.
+  void ReportResult(ResponseResultMessage result);
+
  private:
   Agent(AgentOptions options, AgentIdentity identity, std::unique_ptr<DiskQueue> queue);
   void RunLink();
@@ -96,6 +104,8 @@ class Agent {
   AgentStatus CurrentStatus() const;
   void LoadResponseLog();
   void SaveResponseLog();
+  // Keeps `result` until the manager acknowledges it and sends it on the link.
+  void Queue(ResponseResultMessage result);
   void Wake();
 
   AgentOptions options_;
@@ -119,6 +129,8 @@ class Agent {
   std::vector<ResponseResultMessage> results_todo_;  // to send on the link
   // Results of responses already run, by id, so a resent response is not run twice.
   std::map<uint64_t, ResponseResultMessage> response_log_;
+  // Results the manager has not acknowledged, by response id and phase (true: undo).
+  std::map<std::pair<uint64_t, bool>, ResponseResultMessage> unacked_;
   uint64_t highest_sent_seq_ = 0;  // link thread only; counts resends
   RepeatLimiter limiter_{std::chrono::seconds(60)};
 };

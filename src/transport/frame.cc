@@ -8,7 +8,7 @@ namespace vigil::transport {
 
 bool IsKnownFrameType(uint8_t type) {
   return type >= static_cast<uint8_t>(FrameType::kHello) &&
-         type <= static_cast<uint8_t>(FrameType::kError);
+         type <= static_cast<uint8_t>(FrameType::kResultAck);
 }
 
 const char* FrameTypeName(FrameType type) {
@@ -33,6 +33,8 @@ const char* FrameTypeName(FrameType type) {
       return "enroll reply";
     case FrameType::kError:
       return "error";
+    case FrameType::kResultAck:
+      return "result ack";
   }
   return "unknown";
 }

@@ -26,6 +26,7 @@ enum class FrameType : uint8_t {
   kEnrollRequest = 8,    // agent -> manager, over a connection without a client certificate
   kEnrollReply = 9,      // manager -> agent
   kError = 10,           // either way, sent before closing the connection
+  kResultAck = 11,       // manager -> agent, a response result was recorded
 };
 
 // Returns true for the types listed in FrameType.

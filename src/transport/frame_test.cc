@@ -98,6 +98,8 @@ TEST(Frame, EveryMessageTypeRoundTrips) {
   in.push_back(EnrollRequestMessage{"tid", "secret", "web1", "PEM", "host"});
   in.push_back(EnrollReplyMessage{true, "", "001", "web1", "CERT", "CA"});
   in.push_back(ErrorMessage{"bye"});
+  in.push_back(ResultAckMessage{7, true});
+  in.push_back(ResponseResultMessage{7, ResponseOutcome::kUndoFailed, 2, "delete failed", 0});
   std::string bytes;
   for (const Message& m : in) bytes += EncodeMessage(m);
   Status error;
@@ -112,6 +114,23 @@ TEST(Frame, EveryMessageTypeRoundTrips) {
   EXPECT_EQ(std::get<ResponseResultMessage>(out[5]).exit_status, -9);
   EXPECT_EQ(std::get<ResponseResultMessage>(out[5]).undo_at_ms, 1700000600123);
   EXPECT_EQ(std::get<HelloMessage>(out[0]).status.queue_bytes, 4u);
+  EXPECT_TRUE(std::get<ResultAckMessage>(out[9]).undo);
+  EXPECT_EQ(ResultId(std::get<ResponseResultMessage>(out[10])), "7:undo");
+  EXPECT_EQ(ResultId(std::get<ResponseResultMessage>(out[5])), "7:run");
+}
+
+TEST(Frame, RejectsUnknownOutcomeAndAckPhase) {
+  std::string result = EncodeMessage(ResponseResultMessage{7, ResponseOutcome::kExecuted, 0, "", 0},
+                                     /*compress=*/false);
+  result[kFrameHeaderBytes + 2 + 1] = 6;  // the outcome byte after the one-byte id
+  Status error;
+  DecodeAll(result, 1, &error);
+  EXPECT_FALSE(error.ok());
+  std::string ack = EncodeMessage(ResultAckMessage{7, false}, /*compress=*/false);
+  ack[ack.size() - 1] = 2;
+  error = Status::Ok();
+  DecodeAll(ack, 1, &error);
+  EXPECT_FALSE(error.ok());
 }
 
 TEST(Frame, RejectsOversizeLengthBeforeBody) {

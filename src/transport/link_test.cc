@@ -206,6 +206,89 @@ TEST_F(LinkTest, ResponseWaitsForOfflineAgent) {
   EXPECT_EQ((*records)[0].state, "skipped");
 }
 
+// An agent sends each result until the manager acknowledges it, so after a lost link or a
+// restart the manager sees results again; it records each ResultId once, also across its own
+// restart, and acknowledges the repeats so that the agent stops sending them.
+TEST_F(LinkTest, ResentResultsAreRecordedOnce) {
+  std::string state = Enroll("web1");
+  auto agent = StartAgent(state, {}, [](const ResponseCommandMessage&) {
+    return ResponseResultMessage{0, ResponseOutcome::kExecuted, 0, "executed", 1700000060000};
+  });
+  ASSERT_TRUE(WaitUntil([&] { return agent->connected(); }));
+  ResponseRequest request;
+  request.agent_id = "001";
+  request.command = "firewall-drop";
+  request.arguments = {"-", "10.0.0.9"};
+  request.timeout_seconds = 60;
+  Expected<std::vector<uint64_t>> ids = manager_->SendResponse(request);
+  ASSERT_TRUE(ids.ok());
+  const uint64_t id = ids->front();
+  ASSERT_TRUE(
+      WaitUntil([&] { return results().size() == 1 && agent->counters().results_acked == 1; }));
+
+  // The agent's own delete at the end of the timeout, reported twice (a resend) and the run
+  // result once more.
+  const ResponseResultMessage undo{id, ResponseOutcome::kUndone, 0, "undone", 1700000060000};
+  agent->ReportResult(undo);
+  agent->ReportResult(undo);
+  agent->ReportResult(ResponseResultMessage{id, ResponseOutcome::kExecuted, 0, "executed", 0});
+  ASSERT_TRUE(WaitUntil([&] { return manager_->counters().duplicate_results >= 2; }));
+  ASSERT_TRUE(WaitUntil([&] { return results().size() >= 2; }));
+  std::this_thread::sleep_for(200ms);
+  ASSERT_EQ(results().size(), 2u);
+  EXPECT_EQ(results()[1].state, "undone");
+  EXPECT_EQ(results()[1].action, "delete");
+  EXPECT_EQ(results()[1].undo_state, "undone");
+  EXPECT_EQ(results()[1].undo_at_ms, 1700000060000);
+
+  // A restarted manager still knows both ids: the agent's resends after the restart are
+  // acknowledged and not recorded.
+  agent->Stop();
+  const uint16_t port = manager_->port();
+  manager_->Stop();
+  manager_.reset();
+  results_.clear();
+  StartManager(port);
+  auto again = StartAgent(state, {ManagerAddress()});
+  ASSERT_TRUE(WaitUntil([&] { return again->connected(); }));
+  again->ReportResult(undo);
+  again->ReportResult(ResponseResultMessage{id, ResponseOutcome::kExecuted, 0, "executed", 0});
+  ASSERT_TRUE(WaitUntil([&] { return again->counters().results_acked >= 2; }));
+  EXPECT_EQ(manager_->counters().duplicate_results, 2u);
+  EXPECT_TRUE(results().empty());
+}
+
+// Results produced while the manager is away are kept on disk and sent at the next connection.
+TEST_F(LinkTest, UndoReportMadeOfflineArrivesAfterReconnect) {
+  std::string state = Enroll("web1");
+  auto agent = StartAgent(state, {}, [](const ResponseCommandMessage&) {
+    return ResponseResultMessage{0, ResponseOutcome::kExecuted, 0, "executed", 1700000060000};
+  });
+  ASSERT_TRUE(WaitUntil([&] { return agent->connected(); }));
+  ResponseRequest request;
+  request.agent_id = "001";
+  request.command = "firewall-drop";
+  request.timeout_seconds = 60;
+  Expected<std::vector<uint64_t>> ids = manager_->SendResponse(request);
+  ASSERT_TRUE(ids.ok());
+  ASSERT_TRUE(WaitUntil([&] { return results().size() == 1; }));
+  const uint16_t port = manager_->port();
+  manager_->Stop();
+  ASSERT_TRUE(WaitUntil([&] { return !agent->connected(); }));
+  agent->ReportResult(
+      ResponseResultMessage{ids->front(), ResponseOutcome::kUndoFailed, 3, "exit 3", 0});
+  agent->Stop();
+  agent.reset();
+  manager_.reset();
+  results_.clear();
+  StartManager(port);
+  auto again = StartAgent(state, {ManagerAddress()});
+  ASSERT_TRUE(WaitUntil([&] { return results().size() == 1; }));
+  EXPECT_EQ(results()[0].state, "failed");
+  EXPECT_EQ(results()[0].undo_state, "failed");
+  EXPECT_EQ(results()[0].exit_status, 3);
+}
+
 TEST_F(LinkTest, RemovedAgentIsCutAndRefusedOthersContinue) {
   auto a1 = StartAgent(Enroll("web1"));
   auto a2 = StartAgent(Enroll("db1"));

@@ -18,16 +18,22 @@ namespace {
 using nlohmann::json;
 
 constexpr size_t kKeptFinishedResponses = 1000;
+// Result ids remembered to drop resent results. Agents keep at most 1024 unacknowledged
+// results each, and resend them at every connection.
+constexpr size_t kKeptResultIds = 8192;
+// How long past its undo time a record waits for the agent's undo report before it may be
+// dropped.
+constexpr int64_t kUndoReportGraceMs = 86'400'000;
 
 int64_t NowSeconds() { return SystemClock::Get().NowSeconds(); }
 
 json ResponseToJson(const ResponseRecord& r) {
   return {
-      {"id", r.response_id},       {"agent_id", r.agent_id},       {"command", r.command},
-      {"action", r.action},        {"arguments", r.arguments},     {"timeout", r.timeout_seconds},
-      {"payload", r.payload},      {"created_at", r.created_at},   {"expires_at", r.expires_at},
-      {"state", r.state},          {"exit_status", r.exit_status}, {"detail", r.detail},
-      {"updated_at", r.updated_at}, {"undo_at_ms", r.undo_at_ms}};
+      {"id", r.response_id},        {"agent_id", r.agent_id},       {"command", r.command},
+      {"action", r.action},         {"arguments", r.arguments},     {"timeout", r.timeout_seconds},
+      {"payload", r.payload},       {"created_at", r.created_at},   {"expires_at", r.expires_at},
+      {"state", r.state},           {"exit_status", r.exit_status}, {"detail", r.detail},
+      {"updated_at", r.updated_at}, {"undo_at_ms", r.undo_at_ms},   {"undo_state", r.undo_state}};
 }
 
 ResponseRecord ResponseFromJson(const json& j) {
@@ -46,10 +52,18 @@ ResponseRecord ResponseFromJson(const json& j) {
   r.detail = j.value("detail", "");
   r.updated_at = j.value("updated_at", int64_t{0});
   r.undo_at_ms = j.value("undo_at_ms", int64_t{0});
+  r.undo_state = j.value("undo_state", "");
   return r;
 }
 
 bool IsFinished(const ResponseRecord& r) { return r.state != "pending" && r.state != "sent"; }
+
+// A finished record may be dropped unless the agent still owes its undo report.
+bool MayDrop(const ResponseRecord& r, int64_t now_ms) {
+  if (!IsFinished(r)) return false;
+  const bool undo_owed = r.state == "executed" && r.undo_at_ms > 0 && r.undo_state.empty();
+  return !undo_owed || r.undo_at_ms + kUndoReportGraceMs < now_ms;
+}
 
 }  // namespace
 
@@ -152,6 +166,9 @@ Status Manager::Impl::LoadPersistentState() {
       next_response_id_ = std::max(next_response_id_, r.response_id + 1);
       responses_[r.response_id] = std::move(r);
     }
+    for (const json& id : saved.value("seen_results", json::array())) {
+      if (id.is_string()) MarkResultSeenLocked(id.get<std::string>());
+    }
   }
   return Status::Ok();
 }
@@ -172,10 +189,11 @@ Status Manager::Impl::SaveSessionsLocked() {
 
 Status Manager::Impl::SaveResponsesLocked() {
   // Keep every unfinished response and the most recent finished ones.
+  const int64_t now_ms = NowSeconds() * 1000;
   size_t finished = 0;
-  for (const auto& [id, r] : responses_) finished += IsFinished(r) ? 1 : 0;
+  for (const auto& [id, r] : responses_) finished += MayDrop(r, now_ms) ? 1 : 0;
   for (auto it = responses_.begin(); it != responses_.end() && finished > kKeptFinishedResponses;) {
-    if (IsFinished(it->second)) {
+    if (MayDrop(it->second, now_ms)) {
       it = responses_.erase(it);
       --finished;
     } else {
@@ -184,8 +202,19 @@ Status Manager::Impl::SaveResponsesLocked() {
   }
   json records = json::array();
   for (const auto& [id, r] : responses_) records.push_back(ResponseToJson(r));
-  json out = {{"next_id", next_response_id_}, {"records", records}};
+  json out = {
+      {"next_id", next_response_id_}, {"records", records}, {"seen_results", json(seen_results_)}};
   return WriteSecretFile(options_.state_dir + "/responses.json", out.dump(1) + "\n");
+}
+
+bool Manager::Impl::MarkResultSeenLocked(const std::string& id) {
+  if (!seen_result_set_.insert(id).second) return false;
+  seen_results_.push_back(id);
+  while (seen_results_.size() > kKeptResultIds) {
+    seen_result_set_.erase(seen_results_.front());
+    seen_results_.pop_front();
+  }
+  return true;
 }
 
 Status Manager::Impl::Start() {
@@ -242,11 +271,11 @@ void Manager::Impl::Stop() {
   log_->info(
       "manager stopped: connections={} batches={} events={} replayed={} reordered={} "
       "malformed={} oversize={} revoked={} psk_rejected={} denied={} unknown_agent={} "
-      "responses_sent={} results={}",
+      "responses_sent={} results={} duplicate_results={}",
       c.connections_accepted, c.batches_delivered, c.events_delivered, c.replayed_batches,
       c.reordered_batches, c.rejected_malformed, c.rejected_oversize, c.rejected_revoked,
       c.rejected_psk, c.connections_denied, c.rejected_unknown_agent, c.responses_sent,
-      c.response_results);
+      c.response_results, c.duplicate_results);
 }
 
 void Manager::Impl::CloseListeners() {

@@ -80,6 +80,10 @@ struct ResponseRecord {
   std::string detail;
   int64_t updated_at = 0;
   int64_t undo_at_ms = 0;  // from the agent's result: when its execd undoes it (Unix ms)
+  // Set once the agent reported its own delete at the end of the timeout: "undone" or
+  // "failed". The record passed to on_response_result for that report has action "delete",
+  // this value as its state, and the exit status and detail of the delete.
+  std::string undo_state;
 };
 
 // One line of `vigil control -l`.
@@ -127,6 +131,7 @@ struct ManagerCounters {
   uint64_t responses_sent = 0;
   uint64_t response_results = 0;
   uint64_t responses_expired = 0;
+  uint64_t duplicate_results = 0;  // results already recorded, acknowledged again and dropped
 };
 
 // One agent port: a <remote> block with <connection>secure</connection>.
@@ -156,8 +161,10 @@ struct ManagerOptions {
   // Serve `vigil control` on <state_dir>/control.sock.
   bool control_socket = true;
   EventsCallback on_events;
-  // Called with the record of each response that an agent reported a result for, and of each
-  // response that expired before its agent connected.
+  // Called once with the record of each response that an agent reported a result for, once
+  // more when the agent reports the undo at the end of the timeout (see undo_state), and once
+  // with each response that expired before its agent connected. A result the agent resends is
+  // recognised by its ResultId, also across a restart of the manager, and not passed again.
   std::function<void(const ResponseRecord&)> on_response_result;
 };
 

@@ -9,6 +9,7 @@
 #include <set>
 #include <thread>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "common/logging.h"
 #include "transport/frame.h"
@@ -90,6 +91,11 @@ class Manager::Impl {
   std::unordered_map<std::string, AgentRuntime> agents_;
   std::map<uint64_t, ResponseRecord> responses_;
   uint64_t next_response_id_ = 1;
+  // The ResultId of the latest results recorded, oldest first, kept in responses.json.
+  std::deque<std::string> seen_results_;
+  std::unordered_set<std::string> seen_result_set_;
+  // Remembers `id`; returns false when it was already there. REQUIRES: mu_ held.
+  bool MarkResultSeenLocked(const std::string& id);
   bool sessions_dirty_ = false;
   ManagerCounters counters_;
 

@@ -30,6 +30,8 @@ constexpr size_t kRetiredSessions = 16;
 
 int64_t NowSeconds() { return SystemClock::Get().NowSeconds(); }
 
+bool IsFinishedState(const std::string& state) { return state != "pending" && state != "sent"; }
+
 enum class ConnState {
   kHandshake,   // TLS handshake in progress
   kAwaitHello,  // client certificate verified; the first frame must be a hello
@@ -664,35 +666,69 @@ void EventLoop::HandleStatus(Connection* c, const StatusMessage& status) {
 }
 
 void EventLoop::HandleResult(Connection* c, const ResponseResultMessage& result) {
-  std::optional<ResponseRecord> finished;
+  const bool undo = IsUndoOutcome(result.outcome);
+  const std::string result_id = ResultId(result);
+  std::optional<ResponseRecord> report;
+  bool foreign = false;
   {
     std::lock_guard lock(impl_->mu_);
     auto it = impl_->responses_.find(result.response_id);
-    if (it == impl_->responses_.end() || it->second.agent_id != c->agent_id) {
+    foreign = it == impl_->responses_.end() || it->second.agent_id != c->agent_id;
+    if (foreign) {
       impl_->LogRejection("result:" + c->agent_id,
                           "agent {} sent a result for response {}, which is not its own",
                           c->agent_id, result.response_id);
-      return;
+    } else {
+      ResponseRecord& r = it->second;
+      // A result is new when its id was not seen and its record still waits for it.
+      const bool waiting = undo ? r.undo_state.empty() : !IsFinishedState(r.state);
+      if (!waiting || !impl_->MarkResultSeenLocked(result_id)) {
+        ++impl_->counters_.duplicate_results;
+      } else if (undo) {
+        r.undo_state = result.outcome == ResponseOutcome::kUndone ? "undone" : "failed";
+        r.updated_at = NowSeconds();
+        report = r;
+        report->action = "delete";
+        report->state = r.undo_state;
+        report->exit_status = result.exit_status;
+        report->detail = result.detail;
+        report->undo_at_ms = result.undo_at_ms;
+      } else {
+        r.state = result.outcome == ResponseOutcome::kExecuted  ? "executed"
+                  : result.outcome == ResponseOutcome::kSkipped ? "skipped"
+                                                                : "failed";
+        r.exit_status = result.exit_status;
+        r.detail = result.detail;
+        r.undo_at_ms = result.undo_at_ms;
+        r.updated_at = NowSeconds();
+        std::erase(impl_->agents_[c->agent_id].pending_responses, result.response_id);
+        ++impl_->counters_.response_results;
+        report = r;
+      }
     }
-    ResponseRecord& r = it->second;
-    r.state = result.outcome == ResponseOutcome::kExecuted  ? "executed"
-              : result.outcome == ResponseOutcome::kSkipped ? "skipped"
-                                                            : "failed";
-    r.exit_status = result.exit_status;
-    r.detail = result.detail;
-    r.undo_at_ms = result.undo_at_ms;
-    r.updated_at = NowSeconds();
-    auto& pending = impl_->agents_[c->agent_id].pending_responses;
-    std::erase(pending, result.response_id);
-    ++impl_->counters_.response_results;
-    Status saved = impl_->SaveResponsesLocked();
-    if (!saved.ok()) impl_->log_->error("saving responses failed: {}", saved.ToString());
-    finished = r;
+  }
+  if (foreign) {
+    // Acknowledged all the same, so that the agent stops sending it.
+    Send(c, ResultAckMessage{result.response_id, undo});
+    return;
+  }
+  if (!report) {
+    impl_->log_->debug("agent {}: result {} was already recorded", c->agent_id, result_id);
+    Send(c, ResultAckMessage{result.response_id, undo});
+    return;
   }
   impl_->log_->info("agent {}: response {} ('{}' {}) {} with exit status {}{}", c->agent_id,
-                    finished->response_id, finished->command, finished->action, finished->state,
-                    finished->exit_status, finished->detail.empty() ? "" : ": " + finished->detail);
-  if (impl_->options_.on_response_result) impl_->options_.on_response_result(*finished);
+                    report->response_id, report->command, report->action, report->state,
+                    report->exit_status, report->detail.empty() ? "" : ": " + report->detail);
+  // The result is recorded before the seen id is saved, so that a crash in between can repeat
+  // a record but never lose one; the ack goes out only once both are written.
+  if (impl_->options_.on_response_result) impl_->options_.on_response_result(*report);
+  {
+    std::lock_guard lock(impl_->mu_);
+    Status saved = impl_->SaveResponsesLocked();
+    if (!saved.ok()) impl_->log_->error("saving responses failed: {}", saved.ToString());
+  }
+  Send(c, ResultAckMessage{result.response_id, undo});
 }
 
 void EventLoop::FlushResponses(Connection* c) {
@@ -712,8 +748,15 @@ void EventLoop::FlushResponses(Connection* c) {
       r.state = "sent";
       r.updated_at = now;
       ++impl_->counters_.responses_sent;
-      to_send.push_back(
-          {r.response_id, r.command, r.action, r.arguments, r.timeout_seconds, r.payload});
+      // The agent gets what is left of the timeout, so that a block that waited for it ends
+      // when it would have ended had the agent been online. Times are whole seconds, so a
+      // response sent within a second of its creation keeps its full timeout.
+      uint32_t seconds_left = r.timeout_seconds;
+      if (seconds_left > 0 && now - r.created_at > 1) {
+        seconds_left =
+            static_cast<uint32_t>(std::clamp<int64_t>(r.expires_at - now, 1, r.timeout_seconds));
+      }
+      to_send.push_back({r.response_id, r.command, r.action, r.arguments, seconds_left, r.payload});
     }
   }
   for (const ResponseCommandMessage& m : to_send) Send(c, m);

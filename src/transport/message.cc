@@ -79,6 +79,10 @@ struct Encoder {
     w.PutString(m.detail);
     w.PutVarint(static_cast<uint64_t>(std::max<int64_t>(0, m.undo_at_ms)));
   }
+  void operator()(const ResultAckMessage& m) {
+    w.PutVarint(m.response_id);
+    w.PutU8(m.undo ? 1 : 0);
+  }
   void operator()(const EnrollRequestMessage& m) {
     w.PutString(m.token_id);
     w.PutString(m.token_secret);
@@ -145,12 +149,16 @@ Expected<Message> DecodeResponseCommand(WireReader& r) {
 
 }  // namespace
 
+std::string ResultId(const ResponseResultMessage& result) {
+  return std::to_string(result.response_id) + (IsUndoOutcome(result.outcome) ? ":undo" : ":run");
+}
+
 FrameType TypeOf(const Message& message) {
   static constexpr FrameType kTypes[] = {
       FrameType::kHello,          FrameType::kHelloAck,      FrameType::kStatus,
       FrameType::kEventBatch,     FrameType::kAck,           FrameType::kResponseCommand,
       FrameType::kResponseResult, FrameType::kEnrollRequest, FrameType::kEnrollReply,
-      FrameType::kError};
+      FrameType::kError,          FrameType::kResultAck};
   return kTypes[message.index()];
 }
 
@@ -206,7 +214,7 @@ Expected<Message> DecodeMessage(FrameType type, std::string_view body) {
         return Status::ParseError("response result has an undo time out of range");
       }
       m.undo_at_ms = static_cast<int64_t>(undo_at_ms);
-      if (outcome < 1 || outcome > 3) {
+      if (outcome < 1 || outcome > static_cast<uint8_t>(ResponseOutcome::kUndoFailed)) {
         return Status::ParseError("response result has unknown outcome " + std::to_string(outcome));
       }
       m.outcome = static_cast<ResponseOutcome>(outcome);
@@ -244,6 +252,15 @@ Expected<Message> DecodeMessage(FrameType type, std::string_view body) {
         return Status::ParseError("error message has unknown code " + std::to_string(code));
       }
       m.code = static_cast<ErrorCode>(code);
+      return Finish(r, std::move(m), type);
+    }
+    case FrameType::kResultAck: {
+      ResultAckMessage m;
+      uint8_t undo = 0;
+      r.GetVarint(&m.response_id);
+      r.GetU8(&undo);
+      if (undo > 1) return Status::ParseError("result ack has an invalid phase");
+      m.undo = undo == 1;
       return Finish(r, std::move(m), type);
     }
   }

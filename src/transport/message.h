@@ -75,7 +75,9 @@ struct ResponseCommandMessage {
   std::string command;                 // a <command> name
   std::string action;                  // "add" or "delete"
   std::vector<std::string> arguments;  // such as the user name and source address
-  uint32_t timeout_seconds = 0;        // 0 when the response is never undone
+  // The seconds left of the response's timeout: the full timeout when the agent was online,
+  // less when the response waited for it. 0 when the response is never undone.
+  uint32_t timeout_seconds = 0;
   // The request and response-table entry as JSON (see response/remote.h); the transport
   // carries it unchanged.
   std::string payload;
@@ -85,7 +87,15 @@ enum class ResponseOutcome : uint8_t {
   kExecuted = 1,  // the command ran; exit_status is its exit status
   kSkipped = 2,   // not run, for the reason in `detail`
   kFailed = 3,    // could not be started; `detail` gives the reason
+  // Reports of the agent's own delete at the end of the timeout (the response's undo).
+  kUndone = 4,      // the delete ran; exit_status is its exit status
+  kUndoFailed = 5,  // the delete failed or could not run; `detail` gives the reason
 };
+
+// True for kUndone and kUndoFailed.
+inline bool IsUndoOutcome(ResponseOutcome outcome) {
+  return outcome == ResponseOutcome::kUndone || outcome == ResponseOutcome::kUndoFailed;
+}
 
 struct ResponseResultMessage {
   uint64_t response_id = 0;
@@ -95,6 +105,19 @@ struct ResponseResultMessage {
   // When the agent's execd will undo the response (Unix milliseconds); 0 when nothing is
   // pending.
   int64_t undo_at_ms = 0;
+};
+
+// Returns the stable id of `result`: the response id and the phase ("run" for the add or
+// delete the manager sent, "undo" for the agent's own delete at the end of the timeout). An
+// agent sends a result until the manager acknowledges it, so the manager may see an id more
+// than once and records it once.
+std::string ResultId(const ResponseResultMessage& result);
+
+// The manager recorded the result of `response_id` in this phase (or already had it); the agent
+// stops resending it.
+struct ResultAckMessage {
+  uint64_t response_id = 0;
+  bool undo = false;  // the phase: false for "run", true for "undo"
 };
 
 // Sent by an agent without a certificate: a one-time token and the agent's public key.
@@ -127,9 +150,10 @@ struct ErrorMessage {
   ErrorCode code = ErrorCode::kGeneric;
 };
 
-using Message = std::variant<HelloMessage, HelloAckMessage, StatusMessage, EventBatchMessage,
-                             AckMessage, ResponseCommandMessage, ResponseResultMessage,
-                             EnrollRequestMessage, EnrollReplyMessage, ErrorMessage>;
+using Message =
+    std::variant<HelloMessage, HelloAckMessage, StatusMessage, EventBatchMessage, AckMessage,
+                 ResponseCommandMessage, ResponseResultMessage, EnrollRequestMessage,
+                 EnrollReplyMessage, ErrorMessage, ResultAckMessage>;
 
 FrameType TypeOf(const Message& message);
 

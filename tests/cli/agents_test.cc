@@ -173,6 +173,9 @@ class AgentResponsesTest : public AgentsTest {
         "</active-response>\n"
         "  <active-response><name>short-mark</name><command>mark</command>"
         "<location>server</location><rules_id>999999</rules_id><timeout>2</timeout>"
+        "</active-response>\n"
+        "  <active-response><name>mid-mark</name><command>mark</command>"
+        "<location>server</location><rules_id>999999</rules_id><timeout>6</timeout>"
         "</active-response>\n");
     for (const char* host : {"manager", "web1", "db1"}) {
       const std::string folder = dir_ + "/" + host + "/active-response";
@@ -321,6 +324,136 @@ TEST_F(AgentResponsesTest, OfflineAgentGetsResponseOrItExpires) {
   }));
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
   EXPECT_FALSE(Has(Marks("db1"), "192.0.2.61")) << Marks("db1");
+}
+
+size_t CountOf(const std::string& text, const std::string& part) {
+  size_t count = 0;
+  for (size_t at = text.find(part); at != std::string::npos; at = text.find(part, at + 1)) {
+    ++count;
+  }
+  return count;
+}
+
+// The agent reports its own delete at the end of the timeout; the manager logs it and drops
+// the block from its record at once.
+TEST_F(AgentResponsesTest, AgentReportsTheUndoAtTheEndOfTheTimeout) {
+  StartManager();
+  Enroll("web1");
+  StartAgent("web1");
+  ProcessResult sent = Control({"-b", "192.0.2.70", "-f", "short-mark", "-u", "001"});
+  ASSERT_EQ(sent.exit_code, 0) << sent.err;
+  ASSERT_TRUE(WaitFor([&] { return Has(Actions(), "executed short-mark 192.0.2.70"); })) << Logs();
+  ASSERT_TRUE(WaitFor([&] {
+    return Has(Actions(), "undone short-mark 192.0.2.70 rule=(no_rule_id) agent=001 exit=0");
+  })) << Actions()
+      << Logs();
+  EXPECT_TRUE(Has(Marks("web1"), "short-mark delete 192.0.2.70")) << Marks("web1");
+  // The record file itself no longer holds the block (--blocks also hides blocks whose time
+  // has passed, so the file is the proof).
+  EXPECT_FALSE(Has(ReadAll(dir_ + "/manager/var/state/response/agent-blocks.json"), "192.0.2.70"))
+      << ReadAll(dir_ + "/manager/var/state/response/agent-blocks.json");
+  EXPECT_FALSE(Has(Blocks(), "192.0.2.70")) << Blocks();
+}
+
+// A result that the agent sends again (the ack was lost with the link) is recorded once, also
+// when the manager restarted in between.
+TEST_F(AgentResponsesTest, ResentResultIsRecordedOnce) {
+  StartManager();
+  Enroll("web1");
+  StartAgent("web1");
+  ProcessResult sent = Control({"-b", "192.0.2.80", "-f", "long-mark", "-u", "001"});
+  ASSERT_EQ(sent.exit_code, 0) << sent.err;
+  const std::string results = dir_ + "/web1/var/state/agent/responses.json";
+  ASSERT_TRUE(WaitFor([&] { return Has(ReadAll(results), "\"acked\":true"); }))
+      << ReadAll(results) << Logs();
+  ASSERT_TRUE(WaitFor([&] { return Has(Actions(), "executed long-mark 192.0.2.80"); }));
+
+  // Stop both; the agent's file now says the manager never acknowledged the result, as after
+  // a link cut between the result and its ack.
+  ASSERT_EQ(StopProcess(pids_[1], SIGTERM), 0) << Logs();
+  ASSERT_EQ(StopProcess(pids_[0], SIGTERM), 0) << Logs();
+  pids_.clear();
+  std::string text = ReadAll(results);
+  for (size_t at = text.find("\"acked\":true"); at != std::string::npos;
+       at = text.find("\"acked\":true")) {
+    text.replace(at, 12, "\"acked\":false");
+  }
+  std::ofstream(results, std::ios::trunc) << text;
+
+  StartManager();
+  StartAgent("web1");
+  ASSERT_TRUE(WaitFor([&] {
+    const std::string now = ReadAll(results);
+    return Has(now, "\"acked\":true") && !Has(now, "\"acked\":false");
+  })) << ReadAll(results)
+      << Logs();
+  EXPECT_EQ(CountOf(Actions(), "executed long-mark 192.0.2.80"), 1u) << Actions();
+  ASSERT_EQ(StopProcess(pids_[1], SIGTERM), 0);
+  ASSERT_EQ(StopProcess(pids_[0], SIGTERM), 0);
+  pids_.clear();
+  EXPECT_TRUE(Has(ReadAll(dir_ + "/manager/run.out"), "duplicate_results=1")) << Logs();
+}
+
+// A response that waited for an offline agent ends when it would have ended had the agent been
+// online: decided at t0 with a 6 s timeout, run at about t0 + 3 s, undone at about t0 + 6 s.
+TEST_F(AgentResponsesTest, LateResponseEndsAtDecisionPlusTimeout) {
+  StartManager();
+  Enroll("web1");
+  const auto start = std::chrono::steady_clock::now();
+  ProcessResult sent = Control({"-b", "192.0.2.90", "-f", "mid-mark", "-u", "001"});
+  ASSERT_EQ(sent.exit_code, 0) << sent.err;
+  std::this_thread::sleep_for(std::chrono::seconds(3));
+  StartAgent("web1");
+  ASSERT_TRUE(WaitFor([&] { return Has(Marks("web1"), "mid-mark add 192.0.2.90"); })) << Logs();
+  ASSERT_TRUE(WaitFor([&] { return Has(Marks("web1"), "mid-mark delete 192.0.2.90"); })) << Logs();
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  // With the full timeout from the late run, the delete would come at 9 s or later.
+  EXPECT_GE(seconds, 5.0);
+  EXPECT_LT(seconds, 8.5);
+  ASSERT_TRUE(WaitFor([&] { return Has(Actions(), "undone mid-mark 192.0.2.90"); })) << Actions();
+}
+
+// `--unblock IP -a` reaches every agent, also one that the manager has no record of a block
+// for; plain `--unblock IP` reaches only the agents on record.
+TEST_F(AgentResponsesTest, UnblockAllReachesAgentsWithoutARecord) {
+  StartManager();
+  Enroll("web1");
+  Enroll("db1");
+  StartAgent("web1");
+  StartAgent("db1");
+  ProcessResult sent = Control({"-b", "192.0.2.95", "-f", "long-mark", "-u", "001"});
+  ASSERT_EQ(sent.exit_code, 0) << sent.err;
+  ASSERT_TRUE(WaitFor([&] { return Has(Blocks(), "agent 001  long-mark  192.0.2.95"); }))
+      << Blocks() << Logs();
+  // The manager loses its record of the block.
+  ASSERT_EQ(StopProcess(pids_[0], SIGTERM), 0) << Logs();
+  pids_.erase(pids_.begin());
+  std::filesystem::remove(dir_ + "/manager/var/state/response/agent-blocks.json");
+  StartManager();
+  ASSERT_TRUE(WaitFor([&] {
+    ProcessResult list = Control({"-l"});
+    return list.exit_code == 0 && CountOf(list.out, " active ") == 2;
+  })) << Logs();
+  EXPECT_FALSE(Has(Blocks(), "192.0.2.95")) << Blocks();
+
+  ProcessResult recorded_only = Control({"--unblock", "192.0.2.95"});
+  ASSERT_EQ(recorded_only.exit_code, 0) << recorded_only.err;
+  EXPECT_FALSE(Has(recorded_only.out, "sent unblock")) << recorded_only.out;
+
+  ProcessResult all = Control({"--unblock", "192.0.2.95", "-a"});
+  ASSERT_EQ(all.exit_code, 0) << all.err;
+  EXPECT_TRUE(Has(all.out, "sent unblock for 192.0.2.95 to every agent (2)")) << all.out;
+  ASSERT_TRUE(WaitFor([&] { return Has(Marks("web1"), "long-mark delete 192.0.2.95"); })) << Logs();
+  ASSERT_TRUE(WaitFor([&] {
+    const std::string actions = Actions();
+    return Has(actions, "executed unblock 192.0.2.95 agent=001") &&
+           Has(actions, "executed unblock 192.0.2.95 agent=002");
+  })) << Actions();
+  EXPECT_FALSE(Has(Marks("db1"), "192.0.2.95")) << Marks("db1");
+
+  ProcessResult without_address = Control({"-a"});
+  EXPECT_EQ(without_address.exit_code, 2) << without_address.err;
 }
 
 // Sends `data` from a socket of `type` bound to `source` to 127.0.0.1:`port`. Returns false
