@@ -412,7 +412,9 @@ RunFunction RegisterAgent(CLI::App* app) {
   auto enroll_options = std::make_shared<EnrollCliOptions>();
   auto run_options = std::make_shared<AgentRunOptions>();
   CLI::App* enroll = app->add_subcommand("enroll", "Obtain this agent's credential with a token");
-  enroll->add_option("--manager", enroll_options->manager, "HOST:PORT of the manager")->required();
+  enroll->add_option("--manager", enroll_options->manager,
+                     "HOST[:PORT] of the manager (default port 1514)")
+      ->required();
   enroll->add_option("--token", enroll_options->token, "Token from vigil manager enroll-token")
       ->required();
   enroll->add_option("--name", enroll_options->name,

@@ -146,9 +146,10 @@ void ReadInput(const std::string& input, const AnalyzeOptions& options,
   totals->records += counters.records;
   if (counters.truncated > 0) {
     std::fprintf(stderr,
-                 "vigil analyze: %s: %llu records were longer than %zu bytes and were truncated "
+                 "vigil analyze: %s: %llu %s longer than %zu bytes and truncated "
                  "(set --max-record-size to keep more)\n",
                  location.c_str(), static_cast<unsigned long long>(counters.truncated),
+                 counters.truncated == 1 ? "record was" : "records were",
                  options.max_record_bytes);
   }
   if (counters.escaped_bytes > 0) {

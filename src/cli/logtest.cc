@@ -93,6 +93,7 @@ int Run(const LogtestOptions& options) {
   analysis::Event event;
   std::string line;
   uint64_t line_number = 0;
+  uint64_t analysed = 0;
   while (std::getline(std::cin, line)) {
     ++line_number;
     if (!line.empty() && line.back() == '\r') line.pop_back();
@@ -104,6 +105,7 @@ int Run(const LogtestOptions& options) {
                    options.max_record_bytes);
       line.resize(options.max_record_bytes);
     }
+    ++analysed;
     std::string trace;
     analysis::RuleMatch match =
         analyzer.Process("stdin", line, &event, options.verbose ? &trace : nullptr);
@@ -131,6 +133,10 @@ int Run(const LogtestOptions& options) {
     }
     std::fflush(stdout);
   }
+  if (unit_test && analysed == 0) {
+    std::fprintf(stderr, "vigil logtest: -U needs a log line on stdin, and none was read\n");
+    return kExitInputError;
+  }
   return status;
 }
 
@@ -146,7 +152,8 @@ RunFunction RegisterLogtest(CLI::App* app) {
   app->add_flag("-q,--quiet", options->quiet, "Print no start-up or -U summary messages");
   app->add_option("-U,--unit-test", options->expect,
                   "RULE:LEVEL:DECODER expected for the last line; exit 0 when it matches, "
-                  "3 when the decoder differs, 2 the rule id, 1 the level");
+                  "3 when the decoder differs, 2 the rule id, 1 the level, 66 when no line was "
+                  "read");
   app->add_option("--max-record-size", options->max_record_bytes,
                   "Longest line in bytes; longer lines are cut to this size, as the collector "
                   "truncates records")

@@ -614,16 +614,20 @@ TEST_F(Tailer, QueueSocketAcceptsOssecMessages) {
   std::strcpy(address.sun_path, queue_socket_.c_str());
   for (std::string message :
        {std::string("1:myscript:hello world", 22),
-        std::string("1:(agent) 10.0.0.1->/var/log/secure:x: y\0", 41), std::string("garbage")}) {
+        std::string("1:(agent) 10.0.0.1->/var/log/secure:x: y\0", 41),
+        std::string("1:lo\nc:text\n** Alert 1.1: - forged,"), std::string("garbage")}) {
     ASSERT_EQ(sendto(fd, message.data(), message.size(), 0, reinterpret_cast<sockaddr*>(&address),
                      sizeof(address)),
               static_cast<ssize_t>(message.size()));
   }
   close(fd);
-  EXPECT_THAT(ReadAll(), ElementsAre("hello world", "x: y"));
-  ASSERT_EQ(records_.size(), 2u);
+  // Line breaks are escaped, so a datagram cannot start a forged block in alerts.log.
+  EXPECT_THAT(ReadAll(),
+              ElementsAre("hello world", "x: y", "text\\x0a** Alert 1.1: - forged,"));
+  ASSERT_EQ(records_.size(), 3u);
   EXPECT_EQ(records_[0].location, "myscript");
   EXPECT_EQ(records_[1].location, "(agent) 10.0.0.1->/var/log/secure");
+  EXPECT_EQ(records_[2].location, "lo\\x0ac");
 }
 
 TEST_F(Tailer, CommandOutputBecomesRecords) {

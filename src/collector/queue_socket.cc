@@ -35,7 +35,10 @@ bool ParseQueueMessage(std::string_view datagram, size_t max_bytes, Record* reco
   SanitizeCounts counts;
   SanitizeText(&record->text, &counts);
   SanitizeText(&record->location, &counts);
-  *escaped_bytes += counts.nul_bytes + counts.invalid_bytes;
+  // A line break in a datagram would otherwise start a forged block in alerts.log.
+  uint64_t controls = EscapeControlCharacters(&record->text);
+  controls += EscapeControlCharacters(&record->location);
+  *escaped_bytes += counts.nul_bytes + counts.invalid_bytes + controls;
   record->end_offset = 0;
   return true;
 }

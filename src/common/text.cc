@@ -88,6 +88,32 @@ void SanitizeText(std::string* text, SanitizeCounts* counts) {
   text->swap(out);
 }
 
+uint64_t EscapeControlCharacters(std::string* text) {
+  auto is_control = [](unsigned char c) { return (c < 0x20 && c != '\t') || c == 0x7f; };
+  size_t first = 0;
+  while (first < text->size() && !is_control(static_cast<unsigned char>((*text)[first]))) {
+    ++first;
+  }
+  if (first == text->size()) return 0;
+
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out(*text, 0, first);
+  uint64_t escaped = 0;
+  for (size_t i = first; i < text->size(); ++i) {
+    auto c = static_cast<unsigned char>((*text)[i]);
+    if (!is_control(c)) {
+      out.push_back(static_cast<char>(c));
+      continue;
+    }
+    out += "\\x";
+    out += kHex[c >> 4];
+    out += kHex[c & 0xF];
+    ++escaped;
+  }
+  text->swap(out);
+  return escaped;
+}
+
 std::string_view Trim(std::string_view text) {
   constexpr std::string_view kSpace = " \t\r\n";
   size_t begin = text.find_first_not_of(kSpace);

@@ -22,6 +22,11 @@ bool IsCleanUtf8(std::string_view text);
 // dropped. Adds what it changed to `*counts` when it is not null.
 void SanitizeText(std::string* text, SanitizeCounts* counts = nullptr);
 
+// Rewrites each ASCII control character except tab (0x01-0x08, 0x0a-0x1f and 0x7f) as `\xHH`,
+// so text from the network cannot start a new line in alerts.log or move a terminal's cursor.
+// Returns how many characters it rewrote. Run it after SanitizeText, which handles NUL.
+uint64_t EscapeControlCharacters(std::string* text);
+
 // Strips ASCII spaces, tabs, carriage returns and newlines from both ends.
 std::string_view Trim(std::string_view text);
 

@@ -38,6 +38,18 @@ TEST(SanitizeText, LeavesCleanTextAlone) {
   EXPECT_EQ(counts.nul_bytes + counts.invalid_bytes, 0u);
 }
 
+TEST(EscapeControlCharacters, EscapesAllButTab) {
+  std::string text = "a\tb\nc\rd\x1b[0m\x7f" + std::string(1, '\x01') + "\xC3\xA4";
+  EXPECT_EQ(EscapeControlCharacters(&text), 5u);
+  EXPECT_EQ(text, "a\tb\\x0ac\\x0dd\\x1b[0m\\x7f\\x01\xC3\xA4");
+}
+
+TEST(EscapeControlCharacters, LeavesPlainTextAlone) {
+  std::string text = "Dec  1 10:00:00 host sshd[1]: ok\tfine";
+  EXPECT_EQ(EscapeControlCharacters(&text), 0u);
+  EXPECT_EQ(text, "Dec  1 10:00:00 host sshd[1]: ok\tfine");
+}
+
 TEST(SplitList, TrimsAndDropsEmptyParts) {
   std::vector<std::string> parts = SplitList(" a, b ,,c d", ", ");
   ASSERT_EQ(parts.size(), 4u);

@@ -51,7 +51,7 @@ struct GlobalConfig {
 
 // One <list> of <rules>: a text CDB source `key:value` per line.
 struct ListRef {
-  std::string path;  // the text file; OSSEC's compiled copy would be path + ".cdb"
+  std::string path;  // the text file; when it is absent, the compiled path + ".cdb" is read
   SourceRef source;
 };
 

@@ -272,6 +272,16 @@ TEST_F(LoaderTest, ResolvesOssecInstallPathsFromEtcFolder) {
   EXPECT_EQ(config->rules.lists[0].path, dir_ + "/etc/lists/hosts");
 }
 
+TEST_F(LoaderTest, AcceptsCompiledListAlone) {
+  Write("lists/bad-hosts.cdb", "compiled");
+  Config config = LoadBodyOk(
+      "<rules>\n"
+      "  <list>lists/bad-hosts</list>\n"
+      "</rules>\n");
+  ASSERT_THAT(config.rules.lists, SizeIs(1));
+  EXPECT_EQ(config.rules.lists[0].path, dir_ + "/lists/bad-hosts");
+}
+
 TEST_F(LoaderTest, ReportsMissingRuleFiles) {
   std::vector<std::string> errors = LoadErrors(
       "<rules>\n"
@@ -289,7 +299,8 @@ TEST_F(LoaderTest, ReportsMissingRuleFiles) {
             conf() + ":4: <include>: rule file not found: '" + dir_ + "/sub/absent.xml'");
   EXPECT_EQ(errors[2],
             conf() + ":5: <decoder>: decoder file not found: '" + dir_ + "/absent_decoder.xml'");
-  EXPECT_EQ(errors[3], conf() + ":6: <list>: list file not found: '" + dir_ + "/lists/absent'");
+  EXPECT_EQ(errors[3], conf() + ":6: <list>: list not found: neither '" + dir_ +
+                           "/lists/absent' nor '" + dir_ + "/lists/absent.cdb' exists");
   EXPECT_THAT(errors[4], HasSubstr(":7: <rule_dir>: cannot list the rule folder:"));
   EXPECT_THAT(errors[5], HasSubstr(":8: <rule_dir>: invalid pattern attribute '(unclosed'"));
 }

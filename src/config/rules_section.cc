@@ -117,9 +117,16 @@ void ReadDecoderFile(ParseContext& context, const XmlNode& node) {
   if (path) AddNamedFile(context, node, FileKind::kDecoders, *path);
 }
 
+// A list is the text file `path` or, as OSSEC reads it, its compiled form `path.cdb`.
 void ReadList(ParseContext& context, const XmlNode& node) {
-  std::optional<std::string> path = ExistingFile(context, node, "list file");
-  if (path) context.config().rules.lists.push_back({*path, context.SourceOf(node)});
+  std::optional<std::string> name = context.NonEmptyText(node);
+  if (!name) return;
+  std::string path = context.ResolveConfigPath(*name);
+  if (context.access_files() && !FileExists(path) && !FileExists(path + ".cdb")) {
+    context.Error(node, "list not found: neither '" + path + "' nor '" + path + ".cdb' exists");
+    return;
+  }
+  context.config().rules.lists.push_back({path, context.SourceOf(node)});
 }
 
 }  // namespace

@@ -22,6 +22,13 @@ std::string ErrnoText() { return std::strerror(errno); }
 Expected<HostPort> ParseHostPort(const std::string& text) {
   HostPort out;
   std::string port_text;
+  // A host alone, or a bracketed IPv6 address alone, gets the default agent port.
+  bool bracketed_alone = text.size() > 2 && text.front() == '[' && text.back() == ']';
+  if (bracketed_alone || (!text.empty() && text.find(':') == std::string::npos)) {
+    out.host = bracketed_alone ? text.substr(1, text.size() - 2) : text;
+    out.port = kDefaultAgentPort;
+    return out;
+  }
   if (!text.empty() && text[0] == '[') {
     size_t close = text.find(']');
     if (close == std::string::npos || close + 1 >= text.size() || text[close + 1] != ':') {

@@ -15,7 +15,11 @@ struct HostPort {
   uint16_t port = 0;
 };
 
-// Parses "host:port", "1.2.3.4:port" or "[v6 address]:port".
+// The manager's agent port when an address names none, as OSSEC's <remote><port> default.
+inline constexpr uint16_t kDefaultAgentPort = 1514;
+
+// Parses "host:port", "1.2.3.4:port" or "[v6 address]:port"; "host" and "[v6 address]" alone
+// get kDefaultAgentPort.
 Expected<HostPort> ParseHostPort(const std::string& text);
 
 // Resolves `target` and connects with a non-blocking TCP socket, waiting at most `timeout`.

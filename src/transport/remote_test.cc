@@ -6,6 +6,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include "transport/net.h"
 #include "transport/peer_filter.h"
 #include "transport/syslog_server.h"
 #include "transport/test_support.h"
@@ -48,6 +49,27 @@ bool ClosedByPeer(int fd) {
   if (poll(&p, 1, 5000) != 1) return false;
   char byte;
   return read(fd, &byte, 1) <= 0;
+}
+
+TEST(ParseHostPort, DefaultsToAgentPort) {
+  struct Case {
+    std::string text;
+    std::string host;
+    uint16_t port;
+  };
+  for (const Case& c : std::vector<Case>{{"manager.example:1515", "manager.example", 1515},
+                                         {"manager.example", "manager.example", 1514},
+                                         {"192.0.2.1", "192.0.2.1", 1514},
+                                         {"[2001:db8::1]:9000", "2001:db8::1", 9000},
+                                         {"[2001:db8::1]", "2001:db8::1", 1514}}) {
+    Expected<HostPort> parsed = ParseHostPort(c.text);
+    ASSERT_TRUE(parsed.ok()) << c.text << ": " << parsed.status().message();
+    EXPECT_EQ(parsed->host, c.host) << c.text;
+    EXPECT_EQ(parsed->port, c.port) << c.text;
+  }
+  EXPECT_FALSE(ParseHostPort("manager.example:0").ok());
+  EXPECT_FALSE(ParseHostPort("manager.example:").ok());
+  EXPECT_FALSE(ParseHostPort("").ok());
 }
 
 TEST(PeerFilter, DeniedWinsAndAllowedRestricts) {
@@ -243,6 +265,22 @@ TEST_F(SyslogTest, UdpDatagramsBecomeMessages) {
   EXPECT_EQ(got[0].message, "Oct 11 22:14:15 host su: failed");
   EXPECT_EQ(got[1].message, "plain text");
   EXPECT_EQ(server_->counters().messages, 2u);
+}
+
+TEST_F(SyslogTest, LineBreaksInDatagramAreEscaped) {
+  StartServer(/*udp=*/true, /*tcp=*/false);
+  int fd = ConnectFrom("127.0.0.1", server_->udp_port(), SOCK_DGRAM);
+  ASSERT_GE(fd, 0);
+  std::string datagram =
+      "<34>Dec  4 10:00:00 h sshd[1]: Failed password for ro\rot\n** Alert 9.9: - forged,\n"
+      "Rule: 1 (level 15)\x1b[2J\n";
+  ASSERT_EQ(send(fd, datagram.data(), datagram.size(), 0), static_cast<ssize_t>(datagram.size()));
+  ASSERT_TRUE(WaitUntil([&] { return count() == 1; })) << count();
+  close(fd);
+  EXPECT_EQ(received()[0].message,
+            "Dec  4 10:00:00 h sshd[1]: Failed password for ro\\x0dot\\x0a** Alert 9.9: - "
+            "forged,\\x0aRule: 1 (level 15)\\x1b[2J");
+  EXPECT_EQ(server_->counters().escaped_bytes, 4u);
 }
 
 TEST_F(SyslogTest, TcpLinesBecomeMessages) {

@@ -291,10 +291,12 @@ void SyslogServer::Deliver(const std::string& sender, std::string_view message, 
   std::string text(StripSyslogFraming(message));
   SanitizeCounts escaped;
   SanitizeText(&text, &escaped);
+  // A line break inside a datagram would otherwise start a forged block in alerts.log.
+  uint64_t controls = EscapeControlCharacters(&text);
   {
     std::lock_guard lock(mu_);
     counters_.truncated += truncated ? 1 : 0;
-    counters_.escaped_bytes += escaped.nul_bytes + escaped.invalid_bytes;
+    counters_.escaped_bytes += escaped.nul_bytes + escaped.invalid_bytes + controls;
     if (text.empty()) {
       ++counters_.empty;
       return;

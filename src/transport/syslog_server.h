@@ -76,7 +76,7 @@ struct SyslogCounters {
   uint64_t denied = 0;             // datagrams and connections from addresses not allowed
   uint64_t truncated = 0;          // messages cut at kMaxSyslogMessageBytes
   uint64_t empty = 0;              // messages empty after the framing was stripped, dropped
-  uint64_t escaped_bytes = 0;      // NUL and invalid UTF-8 bytes written as \xHH
+  uint64_t escaped_bytes = 0;      // NUL, invalid UTF-8 and control bytes written as \xHH
   uint64_t tcp_connections = 0;    // TCP connections accepted
   uint64_t tcp_over_limit = 0;     // TCP connections closed because of max_tcp_connections
   uint64_t tcp_idle_closed = 0;    // TCP connections closed after tcp_idle_timeout

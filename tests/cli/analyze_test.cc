@@ -242,6 +242,9 @@ TEST_F(CliTest, LogtestUnitContract) {
   EXPECT_EQ(RunVigil({"logtest", "-q", "-U", rule + ":" + level + ":pam"}, line).exit_code, 3);
   EXPECT_EQ(RunVigil({"logtest", "-q", "-U", "1:" + level + ":sshd"}, line).exit_code, 2);
   EXPECT_EQ(RunVigil({"logtest", "-q", "-U", rule + ":99:sshd"}, line).exit_code, 1);
+  ProcessResult empty = RunVigil({"logtest", "-q", "-U", rule + ":" + level + ":sshd"}, "");
+  EXPECT_EQ(empty.exit_code, 66) << empty.err;
+  EXPECT_NE(empty.err.find("none was read"), std::string::npos) << empty.err;
 }
 
 TEST_F(CliTest, LogtestLoadsOssecStockRuleset) {
