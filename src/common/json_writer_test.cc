@@ -1,10 +1,10 @@
-#include "alerting/json_writer.h"
+#include "common/json_writer.h"
 
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
 
-namespace vigil::alerting {
+namespace vigil {
 namespace {
 
 TEST(JsonWriter, WritesNestedObjectsWithCommas) {
@@ -25,6 +25,19 @@ TEST(JsonWriter, WritesNestedObjectsWithCommas) {
   json.UInt(18446744073709551615ULL);
   json.EndObject();
   EXPECT_EQ(out, R"({"a":-1,"b":["x","y"],"c":{"d":"e"},"n":18446744073709551615})");
+}
+
+TEST(JsonWriter, ContinuesAfterRawText) {
+  std::string out;
+  JsonWriter json(&out);
+  json.BeginObject();
+  json.Key("a");
+  json.Raw("{\"b\":");
+  json.Raw("1}");
+  json.Member("c", "d");
+  json.EndObject();
+  EXPECT_EQ(out, R"({"a":{"b":1},"c":"d"})");
+  EXPECT_NO_THROW(nlohmann::json::parse(out));
 }
 
 TEST(JsonWriter, EscapesControlCharactersQuotesAndBackslashes) {
@@ -54,4 +67,4 @@ TEST(JsonWriter, EscapesAtEveryOffsetOfLongText) {
 }
 
 }  // namespace
-}  // namespace vigil::alerting
+}  // namespace vigil

@@ -1,9 +1,9 @@
-#include "alerting/json_writer.h"
+#include "common/json_writer.h"
 
 #include <charconv>
 #include <cstring>
 
-namespace vigil::alerting {
+namespace vigil {
 namespace {
 
 // True when one of the eight bytes in `word` is below 0x20, a quote or a backslash. Each test
@@ -93,4 +93,4 @@ void JsonWriter::UInt(uint64_t value) {
   out_->append(buffer, end);
 }
 
-}  // namespace vigil::alerting
+}  // namespace vigil
