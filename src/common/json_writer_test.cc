@@ -66,5 +66,24 @@ TEST(JsonWriter, EscapesAtEveryOffsetOfLongText) {
   }
 }
 
+TEST(JsonWriter, EscapesInShortTextAndTails) {
+  // Text under eight bytes is tested byte by byte, and the bytes after the last whole word of
+  // longer text by one overlapping word: put each special byte in both.
+  for (size_t length = 1; length < 20; ++length) {
+    for (size_t position = 0; position < length; ++position) {
+      for (char special : {'"', '\\', '\x01', '\x1f'}) {
+        std::string value(length, 'a');
+        value[position] = special;
+        std::string out;
+        JsonWriter json(&out);
+        json.String(value);
+        SCOPED_TRACE(testing::Message() << "length " << length << ", byte " << int(special)
+                                        << " at " << position);
+        EXPECT_EQ(out, nlohmann::json(value).dump());
+      }
+    }
+  }
+}
+
 }  // namespace
 }  // namespace vigil
