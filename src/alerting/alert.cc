@@ -3,8 +3,8 @@
 #include <charconv>
 #include <ctime>
 
-#include "alerting/json_writer.h"
 #include "analysis/decoder.h"
+#include "common/json_writer.h"
 
 namespace vigil::alerting {
 namespace {
@@ -93,13 +93,8 @@ void AppendAlertLog(const Alert& alert, std::string* out) {
   out->push_back(' ');
   AppendHostPart(event, out);
   out->append(event.location);
-  out->append("\nRule: ");
-  AppendInt(rule.id, out);
-  out->append(" (level ");
-  AppendInt(rule.level, out);
-  out->append(") -> '");
-  out->append(rule.description);
-  out->append("'\n");
+  out->push_back('\n');
+  out->append(rule.alert_text.log_line);
   AppendFieldLine(event, Field::kSrcIp, "Src IP: ", out);
   AppendTextLine(event.srcgeoip, "Src Location: ", out);
   AppendFieldLine(event, Field::kSrcPort, "Src Port: ", out);
@@ -133,28 +128,11 @@ void AppendAlertJson(const Alert& alert, std::string* out) {
   JsonWriter json(out);
   json.BeginObject();
   json.Key("rule");
-  json.BeginObject();
-  json.MemberInt("level", rule.level);
-  json.Member("comment", rule.description);
-  json.MemberInt("sidid", rule.id);
-  if (rule.frequency > 0) json.MemberInt("frequency", rule.frequency);
-  json.Key("firedtimes");
-  json.UInt(rule.fired_times);
-  json.Key("groups");
-  json.BeginArray();
-  // The group string is comma-separated with a trailing comma; empty items are left out.
-  std::string_view groups = rule.groups;
-  while (!groups.empty()) {
-    size_t comma = groups.find(',');
-    std::string_view group = groups.substr(0, comma);
-    if (!group.empty()) json.String(group);
-    groups.remove_prefix(comma == std::string_view::npos ? groups.size() : comma + 1);
-  }
-  json.EndArray();
-  for (const analysis::RuleInfo& info : rule.info) {
-    json.Member(info.type == "cve" ? "cve" : "info", info.value);
-  }
-  json.EndObject();
+  // Only the fired count differs between the alerts of a rule, so the text around it was
+  // rendered once when the rules were loaded.
+  json.Raw(rule.alert_text.json_head);
+  AppendInt(rule.fired_times, out);
+  json.Raw(rule.alert_text.json_tail);
   json.Member("id", alert.id);
   json.MemberInt("TimeStamp", event.time * 1000);
   json.Member("timestamp", AlertTimeText(event.time));

@@ -104,6 +104,41 @@ TEST_F(AlertJsonFieldsTest, DecodedIdAndDynamicFieldsDoNotCollide) {
       << "the decoded id appears only inside fields: " << text;
 }
 
+using AlertRuleTextTest = analysis::AnalyzerFixture;
+
+TEST_F(AlertRuleTextTest, RuleObjectHasRuleTextAndCurrentCount) {
+  ASSERT_EQ(Load(R"(<decoder name="app"><prematch>^app: </prematch></decoder>)",
+                 std::string(analysis::kTemplateRules) + R"(
+<group name="app,,web,">
+  <rule id="100" level="3"><decoded_as>app</decoded_as>
+    <description>app "quoted" \path</description>
+    <info type="cve">CVE-2024-0001</info><info type="link">https://example.org/a</info></rule>
+  <rule id="101" level="10" frequency="2" timeframe="60"><if_matched_sid>100</if_matched_sid>
+    <description>app repeated</description></rule>
+</group>)"),
+            "");
+  analysis::RuleMatch first = Feed("app: one");
+  ASSERT_EQ(first.rule->id, 100);
+  Alert alert{"1.2", first.rule, &event_, &first.previous};
+  std::string text = FormatAlertJson(alert);
+  EXPECT_EQ(text.substr(0, text.find(",\"id\":")),
+            R"({"rule":{"level":3,"comment":"app \"quoted\" \\path","sidid":100,"firedtimes":1,)"
+            R"("groups":["app","web"],"cve":"CVE-2024-0001","info":"https://example.org/a"})");
+  EXPECT_NE(FormatAlertLog(alert).find("\nRule: 100 (level 3) -> 'app \"quoted\" \\path'\n"),
+            std::string::npos);
+
+  analysis::RuleMatch match;
+  for (int i = 0; i < 5 && (match.rule == nullptr || match.rule->id != 101); ++i) {
+    match = Feed("app: again");
+  }
+  ASSERT_EQ(match.rule->id, 101);
+  Alert repeated{"1.3", match.rule, &event_, &match.previous};
+  nlohmann::json json = nlohmann::json::parse(FormatAlertJson(repeated));
+  EXPECT_EQ(json["rule"]["frequency"], 2);
+  EXPECT_EQ(json["rule"]["firedtimes"], 1);
+  EXPECT_EQ(json["rule"]["groups"], nlohmann::json::parse(R"(["app","web"])"));
+}
+
 using AlertGeoIpTest = analysis::AnalyzerFixture;
 
 TEST_F(AlertGeoIpTest, LocationLinesFollowAddresses) {

@@ -153,6 +153,15 @@ struct Rule {
   bool log_alert = false;   // written to alerts.log
   bool mail_alert = false;  // marked " mail " in alerts.log
 
+  // Alert text that depends on the rule alone, rendered once by RuleSet::Load, so that the
+  // alert writers (src/alerting/alert.cc) copy it rather than format it for every alert.
+  struct AlertText {
+    std::string log_line;   // "Rule: 5710 (level 5) -> 'description'\n" of alerts.log
+    std::string json_head;  // the JSON "rule" object up to `"firedtimes":`
+    std::string json_tail;  // the rest of it after the count: groups, info, closing brace
+  };
+  AlertText alert_text;
+
   // Conditions, tested in OSSEC's order.
   int decoded_as = -1;  // decoder id, -1 when not set
   std::string decoded_as_name;

@@ -6,6 +6,7 @@
 #include "analysis/word_match.h"
 #include "analysis/xml_vars.h"
 #include "common/file.h"
+#include "common/json_writer.h"
 #include "common/text.h"
 #include "config/xml.h"
 
@@ -171,7 +172,10 @@ class RuleLoader {
 
   // Wires the correlation lists and the child indexes once every rule is in place.
   void Finish() {
-    for (const auto& rule : set_->rules_) IndexChildren(rule.get());
+    for (const auto& rule : set_->rules_) {
+      IndexChildren(rule.get());
+      RenderAlertText(rule.get());
+    }
     for (const auto& rule : set_->rules_) {
       if (rule->if_matched_sid.empty()) continue;
       Rule* target = set_->Find(rule->if_matched_sid.front());
@@ -203,6 +207,39 @@ class RuleLoader {
   std::vector<std::string>& errors() { return errors_; }
 
  private:
+  // Fills rule->alert_text. The pieces are those of the alerts.log and alerts.json formats
+  // written by src/alerting/alert.cc, which puts the per-alert parts between them.
+  static void RenderAlertText(Rule* rule) {
+    Rule::AlertText& text = rule->alert_text;
+    text = Rule::AlertText();
+    text.log_line = "Rule: " + std::to_string(rule->id) + " (level " +
+                    std::to_string(rule->level) + ") -> '" + rule->description + "'\n";
+    JsonWriter head(&text.json_head);
+    head.BeginObject();
+    head.MemberInt("level", rule->level);
+    head.Member("comment", rule->description);
+    head.MemberInt("sidid", rule->id);
+    if (rule->frequency > 0) head.MemberInt("frequency", rule->frequency);
+    head.Key("firedtimes");
+    text.json_tail = ",";
+    JsonWriter tail(&text.json_tail);
+    tail.Key("groups");
+    tail.BeginArray();
+    // The group string is comma-separated with a trailing comma; empty items are left out.
+    std::string_view groups = rule->groups;
+    while (!groups.empty()) {
+      size_t comma = groups.find(',');
+      std::string_view group = groups.substr(0, comma);
+      if (!group.empty()) tail.String(group);
+      groups.remove_prefix(comma == std::string_view::npos ? groups.size() : comma + 1);
+    }
+    tail.EndArray();
+    for (const RuleInfo& info : rule->info) {
+      tail.Member(info.type == "cve" ? "cve" : "info", info.value);
+    }
+    tail.EndObject();
+  }
+
   // Splits a rule's children by <decoded_as>, so that matching skips the children whose
   // decoder differs from the event's without testing them one by one.
   static void IndexChildren(Rule* rule) {

@@ -1,9 +1,9 @@
-#include "alerting/json_writer.h"
+#include "common/json_writer.h"
 
 #include <charconv>
 #include <cstring>
 
-namespace vigil::alerting {
+namespace vigil {
 namespace {
 
 // True when one of the eight bytes in `word` is below 0x20, a quote or a backslash. Each test
@@ -17,6 +17,26 @@ bool NeedsEscape(uint64_t word) {
   uint64_t is_quote = (quote - kOnes) & ~quote;
   uint64_t is_backslash = (backslash - kOnes) & ~backslash;
   return ((control | is_quote | is_backslash) & kHigh) != 0;
+}
+
+// True when `value` has a byte that a JSON string must escape.
+bool HasEscape(std::string_view value) {
+  const char* p = value.data();
+  size_t n = value.size();
+  if (n < 8) {
+    for (char c : value) {
+      if (static_cast<unsigned char>(c) < 0x20 || c == '"' || c == '\\') return true;
+    }
+    return false;
+  }
+  uint64_t word;
+  for (size_t i = 0; i + 8 <= n; i += 8) {
+    std::memcpy(&word, p + i, sizeof word);
+    if (NeedsEscape(word)) return true;
+  }
+  // The last eight bytes cover those after the last whole word, so some are tested twice.
+  std::memcpy(&word, p + n - 8, sizeof word);
+  return NeedsEscape(word);
 }
 
 }  // namespace
@@ -36,6 +56,12 @@ void JsonWriter::String(std::string_view value) {
 void JsonWriter::WriteString(std::string_view value) {
   static constexpr char kHex[] = "0123456789abcdef";
   out_->push_back('"');
+  // Most values need no escape: test them whole, then copy them in one piece.
+  if (!HasEscape(value)) {
+    out_->append(value);
+    out_->push_back('"');
+    return;
+  }
   size_t start = 0;
   size_t i = 0;
   while (i < value.size()) {
@@ -93,4 +119,4 @@ void JsonWriter::UInt(uint64_t value) {
   out_->append(buffer, end);
 }
 
-}  // namespace vigil::alerting
+}  // namespace vigil

@@ -1,10 +1,10 @@
-#include "alerting/json_writer.h"
+#include "common/json_writer.h"
 
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
 
-namespace vigil::alerting {
+namespace vigil {
 namespace {
 
 TEST(JsonWriter, WritesNestedObjectsWithCommas) {
@@ -25,6 +25,19 @@ TEST(JsonWriter, WritesNestedObjectsWithCommas) {
   json.UInt(18446744073709551615ULL);
   json.EndObject();
   EXPECT_EQ(out, R"({"a":-1,"b":["x","y"],"c":{"d":"e"},"n":18446744073709551615})");
+}
+
+TEST(JsonWriter, ContinuesAfterRawText) {
+  std::string out;
+  JsonWriter json(&out);
+  json.BeginObject();
+  json.Key("a");
+  json.Raw("{\"b\":");
+  json.Raw("1}");
+  json.Member("c", "d");
+  json.EndObject();
+  EXPECT_EQ(out, R"({"a":{"b":1},"c":"d"})");
+  EXPECT_NO_THROW(nlohmann::json::parse(out));
 }
 
 TEST(JsonWriter, EscapesControlCharactersQuotesAndBackslashes) {
@@ -53,5 +66,24 @@ TEST(JsonWriter, EscapesAtEveryOffsetOfLongText) {
   }
 }
 
+TEST(JsonWriter, EscapesInShortTextAndTails) {
+  // Text under eight bytes is tested byte by byte, and the bytes after the last whole word of
+  // longer text by one overlapping word: put each special byte in both.
+  for (size_t length = 1; length < 20; ++length) {
+    for (size_t position = 0; position < length; ++position) {
+      for (char special : {'"', '\\', '\x01', '\x1f'}) {
+        std::string value(length, 'a');
+        value[position] = special;
+        std::string out;
+        JsonWriter json(&out);
+        json.String(value);
+        SCOPED_TRACE(testing::Message() << "length " << length << ", byte " << int(special)
+                                        << " at " << position);
+        EXPECT_EQ(out, nlohmann::json(value).dump());
+      }
+    }
+  }
+}
+
 }  // namespace
-}  // namespace vigil::alerting
+}  // namespace vigil

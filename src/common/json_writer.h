@@ -6,7 +6,7 @@
 #include <string>
 #include <string_view>
 
-namespace vigil::alerting {
+namespace vigil {
 
 // Appends JSON text to a string. The caller writes keys and values in order; the writer adds
 // commas. Strings must be valid UTF-8 (Vigil sanitises every record before analysis); control
@@ -49,6 +49,14 @@ class JsonWriter {
     Int(value);
   }
 
+  // Appends `json`, text rendered earlier such as a run of members with their commas,
+  // unchanged. A comma then precedes the next key or value, as after any value.
+  void Raw(std::string_view json) {
+    out_->append(json);
+    after_key_ = false;
+    first_ = false;
+  }
+
  private:
   // Writes the comma before a value or key unless it follows a key or opens a container.
   void BeforeValue() {
@@ -66,4 +74,4 @@ class JsonWriter {
   bool after_key_ = false;
 };
 
-}  // namespace vigil::alerting
+}  // namespace vigil
