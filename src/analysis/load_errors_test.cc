@@ -54,6 +54,19 @@ TEST_F(LoadErrorsTest, ReportsEveryRuleProblemAtOnce) {
   EXPECT_TRUE(Contains(error, "rules.xml:19: <bogus> is not a rule element"));
 }
 
+TEST_F(LoadErrorsTest, PartlyUndefinedIfSidLeavesNoDanglingChild) {
+  // Rule 101 names an existing parent and a missing one. It must not stay among rule 100's
+  // children once it is rejected, or placing rule 102 next to it reads freed memory.
+  std::string error = Load(kDecoders, Rules(R"(
+  <rule id="100" level="3"><description>base</description></rule>
+  <rule id="101" level="5"><if_sid>100, 999</if_sid><description>half placed</description></rule>
+  <rule id="102" level="4"><if_sid>100</if_sid><description>sibling</description></rule>
+  <rule id="103" level="2"><if_level>3</if_level><description>by level</description></rule>
+)"));
+  EXPECT_NE(error.find("<if_sid> names rule 999, which is not defined"), std::string::npos)
+      << error;
+}
+
 TEST_F(LoadErrorsTest, DecoderAndRuleErrorsTogether) {
   std::string error = Load(R"(
 <decoder name="child"><parent>later</parent></decoder>

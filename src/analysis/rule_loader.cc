@@ -712,12 +712,16 @@ class RuleLoader {
     if (rule->id < 10) {
       set_->roots_.push_back(rule);
     } else if (!rule->if_sid.empty()) {
+      // Every parent must exist before the rule joins any of them: a rule that is not placed
+      // is freed, and no parent may keep a pointer to it.
       for (int sid : rule->if_sid) {
-        Rule* parent = set_->Find(sid);
-        if (parent == nullptr) {
+        if (set_->Find(sid) == nullptr) {
           Error(where, "<if_sid> names rule " + std::to_string(sid) + ", which is not defined");
           return;
         }
+      }
+      for (int sid : rule->if_sid) {
+        Rule* parent = set_->Find(sid);
         if (!rule->category) rule->category = parent->category;
         AddChild(parent, rule);
       }
