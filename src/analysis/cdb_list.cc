@@ -1,7 +1,5 @@
 #include "analysis/cdb_list.h"
 
-#include <sys/stat.h>
-
 #include <algorithm>
 #include <cstdint>
 
@@ -39,11 +37,6 @@ constexpr size_t kCdbHeaderSize = 256 * 8;
 uint32_t ReadLittleEndian32(std::string_view bytes, size_t offset) {
   auto byte = [&](size_t i) { return static_cast<uint32_t>(static_cast<uint8_t>(bytes[offset + i])); };
   return byte(0) | byte(1) << 8 | byte(2) << 16 | byte(3) << 24;
-}
-
-bool FileExists(const std::string& path) {
-  struct stat info;
-  return stat(path.c_str(), &info) == 0;
 }
 
 bool ValueMatches(const std::string* value, const std::optional<Pattern>& check_value) {

@@ -596,7 +596,7 @@ bool FileFollower::ReadTail(Tail* tail, std::chrono::steady_clock::time_point no
   }
   size_t last_read = options_.read_budget_bytes - budget;
   if (last_read > 0) {
-    // The buffer still holds the last chunk read; a short chunk needs the bytes before it.
+    // The buffer still contains the last chunk read. A short chunk needs the bytes before it.
     if (tail->last_chunk >= Fingerprint::kFingerprintBytes) {
       tail->before_offset = ComputeFingerprint(
           std::string_view(buffer_.data() + tail->last_chunk - Fingerprint::kFingerprintBytes,

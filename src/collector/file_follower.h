@@ -44,8 +44,8 @@ struct FollowerOptions {
   // Called just before positions are saved, on the thread that calls Poll() and Close(). Its
   // text is saved in the same atomic write. The consumer returns a mark of what it has made
   // durable of the records emitted so far: for the daemon, the sizes of its output files
-  // after a flush. After a crash the mark tells it which records read again it has handled
-  // already. Null saves no mark.
+  // after a flush. After a crash the mark identifies which of the records read again it has
+  // handled already. Null saves no mark.
   std::function<std::string()> checkpoint;
 };
 

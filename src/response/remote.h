@@ -81,7 +81,7 @@ struct AgentOutcome {
   int64_t undo_at_ms = 0;   // when the agent undoes the response (Unix milliseconds); 0: never
 };
 
-// Where a command from the manager came from and how long its block has left.
+// Origin of a command from the manager, and the time left on its block.
 struct AgentCommandOrigin {
   uint64_t response_id = 0;  // the manager's id, kept with the pending delete
   // The seconds left of the response's timeout when the manager sent it; 0: the full timeout.

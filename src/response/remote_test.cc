@@ -356,7 +356,7 @@ class AgentExecdTest : public ::testing::Test {
 
 // A response that waited for an offline agent ends when it would have ended had the agent been
 // online, and the timed delete is handed to on_timed_undo with the manager's response id.
-TEST_F(AgentExecdTest, LateResponseEndsAtItsOriginalTimeAndReportsItsUndo) {
+TEST_F(AgentExecdTest, LateResponseKeepsOriginalEnd) {
   AgentOutcome outcome =
       Run("add", EncodeAgentCommand(Command("recorder", 600)), {}, AgentCommandOrigin{42, 100});
   EXPECT_EQ(outcome.kind, AgentOutcome::Kind::kExecuted) << outcome.detail;

@@ -14,7 +14,7 @@
 namespace vigil::transport {
 namespace {
 
-// Removes the files of the other credential kind, so an agent folder holds one credential.
+// Removes the files of the other credential kind, so an agent folder has one credential.
 void RemoveFiles(const std::string& dir, std::initializer_list<const char*> names) {
   for (const char* name : names) unlink((dir + "/" + name).c_str());
 }

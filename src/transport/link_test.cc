@@ -207,8 +207,8 @@ TEST_F(LinkTest, ResponseWaitsForOfflineAgent) {
 }
 
 // An agent sends each result until the manager acknowledges it, so after a lost link or a
-// restart the manager sees results again; it records each ResultId once, also across its own
-// restart, and acknowledges the repeats so that the agent stops sending them.
+// restart the manager receives results again. It records each ResultId once, also across its
+// own restart, and acknowledges the repeats so that the agent stops sending them.
 TEST_F(LinkTest, ResentResultsAreRecordedOnce) {
   std::string state = Enroll("web1");
   auto agent = StartAgent(state, {}, [](const ResponseCommandMessage&) {
@@ -241,7 +241,7 @@ TEST_F(LinkTest, ResentResultsAreRecordedOnce) {
   EXPECT_EQ(results()[1].undo_state, "undone");
   EXPECT_EQ(results()[1].undo_at_ms, 1700000060000);
 
-  // A restarted manager still knows both ids: the agent's resends after the restart are
+  // A restarted manager still has both ids, so the agent's resends after the restart are
   // acknowledged and not recorded.
   agent->Stop();
   const uint16_t port = manager_->port();

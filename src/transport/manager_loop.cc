@@ -720,8 +720,8 @@ void EventLoop::HandleResult(Connection* c, const ResponseResultMessage& result)
   impl_->log_->info("agent {}: response {} ('{}' {}) {} with exit status {}{}", c->agent_id,
                     report->response_id, report->command, report->action, report->state,
                     report->exit_status, report->detail.empty() ? "" : ": " + report->detail);
-  // The result is recorded before the seen id is saved, so that a crash in between can repeat
-  // a record but never lose one; the ack goes out only once both are written.
+  // The result is recorded before the seen id is saved, so a crash in between can repeat a
+  // record but never lose one. The ack goes out only once both are written.
   if (impl_->options_.on_response_result) impl_->options_.on_response_result(*report);
   {
     std::lock_guard lock(impl_->mu_);

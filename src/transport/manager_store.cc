@@ -467,7 +467,7 @@ Expected<std::string> ManagerStore::ResolveDuplicatesLocked(const std::string& n
           same_name ? "agent name '" + name + "' is already enrolled as " + existing_id
                     : "address " + address + " is already enrolled as agent " + existing_id);
     }
-    // Forced: the same name keeps its id with a new credential; another agent that holds the
+    // Forced: the same name keeps its id with a new credential, and another agent with the
     // address is removed. Either way the old credential stops working.
     if (!e.serial.empty()) revoked_.insert(e.serial);
     e.serial.clear();
@@ -517,7 +517,7 @@ Expected<PskCredential> ManagerStore::AddPskAgent(const PskAgentOptions& options
   entry.enrolled_at = clock_.NowSeconds();
   entry.removed = false;
   psks_[id] = key;
-  // The key is written before the agent list, so a manager that sees the new agent also
+  // The key is written before the agent list, so a manager that reads the new agent also
   // finds its key.
   VIGIL_RETURN_IF_ERROR(SavePsksLocked());
   VIGIL_RETURN_IF_ERROR(SaveRevokedLocked());

@@ -58,7 +58,7 @@ struct PskAgentOptions {
   bool force = false;
 };
 
-// A PSK agent's credential. `key` holds kPskBytes raw bytes.
+// A PSK agent's credential. `key` contains kPskBytes raw bytes.
 struct PskCredential {
   std::string agent_id;
   std::string name;

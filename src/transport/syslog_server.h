@@ -26,7 +26,7 @@ namespace vigil::transport {
 
 // The maximum message size kept, in bytes. Longer UDP datagrams and TCP lines are cut and
 // counted. OSSEC 2.9 and 3.x read at most 1024 bytes per datagram and 6144 per TCP line. Vigil
-// keeps more, because RFC 5424 section 6.1 says receivers SHOULD accept 2048 bytes.
+// keeps more, because RFC 5424 section 6.1 asks receivers to accept at least 2048 bytes.
 inline constexpr size_t kMaxSyslogMessageBytes = 64 * 1024;
 
 // Returns `message` without trailing newlines and carriage returns and without a leading

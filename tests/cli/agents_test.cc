@@ -336,7 +336,7 @@ size_t CountOf(const std::string& text, const std::string& part) {
 
 // The agent reports its own delete at the end of the timeout; the manager logs it and drops
 // the block from its record at once.
-TEST_F(AgentResponsesTest, AgentReportsTheUndoAtTheEndOfTheTimeout) {
+TEST_F(AgentResponsesTest, AgentReportsUndoAtTimeout) {
   StartManager();
   Enroll("web1");
   StartAgent("web1");
@@ -368,8 +368,8 @@ TEST_F(AgentResponsesTest, ResentResultIsRecordedOnce) {
       << ReadAll(results) << Logs();
   ASSERT_TRUE(WaitFor([&] { return Has(Actions(), "executed long-mark 192.0.2.80"); }));
 
-  // Stop both; the agent's file now says the manager never acknowledged the result, as after
-  // a link cut between the result and its ack.
+  // Stop both. The agent's file now records that the manager never acknowledged the result, as
+  // after a link cut between the result and its ack.
   ASSERT_EQ(StopProcess(pids_[1], SIGTERM), 0) << Logs();
   ASSERT_EQ(StopProcess(pids_[0], SIGTERM), 0) << Logs();
   pids_.clear();
