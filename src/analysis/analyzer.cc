@@ -1,5 +1,6 @@
 #include "analysis/analyzer.h"
 
+#include "common/logging.h"
 #include "common/text.h"
 
 namespace vigil::analysis {
@@ -22,7 +23,15 @@ Analyzer::Analyzer(DecoderSet decoders, RuleSet rules, const Clock* clock,
       rules_(std::move(rules)),
       clock_(clock),
       predecoder_(PreDecoder::ShortHostname()),
-      engine_(&rules_, std::move(engine_options)) {}
+      engine_(&rules_, std::move(engine_options), &prefilter_) {
+  if (engine_.prefilter_enabled()) decoders_.UsePrefilter(&prefilter_);
+  Status built = prefilter_.Build();
+  if (!built.ok()) {
+    // The prefilter only saves work; unbuilt, it lets every pattern run.
+    GetLogger("analysis")->warn("{}; every decoder and rule pattern will be run",
+                                built.message());
+  }
+}
 
 Expected<std::unique_ptr<Analyzer>> Analyzer::Create(const config::Config& config,
                                                      const Clock* clock,
@@ -118,6 +127,7 @@ void Analyzer::Decode(std::string_view location, std::string_view text, Event* e
   event->full_log.assign(text);
   SanitizeText(&event->full_log);
   predecoder_.Run(event);
+  prefilter_.Scan(event->log(), &event->literal_hits);
   decoders_.Decode(event);
 }
 

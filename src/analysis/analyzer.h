@@ -82,6 +82,8 @@ class Analyzer {
   RuleSet rules_;
   const Clock* clock_;
   PreDecoder predecoder_;
+  // One scan of each log serves the decoders' and the rules' patterns.
+  LogPrefilter prefilter_;
   RuleEngine engine_;
   AnalyzerCounters counters_;
   std::unique_ptr<const GeoIpDatabase> geoip_;

@@ -417,6 +417,14 @@ int DecoderSet::IdOf(std::string_view name) const {
   return -1;
 }
 
+void DecoderSet::UsePrefilter(LogPrefilter* prefilter) {
+  for (const auto& decoder : all_) {
+    if (decoder->prematch) decoder->prematch_prefilter = prefilter->Add(*decoder->prematch);
+    if (decoder->regex) decoder->regex_prefilter = prefilter->Add(*decoder->regex);
+  }
+  prefilter_ = prefilter;
+}
+
 void DecoderSet::Decode(Event* event) const {
   const std::vector<const Decoder*>& roots =
       event->has_program_name ? with_program_ : without_program_;
@@ -426,7 +434,9 @@ void DecoderSet::Decode(Event* event) const {
     if (root->program_name && !root->program_name->Search(event->program_name)) continue;
     size_t parent_end = 0;
     if (root->prematch) {
-      if (!root->prematch->Search(log, &match)) continue;
+      if (!MayMatch(root->prematch_prefilter, *event) || !root->prematch->Search(log, &match)) {
+        continue;
+      }
       parent_end = match.end;
     }
     event->decoder = root;
@@ -437,7 +447,9 @@ void DecoderSet::Decode(Event* event) const {
       RunPlugin(root->plugin, event);
     } else if (root->regex) {
       size_t start = root->regex_offset == RegexOffset::kNone ? 0 : parent_end;
-      if (root->regex->Search(log.substr(start), &match)) AssignCaptures(*root, match, event);
+      if (MayMatch(root->regex_prefilter, *event) && root->regex->Search(log.substr(start), &match)) {
+        AssignCaptures(*root, match, event);
+      }
     }
     return;
   }
@@ -458,7 +470,8 @@ void DecoderSet::RunChildren(const Decoder& root, size_t parent_end, Event* even
       break;
     }
     size_t base = child->prematch_after_parent ? parent_end : 0;
-    if (child->prematch->Search(log.substr(base), &match)) {
+    if (MayMatch(child->prematch_prefilter, *event) &&
+        child->prematch->Search(log.substr(base), &match)) {
       child_end = base + match.end;
       event->decoder = child;
       event->category = child->type;
@@ -494,7 +507,8 @@ void DecoderSet::RunChildren(const Decoder& root, size_t parent_end, Event* even
         break;
     }
     if (start > log.size()) start = log.size();
-    if (!child->regex->Search(log.substr(start), &match)) {
+    if (!MayMatch(child->regex_prefilter, *event) ||
+        !child->regex->Search(log.substr(start), &match)) {
       if (child->get_next) continue;
       return;
     }

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "analysis/event.h"
+#include "analysis/log_prefilter.h"
 #include "analysis/pattern/pattern.h"
 #include "analysis/plugin_decoders.h"
 #include "common/status.h"
@@ -50,6 +51,9 @@ struct Decoder {
   bool prematch_after_parent = false;
   std::optional<Pattern> regex;
   RegexOffset regex_offset = RegexOffset::kNone;
+  // Requirements of `prematch` and `regex` in the analyzer's LogPrefilter; -1 when none.
+  int prematch_prefilter = -1;
+  int regex_prefilter = -1;
   std::vector<OrderTarget> order;
   uint32_t fts = 0;  // FtsField bits
   Category type = Category::kSyslog;
@@ -87,6 +91,11 @@ class DecoderSet {
   static Expected<DecoderSet> Load(const std::vector<std::string>& files,
                                    const DecoderOptions& options);
 
+  // Adds every prematch and regex to `prefilter`, which must outlive the set and be built
+  // before Decode(). Decode() then skips a pattern whose literals the event's
+  // literal_hits lack.
+  void UsePrefilter(LogPrefilter* prefilter);
+
   // Runs the decoders on a pre-decoded event: sets event->decoder and the decoded fields.
   void Decode(Event* event) const;
 
@@ -98,10 +107,15 @@ class DecoderSet {
 
  private:
   void RunChildren(const Decoder& root, size_t parent_end, Event* event) const;
+  // False when the prefilter shows that requirement `id` cannot match the event's log.
+  bool MayMatch(int id, const Event& event) const {
+    return prefilter_ == nullptr || prefilter_->MayMatch(id, event.literal_hits);
+  }
 
   std::vector<std::unique_ptr<Decoder>> all_;
   std::vector<const Decoder*> with_program_;
   std::vector<const Decoder*> without_program_;
+  const LogPrefilter* prefilter_ = nullptr;
 };
 
 }  // namespace vigil::analysis

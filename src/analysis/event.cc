@@ -85,6 +85,8 @@ void Event::Reset() {
   srcgeoip.clear();
   dstgeoip.clear();
   decoded_order.clear();
+  literal_hits.scanned = false;
+  literal_hits.filtering = false;
 }
 
 }  // namespace vigil::analysis

@@ -52,6 +52,17 @@ std::string_view FieldLabel(Field field);
 // Parses an <order> name. "user" is dstuser and "extra_data" is data, as in OSSEC.
 bool ParseFieldName(std::string_view name, Field* field);
 
+// Which literals of the analyzer's LogPrefilter an event's log contains, from one scan that
+// the decoders and the rules share.
+struct LiteralHits {
+  std::vector<uint64_t> bits;  // bit i: literal i occurs in the log
+  // True once the current log was scanned. Whoever replaces the log clears it.
+  bool scanned = false;
+  // True when `bits` may reject patterns: the log was scanned, is ASCII, and the prefilter
+  // is built. Otherwise every pattern must run.
+  bool filtering = false;
+};
+
 struct Event {
   // What arrived.
   std::string location;  // "stdin", a file path, or "(agent) ip->path" for agent events
@@ -81,6 +92,8 @@ struct Event {
   std::string dstgeoip;
   // Fields in the order the decoder set them, for logtest's phase 2: (label, value).
   std::vector<std::pair<std::string, std::string>> decoded_order;
+  // Set by Analyzer::Decode right after pre-decoding.
+  LiteralHits literal_hits;
 
   std::string_view log() const { return std::string_view(full_log).substr(log_offset, log_length); }
 

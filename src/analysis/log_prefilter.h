@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "analysis/event.h"
 #include "analysis/pattern/pattern.h"
 #include "common/status.h"
 
@@ -26,7 +27,10 @@ namespace vigil::analysis {
 std::optional<std::vector<std::string>> RequiredLiterals(PatternSyntax syntax,
                                                          std::string_view text);
 
-// Not thread-safe: one prefilter per engine (it owns its Hyperscan scratch space).
+// The decoders' and rules' patterns registered in one prefilter. Add() and Build() are not
+// thread-safe; after Build(), Scan(log, hits) and MayMatch(id, hits) may run on several
+// threads at once (each thread keeps its own Hyperscan scratch space). The one-argument
+// Scan() and MayMatch() keep the result in the prefilter and serve one thread.
 class LogPrefilter {
  public:
   LogPrefilter() = default;
@@ -38,36 +42,43 @@ class LogPrefilter {
   // prefilter (it must then always be run). Call before Build().
   int Add(const Pattern& pattern);
 
-  // Compiles the registered literals. With no literal the prefilter stays inactive.
+  // Compiles the registered literals. With no literal, or after an error, the prefilter stays
+  // inactive and every MayMatch() is true.
   Status Build();
 
-  // Scans `log` for every literal. Call once per event before MayMatch().
-  void Scan(std::string_view log);
+  // Scans `log` for every literal into `hits`, whose `scanned` becomes true.
+  void Scan(std::string_view log, LiteralHits* hits) const;
 
-  // Returns false when requirement `id` is not met by the last scanned log, because the
-  // pattern cannot match then. Returns true otherwise, always for -1 and for a log with
-  // non-ASCII bytes.
-  bool MayMatch(int id) const {
-    if (id < 0 || !filtering_) return true;
+  // Returns false when requirement `id` is not met by the log that `hits` describes, because
+  // the pattern cannot match then. Returns true otherwise, always for -1, for a log with
+  // non-ASCII bytes and for hits that were never scanned.
+  bool MayMatch(int id, const LiteralHits& hits) const {
+    if (id < 0 || !hits.filtering) return true;
     for (uint32_t literal : requirements_[static_cast<size_t>(id)]) {
-      if ((found_[literal >> 6] >> (literal & 63)) & 1u) return true;
+      if ((hits.bits[literal >> 6] >> (literal & 63)) & 1u) return true;
     }
     return false;
   }
+
+  // The same, with the hits kept in the prefilter. Not thread-safe.
+  void Scan(std::string_view log) { Scan(log, &hits_); }
+  bool MayMatch(int id) const { return MayMatch(id, hits_); }
 
   size_t literal_count() const { return literals_.size(); }
   size_t requirement_count() const { return requirements_.size(); }
 
  private:
+  // This thread's scratch space, sized for the database; nullptr when out of memory.
+  hs_scratch* ThreadScratch() const;
   static int OnMatch(unsigned int id, unsigned long long from, unsigned long long to,
                      unsigned int flags, void* context);
 
   std::vector<std::string> literals_;
   std::vector<std::vector<uint32_t>> requirements_;  // literal ids, any of which suffices
-  std::vector<uint64_t> found_;                      // bit per literal, from the last scan
-  bool filtering_ = false;  // true after a scan of an ASCII log by a built prefilter
+  LiteralHits hits_;  // of the one-argument Scan()
   hs_database* database_ = nullptr;
-  hs_scratch* scratch_ = nullptr;
+  // Tells the threads' scratch spaces which database they were last sized for.
+  uint64_t generation_ = 0;
 };
 
 }  // namespace vigil::analysis

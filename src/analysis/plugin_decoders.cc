@@ -235,6 +235,9 @@ void DecodeOssecAlert(Event* event) {
   event->hostname = location;
   event->full_log = std::move(original);
   event->log_offset = 0;
+  // The prefilter's hits described the log just replaced; the rules scan the new one.
+  event->literal_hits.scanned = false;
+  event->literal_hits.filtering = false;
   if (has_srcip) event->Set(Field::kSrcIp, srcip);
   if (has_user) event->Set(Field::kDstUser, user);
   event->generated_rule_id = rule_id;

@@ -14,6 +14,8 @@ namespace {
 constexpr size_t kMaxPreviousEvents = 11;
 // Upper bound on events kept per correlation list, whatever the timeframes allow.
 constexpr size_t kMaxListEvents = 16384;
+// Stored events kept for reuse once no list holds them, which saves their allocations.
+constexpr size_t kMaxSpareEvents = 256;
 
 bool MatchField(const std::optional<Pattern>& pattern, bool present, std::string_view value) {
   return !pattern || (present && pattern->Search(value));
@@ -84,8 +86,8 @@ uint64_t Barrier(const EventList& list, int level) {
   return 0;
 }
 
-// Removes the oldest event of `list` and its index entries.
-void PopOldest(EventList* list) {
+// Removes the oldest event of `list` and its index entries, and returns it.
+std::shared_ptr<StoredEvent> PopOldest(EventList* list) {
   StoredEvent* oldest = list->events.back().get();
   if (list->index_srcip && oldest->has_srcip) {
     auto it = list->by_srcip.find(oldest->srcip);
@@ -104,7 +106,9 @@ void PopOldest(EventList* list) {
     }
   }
   list->marked.erase(oldest->sequence);
+  std::shared_ptr<StoredEvent> popped = std::move(list->events.back());
   list->events.pop_back();
+  return popped;
 }
 
 }  // namespace
@@ -136,23 +140,24 @@ std::string FtsKey(const Event& event, uint32_t fts_fields) {
   return key;
 }
 
-RuleEngine::RuleEngine(RuleSet* rules, EngineOptions options)
-    : rules_(rules), options_(std::move(options)) {
+RuleEngine::RuleEngine(RuleSet* rules, EngineOptions options, LogPrefilter* shared)
+    : rules_(rules), options_(std::move(options)), prefilter_(shared) {
+  if (prefilter_ == nullptr) {
+    own_prefilter_ = std::make_unique<LogPrefilter>();
+    prefilter_ = own_prefilter_.get();
+  }
   for (const auto& rule : rules_->all()) {
     rule->match_prefilter = -1;
     rule->regex_prefilter = -1;
     if (!options_.prefilter) continue;
-    if (rule->match) rule->match_prefilter = prefilter_.Add(*rule->match);
-    if (rule->regex) rule->regex_prefilter = prefilter_.Add(*rule->regex);
+    if (rule->match) rule->match_prefilter = prefilter_->Add(*rule->match);
+    if (rule->regex) rule->regex_prefilter = prefilter_->Add(*rule->regex);
   }
-  Status built = prefilter_.Build();
+  if (own_prefilter_ == nullptr) return;
+  Status built = own_prefilter_->Build();
   if (!built.ok()) {
-    // The prefilter only saves work, so the engine runs every pattern without it.
+    // The prefilter only saves work; unbuilt, it lets every pattern run.
     GetLogger("analysis")->warn("{}; every rule pattern will be run", built.message());
-    for (const auto& rule : rules_->all()) {
-      rule->match_prefilter = -1;
-      rule->regex_prefilter = -1;
-    }
   }
 }
 
@@ -180,11 +185,11 @@ bool RuleEngine::TestConditions(const Rule& rule, const Event& event, std::strin
     return fail(event.Has(Field::kId) ? "id does not match" : "id: the event has no id");
   }
   if (rule.match &&
-      (!prefilter_.MayMatch(rule.match_prefilter) || !rule.match->Search(event.log()))) {
+      (!prefilter_->MayMatch(rule.match_prefilter, *hits_) || !rule.match->Search(event.log()))) {
     return fail("match does not match the log");
   }
   if (rule.regex &&
-      (!prefilter_.MayMatch(rule.regex_prefilter) || !rule.regex->Search(event.log()))) {
+      (!prefilter_->MayMatch(rule.regex_prefilter, *hits_) || !rule.regex->Search(event.log()))) {
     return fail("regex does not match the log");
   }
   if (rule.action && !(event.Has(Field::kAction) && event.Get(Field::kAction) == *rule.action)) {
@@ -387,17 +392,21 @@ bool RuleEngine::TestContext(const Rule& rule, const Event& event, ContextResult
   int64_t oldest_time = event.time - rule.timeframe;
   int needed = rule.frequency + 1;
   int count = 0;
-  std::vector<std::shared_ptr<const StoredEvent>> counted;
+  // Most searches fail, so the counted events are kept as pointers into the lists, which do
+  // not change during the search, and copied only when the rule fires.
+  std::vector<const std::shared_ptr<StoredEvent>*>& counted = counted_scratch_;
+  counted.clear();
   StoredEvent* last_counted = nullptr;
   // Counts `stored`; returns true when the rule fires.
   auto count_event = [&](const std::shared_ptr<StoredEvent>& stored) {
     ++count;
     last_counted = stored.get();
-    if (counted.size() < kMaxPreviousEvents) counted.push_back(stored);
+    if (counted.size() < kMaxPreviousEvents) counted.push_back(&stored);
     return count >= needed;
   };
   auto fire = [&] {
-    result->counted = std::move(counted);
+    result->counted.clear();
+    for (const std::shared_ptr<StoredEvent>* stored : counted) result->counted.push_back(*stored);
     result->marks[0] = last_counted;
     result->marks[1] = events->front().get();
     result->level = rule.level;
@@ -444,7 +453,7 @@ const Rule* RuleEngine::Check(const Rule& rule, const Event& event, std::string*
     context.emplace();
     if (!TestContext(rule, event, &*context)) {
       matched = false;
-      why = "fewer than frequency+1 earlier matching events within the timeframe";
+      if (trace != nullptr) why = "fewer than frequency+1 earlier matching events within the timeframe";
     }
   }
   if (!matched) {
@@ -490,7 +499,7 @@ const Rule* RuleEngine::Check(const Rule& rule, const Event& event, std::string*
 void RuleEngine::Store(const Rule& rule, const Event& event, int matched_level) {
   bool keep_history = rules_->uses_history();
   if (!rule.own_list && rule.group_lists.empty() && !keep_history) return;
-  auto stored = std::make_shared<StoredEvent>();
+  std::shared_ptr<StoredEvent> stored = NewStoredEvent();
   if (rule.own_list) {
     stored->lists.push_back(rule.own_list.get());
   } else {
@@ -523,13 +532,32 @@ void RuleEngine::Store(const Rule& rule, const Event& event, int matched_level) 
     int64_t oldest = event.time - list->max_age_seconds;
     while (!list->events.empty() &&
            (list->events.back()->time < oldest || list->events.size() > kMaxListEvents)) {
-      PopOldest(list);
+      Recycle(PopOldest(list));
     }
   }
   if (matched_level > 0) Mark(stored.get(), matched_level);
   if (keep_history) {
     history_.push_front(stored);
-    while (history_.size() > options_.memory_size) history_.pop_back();
+    while (history_.size() > options_.memory_size) {
+      Recycle(std::move(history_.back()));
+      history_.pop_back();
+    }
+  }
+}
+
+std::shared_ptr<StoredEvent> RuleEngine::NewStoredEvent() {
+  if (spare_events_.empty()) return std::make_shared<StoredEvent>();
+  std::shared_ptr<StoredEvent> stored = std::move(spare_events_.back());
+  spare_events_.pop_back();
+  stored->matched = 0;
+  stored->lists.clear();
+  return stored;
+}
+
+void RuleEngine::Recycle(std::shared_ptr<StoredEvent> stored) {
+  // Only an event no list, history or result refers to any more can be reused.
+  if (stored.use_count() == 1 && spare_events_.size() < kMaxSpareEvents) {
+    spare_events_.push_back(std::move(stored));
   }
 }
 
@@ -537,7 +565,12 @@ RuleMatch RuleEngine::Match(const Event& event, std::string* trace) {
   RuleMatch result;
   selected_context_ = ContextResult();
   current_matched_level_ = 0;
-  prefilter_.Scan(event.log());
+  // An engine with its own prefilter numbers the literals its own way, so it scans itself.
+  hits_ = &event.literal_hits;
+  if (own_prefilter_ != nullptr || !event.literal_hits.scanned) {
+    prefilter_->Scan(event.log(), &own_hits_);
+    hits_ = &own_hits_;
+  }
   if (trace != nullptr) trace->append("\n**Rule debugging:\n");
   if (event.generated_rule_id != 0) {
     // A forwarded alert names its rule: that rule is the decision.

@@ -41,8 +41,13 @@ struct EngineOptions {
 // first-time-seen, ignore, diff and history stores.
 class RuleEngine {
  public:
-  // `rules` must outlive the engine. Event times come from Event::time.
-  explicit RuleEngine(RuleSet* rules, EngineOptions options = {});
+  // `rules` must outlive the engine. Event times come from Event::time. With a `shared`
+  // prefilter (which must outlive the engine), the engine adds the rules' patterns to it and
+  // the owner builds it and fills each Event::literal_hits; without one, the engine keeps
+  // its own and scans each event's log itself.
+  explicit RuleEngine(RuleSet* rules, EngineOptions options = {}, LogPrefilter* shared = nullptr);
+
+  bool prefilter_enabled() const { return options_.prefilter; }
 
   // Finds the rule for `event` and records the event for later correlation when it alerts.
   // When `trace` is not null, appends logtest's verbose explanation of every rule tried,
@@ -72,10 +77,20 @@ class RuleEngine {
   bool CheckDiff(const Rule& rule, const Event& event);
   bool IsFirstTimeSeen(const Event& event);
   void Store(const Rule& rule, const Event& event, int matched_level);
+  // A stored event to fill: a spare one when there is one, else a new one.
+  std::shared_ptr<StoredEvent> NewStoredEvent();
+  // Keeps `stored` as a spare when nothing else refers to it.
+  void Recycle(std::shared_ptr<StoredEvent> stored);
 
   RuleSet* rules_;
   EngineOptions options_;
-  LogPrefilter prefilter_;
+  std::unique_ptr<LogPrefilter> own_prefilter_;  // when no prefilter is shared
+  LogPrefilter* prefilter_;
+  // Hits of the current event: its own, or those the engine scanned when it had none.
+  const LiteralHits* hits_ = nullptr;
+  LiteralHits own_hits_;
+  // The events TestContext() has counted so far, reused between searches.
+  mutable std::vector<const std::shared_ptr<StoredEvent>*> counted_scratch_;
   // Context of the rule Check() returned last.
   ContextResult selected_context_;
   // Level of the last correlation rule whose search succeeded for the current event.
@@ -85,6 +100,7 @@ class RuleEngine {
   std::unordered_set<std::string> ignored_;
   std::unordered_map<std::string, std::string> diff_last_;  // "host rule-id" -> last log
   std::deque<std::shared_ptr<StoredEvent>> history_;        // alerted events, newest first
+  std::vector<std::shared_ptr<StoredEvent>> spare_events_;
 };
 
 // Builds an ignore-store entry "<decoder> <id> <dstuser> <srcip> <dstip> <data> <system name>

@@ -17,7 +17,7 @@ class RawClient {
  public:
   Status Connect(SslCtxPtr ctx, uint16_t port) {
     ctx_ = std::move(ctx);
-    return connection_.Connect(ctx_.get(), HostPort{"127.0.0.1", port}, Deadline());
+    return connection_.Connect(ctx_.get(), HostPort{"127.0.0.1", port}, FiveSeconds());
   }
   Status ConnectAs(const std::string& state_dir, uint16_t port) {
     Expected<AgentIdentity> identity = LoadAgentIdentity(state_dir);
@@ -27,9 +27,9 @@ class RawClient {
     if (!ctx.ok()) return ctx.status();
     return Connect(std::move(*ctx), port);
   }
-  Status Send(std::string_view bytes) { return connection_.WriteAll(bytes, Deadline()); }
+  Status Send(std::string_view bytes) { return connection_.WriteAll(bytes, FiveSeconds()); }
   Status Send(const Message& message) { return Send(EncodeMessage(message)); }
-  Expected<Message> Read() { return connection_.ReadMessage(&decoder_, Deadline()); }
+  Expected<Message> Read() { return connection_.ReadMessage(&decoder_, FiveSeconds()); }
   // Sends a hello for `agent_id` and returns the manager's reply.
   Expected<Message> Hello(const std::string& agent_id, const std::string& session) {
     HelloMessage hello;
@@ -42,7 +42,7 @@ class RawClient {
   void Close() { connection_.Close(); }
 
  private:
-  static Deadline Deadline() { return std::chrono::steady_clock::now() + 5s; }
+  static transport::Deadline FiveSeconds() { return std::chrono::steady_clock::now() + 5s; }
   SslCtxPtr ctx_;
   TlsClientConnection connection_;
   FrameDecoder decoder_;

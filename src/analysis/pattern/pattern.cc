@@ -109,6 +109,10 @@ struct Pattern::Impl {
   std::optional<LiteralSet> literals;
   pcre2_code* code = nullptr;
   uint32_t capture_count = 0;
+  // True when code has JIT code: searches then call pcre2_jit_match directly, which skips
+  // pcre2_match's option checks and dispatch (the subject's UTF-8 is never checked either
+  // way, because of PCRE2_MATCH_INVALID_UTF).
+  bool jitted = false;
 
   ~Impl() { pcre2_code_free(code); }
 
@@ -213,6 +217,7 @@ Status Pattern::Impl::CompilePcre2(
   pcre2_pattern_info(code, PCRE2_INFO_CAPTURECOUNT, &capture_count);
 
   int jit_rc = pcre2_jit_compile(code, PCRE2_JIT_COMPLETE);
+  jitted = jit_rc == 0;
   if (jit_rc != 0 && jit_rc != PCRE2_ERROR_JIT_BADOPTION) {
     // pcre2_match runs the interpreter when there is no JIT code, so this costs speed only.
     uint64_t suppressed = 0;
@@ -250,8 +255,9 @@ bool Pattern::Impl::SearchPcre2(std::string_view subject, MatchResult* match) co
   }
   // PCRE2 takes no null subject pointer, even for an empty subject.
   const char* bytes = subject.data() != nullptr ? subject.data() : "";
-  int rc = pcre2_match(code, reinterpret_cast<PCRE2_SPTR>(bytes), subject.size(), 0, 0, data,
-                       state.context());
+  PCRE2_SPTR start = reinterpret_cast<PCRE2_SPTR>(bytes);
+  int rc = jitted ? pcre2_jit_match(code, start, subject.size(), 0, 0, data, state.context())
+                  : pcre2_match(code, start, subject.size(), 0, 0, data, state.context());
   if (rc < 0) {
     if (rc == PCRE2_ERROR_NOMATCH) return false;
     uint64_t suppressed = 0;
