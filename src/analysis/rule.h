@@ -124,15 +124,19 @@ struct StoredEvent {
 struct EventList {
   std::deque<std::shared_ptr<StoredEvent>> events;
   int max_age_seconds = 0;  // the maximum timeframe of the rules that search this list
-  // The events of one source address in a list, oldest first from `head`.
-  struct SourceEvents {
+  // The events of one key (a source address or a user) in a list, oldest first from `head`.
+  struct KeyEvents {
     std::vector<std::shared_ptr<StoredEvent>> events;
     size_t head = 0;  // events before it have left the list
   };
+  using KeyIndex = std::unordered_map<std::string, KeyEvents>;
   // Set when a rule with same_source_ip searches this list: `by_srcip` then holds the events
   // of each source address, so the search skips other addresses.
   bool index_srcip = false;
-  std::unordered_map<std::string, SourceEvents> by_srcip;
+  KeyIndex by_srcip;
+  // The same for rules with same_user (and without same_source_ip), by dstuser.
+  bool index_dstuser = false;
+  KeyIndex by_dstuser;
   // Events of this list marked by a correlation rule (matched > 0), by sequence.
   std::map<uint64_t, StoredEvent*> marked;
 };

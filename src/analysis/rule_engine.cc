@@ -86,24 +86,29 @@ uint64_t Barrier(const EventList& list, int level) {
   return 0;
 }
 
+// Removes `oldest`, the oldest event of its list, from the list's `index` under `key`.
+void DropFromIndex(EventList::KeyIndex* index, const std::string& key, const StoredEvent* oldest) {
+  auto it = index->find(key);
+  if (it == index->end()) return;
+  EventList::KeyEvents& keyed = it->second;
+  if (keyed.head < keyed.events.size() && keyed.events[keyed.head].get() == oldest) {
+    keyed.events[keyed.head++].reset();
+  }
+  if (keyed.head == keyed.events.size()) {
+    index->erase(it);
+  } else if (keyed.head >= 32 && keyed.head * 2 >= keyed.events.size()) {
+    keyed.events.erase(keyed.events.begin(),
+                       keyed.events.begin() + static_cast<ptrdiff_t>(keyed.head));
+    keyed.head = 0;
+  }
+}
+
 // Removes the oldest event of `list` and its index entries, and returns it.
 std::shared_ptr<StoredEvent> PopOldest(EventList* list) {
   StoredEvent* oldest = list->events.back().get();
-  if (list->index_srcip && oldest->has_srcip) {
-    auto it = list->by_srcip.find(oldest->srcip);
-    if (it != list->by_srcip.end()) {
-      EventList::SourceEvents& source = it->second;
-      if (source.head < source.events.size() && source.events[source.head].get() == oldest) {
-        source.events[source.head++].reset();
-      }
-      if (source.head == source.events.size()) {
-        list->by_srcip.erase(it);
-      } else if (source.head >= 32 && source.head * 2 >= source.events.size()) {
-        source.events.erase(source.events.begin(),
-                            source.events.begin() + static_cast<ptrdiff_t>(source.head));
-        source.head = 0;
-      }
-    }
+  if (list->index_srcip && oldest->has_srcip) DropFromIndex(&list->by_srcip, oldest->srcip, oldest);
+  if (list->index_dstuser && oldest->has_dstuser) {
+    DropFromIndex(&list->by_dstuser, oldest->dstuser, oldest);
   }
   list->marked.erase(oldest->sequence);
   std::shared_ptr<StoredEvent> popped = std::move(list->events.back());
@@ -166,6 +171,14 @@ void RuleEngine::ResetState() {
   ignored_.clear();
   diff_last_.clear();
   history_.clear();
+}
+
+bool RuleEngine::QuickReject(const Rule& rule, const Event& event) const {
+  if (rule.decoded_as >= 0 && (event.decoder == nullptr || event.decoder->id != rule.decoded_as)) {
+    return true;
+  }
+  return (rule.match && !prefilter_->MayMatch(rule.match_prefilter, *hits_)) ||
+         (rule.regex && !prefilter_->MayMatch(rule.regex_prefilter, *hits_));
 }
 
 bool RuleEngine::TestConditions(const Rule& rule, const Event& event, std::string* why) const {
@@ -414,17 +427,26 @@ bool RuleEngine::TestContext(const Rule& rule, const Event& event, ContextResult
   };
 
   const EventList* list = rule.matched_list;
-  if (options_.index_by_source && list != nullptr && list->index_srcip &&
-      (rule.same & kSameSourceIp)) {
-    // Only events from the same address can count. The full walk stops at the newest event
-    // marked at this rule's level or above, so the indexed walk stops there too.
-    if (!event.Has(Field::kSrcIp)) return false;
-    auto it = list->by_srcip.find(std::string(event.Get(Field::kSrcIp)));
-    if (it == list->by_srcip.end()) return false;
+  const EventList::KeyIndex* index = nullptr;
+  Field key_field = Field::kSrcIp;
+  if (options_.index_by_source && list != nullptr) {
+    if (list->index_srcip && (rule.same & kSameSourceIp)) {
+      index = &list->by_srcip;
+    } else if (list->index_dstuser && (rule.same & kSameUser)) {
+      index = &list->by_dstuser;
+      key_field = Field::kDstUser;
+    }
+  }
+  if (index != nullptr) {
+    // Only events with the same address (or user) can count. The full walk stops at the
+    // newest event marked at this rule's level or above, so the indexed walk stops there too.
+    if (!event.Has(key_field)) return false;
+    auto it = index->find(std::string(event.Get(key_field)));
+    if (it == index->end()) return false;
     uint64_t barrier = Barrier(*list, rule.level);
-    const EventList::SourceEvents& source = it->second;
-    for (size_t i = source.events.size(); i-- > source.head;) {
-      const std::shared_ptr<StoredEvent>& stored = source.events[i];
+    const EventList::KeyEvents& keyed = it->second;
+    for (size_t i = keyed.events.size(); i-- > keyed.head;) {
+      const std::shared_ptr<StoredEvent>& stored = keyed.events[i];
       if (stored->time < oldest_time || stored->sequence <= barrier) break;
       if (!Qualifies(rule, *stored, event)) continue;
       if (count_event(stored)) return fire();
@@ -483,6 +505,7 @@ const Rule* RuleEngine::Check(const Rule& rule, const Event& event, std::string*
       children = it != rule.children_by_decoder.end() ? &it->second : &rule.children_generic;
     }
     for (const Rule* child : *children) {
+      if (trace == nullptr && QuickReject(*child, event)) continue;
       const Rule* found = Check(*child, event, trace);
       if (found != nullptr) return found;
     }
@@ -528,6 +551,9 @@ void RuleEngine::Store(const Rule& rule, const Event& event, int matched_level) 
     list->events.push_front(stored);
     if (list->index_srcip && stored->has_srcip) {
       list->by_srcip[stored->srcip].events.push_back(stored);
+    }
+    if (list->index_dstuser && stored->has_dstuser) {
+      list->by_dstuser[stored->dstuser].events.push_back(stored);
     }
     int64_t oldest = event.time - list->max_age_seconds;
     while (!list->events.empty() &&
@@ -586,6 +612,7 @@ RuleMatch RuleEngine::Match(const Event& event, std::string* trace) {
   }
   for (const Rule* root : rules_->roots()) {
     if (root->category.value_or(Category::kSyslog) != event.category) continue;
+    if (trace == nullptr && QuickReject(*root, event)) continue;
     const Rule* found = Check(*root, event, trace);
     if (found == nullptr) continue;
     result.rule = found;

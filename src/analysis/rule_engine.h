@@ -67,6 +67,10 @@ class RuleEngine {
   };
 
   const Rule* Check(const Rule& rule, const Event& event, std::string* trace);
+  // True when a cheap test already fails one of the conditions TestConditions() tests
+  // (decoded_as, or a <match> or <regex> whose literals the log lacks). Those conditions have
+  // no side effects, so skipping Check() for the rule decides the same.
+  bool QuickReject(const Rule& rule, const Event& event) const;
   // Tests the conditions that need no state; on failure sets *why when it is not null.
   bool TestConditions(const Rule& rule, const Event& event, std::string* why) const;
   // Tests check_diff, if_fts and <list>, which follow the stateless tests in OSSEC's order.

@@ -187,13 +187,18 @@ class RuleLoader {
       rule->matched_list = target->own_list.get();
       target->own_list->max_age_seconds =
           std::max(target->own_list->max_age_seconds, rule->timeframe);
-      if (rule->same & kSameSourceIp) target->own_list->index_srcip = true;
+      if (rule->same & kSameSourceIp) {
+        target->own_list->index_srcip = true;
+      } else if (rule->same & kSameUser) {
+        target->own_list->index_dstuser = true;
+      }
     }
     for (const auto& rule : set_->rules_) {
       if (rule->if_matched_group.empty() || !rule->if_matched_sid.empty()) continue;
       auto list = std::make_shared<EventList>();
       list->max_age_seconds = rule->timeframe;
       list->index_srcip = (rule->same & kSameSourceIp) != 0;
+      list->index_dstuser = !list->index_srcip && (rule->same & kSameUser) != 0;
       set_->lists_.push_back(list);
       rule->matched_list = list.get();
       for (const auto& other : set_->rules_) {
@@ -834,6 +839,7 @@ void RuleSet::ResetState() {
   for (const auto& list : lists_) {
     list->events.clear();
     list->by_srcip.clear();
+    list->by_dstuser.clear();
     list->marked.clear();
   }
   for (const auto& rule : rules_) {

@@ -51,6 +51,14 @@ bool IsCleanUtf8(std::string_view text) {
       i += 8;
     }
     if (i >= n) break;
+    if (n - i < 8 && n >= 8) {
+      // The last eight bytes cover the short tail; plain ASCII there ends the test.
+      uint64_t word;
+      __builtin_memcpy(&word, p + n - 8, 8);
+      bool has_high = (word & 0x8080808080808080ULL) != 0;
+      bool has_zero = ((word - 0x0101010101010101ULL) & ~word & 0x8080808080808080ULL) != 0;
+      if (!has_high && !has_zero) break;
+    }
     size_t length = ValidSequenceLength(p + i, n - i);
     if (length == 0) return false;
     i += length;
