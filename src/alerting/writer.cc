@@ -19,10 +19,11 @@ Expected<FILE*> OpenAppend(const std::string& path) {
   return file;
 }
 
-// The writer is not shared between threads, so the stream needs no lock.
-Status WriteAll(FILE* file, const std::string& text, const std::string& name) {
+// The writer is not shared between threads, so the stream needs no lock. `name` is the file's
+// name in `dir`; the path is only built for an error.
+Status WriteAll(FILE* file, const std::string& text, const std::string& dir, const char* name) {
   if (fwrite_unlocked(text.data(), 1, text.size(), file) != text.size()) {
-    return Status::IoError(name + ": write failed: " + std::strerror(errno));
+    return Status::IoError(dir + "/" + name + ": write failed: " + std::strerror(errno));
   }
   return Status::Ok();
 }
@@ -72,12 +73,12 @@ Status AlertFileWriter::WriteAlert(const analysis::RuleMatch& match, const analy
   if (match.rule->log_alert) {
     text_.clear();
     AppendAlertLog(alert_, &text_);
-    VIGIL_RETURN_IF_ERROR(WriteAll(log_, text_, dir_ + "/alerts.log"));
+    VIGIL_RETURN_IF_ERROR(WriteAll(log_, text_, dir_, "alerts.log"));
     log_offset_ += static_cast<long>(text_.size());
     if (json_ != nullptr) {
       text_.clear();
       AppendAlertJson(alert_, &text_);
-      VIGIL_RETURN_IF_ERROR(WriteAll(json_, text_, dir_ + "/alerts.json"));
+      VIGIL_RETURN_IF_ERROR(WriteAll(json_, text_, dir_, "alerts.json"));
     }
   }
   if (id != nullptr) *id = alert_.id;
@@ -88,12 +89,12 @@ Status AlertFileWriter::WriteArchive(const analysis::Event& event) {
   if (archives_ != nullptr) {
     text_.clear();
     AppendArchiveLine(event, &text_);
-    VIGIL_RETURN_IF_ERROR(WriteAll(archives_, text_, dir_ + "/archives.log"));
+    VIGIL_RETURN_IF_ERROR(WriteAll(archives_, text_, dir_, "archives.log"));
   }
   if (archives_json_ != nullptr) {
     text_.clear();
     AppendArchiveJson(event, &text_);
-    VIGIL_RETURN_IF_ERROR(WriteAll(archives_json_, text_, dir_ + "/archives.json"));
+    VIGIL_RETURN_IF_ERROR(WriteAll(archives_json_, text_, dir_, "archives.json"));
   }
   return Status::Ok();
 }

@@ -31,12 +31,23 @@ std::chrono::steady_clock::time_point LineBasedReader::Now() const {
 
 void LineBasedReader::Emit(std::string text, bool truncated, uint64_t end_offset,
                            const RecordCallback& emit, char queue) {
-  if (text.size() > options_.max_record_bytes) {
-    text.resize(options_.max_record_bytes);
+  record_.text = std::move(text);
+  EmitRecord(truncated, end_offset, emit, queue);
+}
+
+void LineBasedReader::Emit(std::string_view text, bool truncated, uint64_t end_offset,
+                           const RecordCallback& emit, char queue) {
+  record_.text.assign(text.substr(0, options_.max_record_bytes));
+  EmitRecord(truncated || text.size() > options_.max_record_bytes, end_offset, emit, queue);
+}
+
+void LineBasedReader::EmitRecord(bool truncated, uint64_t end_offset, const RecordCallback& emit,
+                                 char queue) {
+  Record& record = record_;
+  if (record.text.size() > options_.max_record_bytes) {
+    record.text.resize(options_.max_record_bytes);
     truncated = true;
   }
-  Record record;
-  record.text = std::move(text);
   if (!IsCleanUtf8(record.text)) {
     SanitizeCounts counts;
     SanitizeText(&record.text, &counts);
@@ -44,7 +55,8 @@ void LineBasedReader::Emit(std::string text, bool truncated, uint64_t end_offset
   }
   record.truncated = truncated;
   if (truncated) ++counters_.truncated;
-  record.location = options_.location;
+  // A consumer may have moved the location away; assigning reuses its buffer otherwise.
+  if (record.location != options_.location) record.location = options_.location;
   record.queue = queue;
   record.end_offset = end_offset;
   ++counters_.records;
@@ -253,7 +265,7 @@ void OneLineReader::OnLine(std::string_view line, bool truncated, const RecordCa
       ++counters_.skipped_lines;
       return;
     }
-    Emit(std::string(line), truncated, line_end(), emit);
+    Emit(line, truncated, line_end(), emit);
     return;
   }
   if (!pending_.empty() && IsStackTraceContinuation(line)) {

@@ -53,6 +53,10 @@ class LineBasedReader : public RecordReader {
   // Cuts `text` at the maximum size, escapes NUL and invalid UTF-8, counts and emits it.
   void Emit(std::string text, bool truncated, uint64_t end_offset, const RecordCallback& emit,
             char queue = '1');
+  // The same for a view: the text is copied into a record the reader reuses, so a consumer
+  // that does not move the record's strings away saves their allocations.
+  void Emit(std::string_view text, bool truncated, uint64_t end_offset,
+            const RecordCallback& emit, char queue = '1');
 
   // Offset of the first byte of the line OnLine() is handling, and just past its newline.
   uint64_t line_start() const { return line_start_; }
@@ -66,6 +70,10 @@ class LineBasedReader : public RecordReader {
  private:
   void DeliverLine(std::string_view line, bool truncated, const RecordCallback& emit);
 
+  // Finishes and emits record_, whose text is set.
+  void EmitRecord(bool truncated, uint64_t end_offset, const RecordCallback& emit, char queue);
+
+  Record record_;          // reused by every Emit()
   std::string partial_;    // bytes of the current line seen so far
   bool skipping_ = false;  // dropping the rest of an over-long line
   uint64_t offset_ = 0;    // stream offset of the next byte Feed() receives
