@@ -8,14 +8,17 @@
 namespace vigil::alerting {
 namespace {
 
-Expected<FILE*> OpenAppend(const std::string& path) {
+// Opens `path` for appending with `*buffer` (allocated here) as its stdio buffer.
+Expected<FILE*> OpenAppend(const std::string& path, std::unique_ptr<char[]>* buffer) {
   FILE* file = std::fopen(path.c_str(), "ae");
   if (file == nullptr) {
     return Status::IoError(path + ": cannot open for writing: " + std::strerror(errno));
   }
-  // A buffer larger than stdio's default of one block saves write calls in bursts. When
-  // setvbuf fails, stdio keeps its default buffer, so the result needs no check.
-  std::setvbuf(file, nullptr, _IOFBF, AlertFileWriter::kBufferBytes);
+  // A buffer larger than stdio's default of one block saves write calls in bursts (one
+  // write(2) per 4 KiB before). When setvbuf fails, stdio keeps its default buffer, so the
+  // result needs no check.
+  *buffer = std::make_unique_for_overwrite<char[]>(AlertFileWriter::kBufferBytes);
+  std::setvbuf(file, buffer->get(), _IOFBF, AlertFileWriter::kBufferBytes);
   return file;
 }
 
@@ -34,23 +37,25 @@ Expected<std::unique_ptr<AlertFileWriter>> AlertFileWriter::Open(const Options& 
   VIGIL_RETURN_IF_ERROR(MakeDirectories(options.output_dir));
   std::unique_ptr<AlertFileWriter> writer(new AlertFileWriter());
   writer->dir_ = options.output_dir;
-  Expected<FILE*> log = OpenAppend(options.output_dir + "/alerts.log");
+  Expected<FILE*> log = OpenAppend(options.output_dir + "/alerts.log", &writer->buffers_[0]);
   if (!log.ok()) return log.status();
   writer->log_ = *log;
   std::fseek(writer->log_, 0, SEEK_END);
   writer->log_offset_ = std::ftell(writer->log_);
   if (options.json) {
-    Expected<FILE*> json = OpenAppend(options.output_dir + "/alerts.json");
+    Expected<FILE*> json = OpenAppend(options.output_dir + "/alerts.json", &writer->buffers_[1]);
     if (!json.ok()) return json.status();
     writer->json_ = *json;
   }
   if (options.archives) {
-    Expected<FILE*> archives = OpenAppend(options.output_dir + "/archives.log");
+    Expected<FILE*> archives =
+        OpenAppend(options.output_dir + "/archives.log", &writer->buffers_[2]);
     if (!archives.ok()) return archives.status();
     writer->archives_ = *archives;
   }
   if (options.archives_json) {
-    Expected<FILE*> archives = OpenAppend(options.output_dir + "/archives.json");
+    Expected<FILE*> archives =
+        OpenAppend(options.output_dir + "/archives.json", &writer->buffers_[3]);
     if (!archives.ok()) return archives.status();
     writer->archives_json_ = *archives;
   }

@@ -28,8 +28,7 @@ Analyzer::Analyzer(DecoderSet decoders, RuleSet rules, const Clock* clock,
   Status built = prefilter_.Build();
   if (!built.ok()) {
     // The prefilter only saves work; unbuilt, it lets every pattern run.
-    GetLogger("analysis")->warn("{}; every decoder and rule pattern will be run",
-                                built.message());
+    GetLogger("analysis")->warn("{}; every decoder and rule pattern will be run", built.message());
   }
 }
 

@@ -1,9 +1,9 @@
 #include "analysis/cdb_list.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cstdint>
-
-#include <fmt/format.h>
 
 #include "common/file.h"
 #include "common/text.h"
@@ -35,7 +35,9 @@ const std::string* FindAddress(const KeyValueList& list, std::string_view addres
 constexpr size_t kCdbHeaderSize = 256 * 8;
 
 uint32_t ReadLittleEndian32(std::string_view bytes, size_t offset) {
-  auto byte = [&](size_t i) { return static_cast<uint32_t>(static_cast<uint8_t>(bytes[offset + i])); };
+  auto byte = [&](size_t i) {
+    return static_cast<uint32_t>(static_cast<uint8_t>(bytes[offset + i]));
+  };
   return byte(0) | byte(1) << 8 | byte(2) << 16 | byte(3) << 24;
 }
 
@@ -78,7 +80,8 @@ Expected<KeyValueList> KeyValueList::LoadText(const std::string& path) {
 
 Expected<KeyValueList> KeyValueList::ParseCdb(std::string_view bytes, std::string_view origin) {
   auto damaged = [&](size_t offset, std::string_view what) {
-    return Status::ParseError(fmt::format("{}: invalid cdb file at byte {}: {}", origin, offset, what));
+    return Status::ParseError(
+        fmt::format("{}: invalid cdb file at byte {}: {}", origin, offset, what));
   };
   if (bytes.size() < kCdbHeaderSize) {
     return damaged(0, fmt::format("{} bytes is shorter than the 2048-byte header", bytes.size()));
@@ -91,7 +94,8 @@ Expected<KeyValueList> KeyValueList::ParseCdb(std::string_view bytes, std::strin
     uint64_t slots = ReadLittleEndian32(bytes, table * 8 + 4);
     if (position < kCdbHeaderSize || position + slots * 8 > bytes.size()) {
       return damaged(table * 8, fmt::format("hash table {} at {} with {} slots lies outside the "
-                                            "file", table, position, slots));
+                                            "file",
+                                            table, position, slots));
     }
     records_end = std::min<size_t>(records_end, position);
   }
@@ -103,8 +107,8 @@ Expected<KeyValueList> KeyValueList::ParseCdb(std::string_view bytes, std::strin
     uint64_t key_size = ReadLittleEndian32(bytes, offset);
     uint64_t value_size = ReadLittleEndian32(bytes, offset + 4);
     if (key_size + value_size > records_end - offset - 8) {
-      return damaged(offset, fmt::format("record of {}+{} bytes runs past the records",
-                                         key_size, value_size));
+      return damaged(
+          offset, fmt::format("record of {}+{} bytes runs past the records", key_size, value_size));
     }
     std::string_view key = bytes.substr(offset + 8, key_size);
     std::string_view value = bytes.substr(offset + 8 + key_size, value_size);
@@ -124,8 +128,8 @@ Expected<KeyValueList> KeyValueList::Load(const std::string& path) {
   if (FileExists(path)) return LoadText(path);
   std::string compiled = path + ".cdb";
   if (FileExists(compiled)) return LoadCdb(compiled);
-  return Status::NotFound(fmt::format("neither the list {} nor its compiled form {} exists", path,
-                                      compiled));
+  return Status::NotFound(
+      fmt::format("neither the list {} nor its compiled form {} exists", path, compiled));
 }
 
 const std::string* KeyValueList::Find(std::string_view key) const {

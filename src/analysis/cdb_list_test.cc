@@ -107,7 +107,8 @@ TEST_F(CdbListTest, RejectsShortHeader) {
 std::string Header(uint32_t table_position) {
   std::string header;
   for (int table = 0; table < 256; ++table) {
-    for (int shift = 0; shift < 32; shift += 8) header += static_cast<char>(table_position >> shift);
+    for (int shift = 0; shift < 32; shift += 8)
+      header += static_cast<char>(table_position >> shift);
     header += std::string(4, '\0');
   }
   return header;
@@ -126,8 +127,7 @@ TEST_F(CdbListTest, RejectsRecordPastRecords) {
   std::string bytes = Header(2048 + record.size()) + record;
   Expected<KeyValueList> list = KeyValueList::ParseCdb(bytes, "record.cdb");
   ASSERT_FALSE(list.ok());
-  EXPECT_NE(list.status().message().find("at byte 2048: record of 200+0 bytes"),
-            std::string::npos)
+  EXPECT_NE(list.status().message().find("at byte 2048: record of 200+0 bytes"), std::string::npos)
       << list.status().message();
 }
 

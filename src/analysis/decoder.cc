@@ -447,7 +447,8 @@ void DecoderSet::Decode(Event* event) const {
       RunPlugin(root->plugin, event);
     } else if (root->regex) {
       size_t start = root->regex_offset == RegexOffset::kNone ? 0 : parent_end;
-      if (MayMatch(root->regex_prefilter, *event) && root->regex->Search(log.substr(start), &match)) {
+      if (MayMatch(root->regex_prefilter, *event) &&
+          root->regex->Search(log.substr(start), &match)) {
         AssignCaptures(*root, match, event);
       }
     }

@@ -60,8 +60,8 @@ TEST_F(GeoIpTest, MmdblookupReadsTestDatabase) {
     GTEST_SKIP() << "mmdblookup is not installed (scripts/setup installs mmdb-bin)";
   }
   std::string output = dir_ + "/lookup.txt";
-  std::string command = "mmdblookup --file '" + geoip_db_ +
-                        "' --ip 198.51.100.9 country iso_code > '" + output + "'";
+  std::string command =
+      "mmdblookup --file '" + geoip_db_ + "' --ip 198.51.100.9 country iso_code > '" + output + "'";
   ASSERT_EQ(std::system(command.c_str()), 0) << command;
   std::ifstream in(output);
   std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());

@@ -75,7 +75,7 @@ class LogPrefilter {
 
   std::vector<std::string> literals_;
   std::vector<std::vector<uint32_t>> requirements_;  // literal ids, any of which suffices
-  LiteralHits hits_;  // of the one-argument Scan()
+  LiteralHits hits_;                                 // of the one-argument Scan()
   hs_database* database_ = nullptr;
   // Tells the threads' scratch spaces which database they were last sized for.
   uint64_t generation_ = 0;

@@ -475,7 +475,8 @@ const Rule* RuleEngine::Check(const Rule& rule, const Event& event, std::string*
     context.emplace();
     if (!TestContext(rule, event, &*context)) {
       matched = false;
-      if (trace != nullptr) why = "fewer than frequency+1 earlier matching events within the timeframe";
+      if (trace != nullptr)
+        why = "fewer than frequency+1 earlier matching events within the timeframe";
     }
   }
   if (!matched) {

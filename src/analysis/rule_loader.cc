@@ -217,8 +217,8 @@ class RuleLoader {
   static void RenderAlertText(Rule* rule) {
     Rule::AlertText& text = rule->alert_text;
     text = Rule::AlertText();
-    text.log_line = "Rule: " + std::to_string(rule->id) + " (level " +
-                    std::to_string(rule->level) + ") -> '" + rule->description + "'\n";
+    text.log_line = "Rule: " + std::to_string(rule->id) + " (level " + std::to_string(rule->level) +
+                    ") -> '" + rule->description + "'\n";
     JsonWriter head(&text.json_head);
     head.BeginObject();
     head.MemberInt("level", rule->level);

@@ -149,8 +149,7 @@ void ReadInput(const std::string& input, const AnalyzeOptions& options,
                  "vigil analyze: %s: %llu %s longer than %zu bytes and truncated "
                  "(set --max-record-size to keep more)\n",
                  location.c_str(), static_cast<unsigned long long>(counters.truncated),
-                 counters.truncated == 1 ? "record was" : "records were",
-                 options.max_record_bytes);
+                 counters.truncated == 1 ? "record was" : "records were", options.max_record_bytes);
   }
   if (counters.escaped_bytes > 0) {
     std::fprintf(stderr,
@@ -235,6 +234,13 @@ int Run(const AnalyzeOptions& options) {
       return kExitFailure;
     }
     files = std::move(*opened);
+  }
+  if (files == nullptr && ::isatty(STDOUT_FILENO) != 1) {
+    // Alerts go to a file or a pipe: a large buffer saves write calls (stdio's default is one
+    // 4 KiB block). glibc ignores setvbuf's size without a buffer, so one is given; it must
+    // stay valid until exit, when stdio flushes stdout.
+    static char stdout_buffer[alerting::AlertFileWriter::kBufferBytes];
+    std::setvbuf(stdout, stdout_buffer, _IOFBF, sizeof stdout_buffer);
   }
   AlertSink sink(options, std::move(files));
   // The summary's counts are only kept when it will be printed.

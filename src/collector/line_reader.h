@@ -55,8 +55,8 @@ class LineBasedReader : public RecordReader {
             char queue = '1');
   // The same for a view: the text is copied into a record the reader reuses, so a consumer
   // that does not move the record's strings away saves their allocations.
-  void Emit(std::string_view text, bool truncated, uint64_t end_offset,
-            const RecordCallback& emit, char queue = '1');
+  void Emit(std::string_view text, bool truncated, uint64_t end_offset, const RecordCallback& emit,
+            char queue = '1');
 
   // Offset of the first byte of the line OnLine() is handling, and just past its newline.
   uint64_t line_start() const { return line_start_; }
