@@ -85,10 +85,10 @@ struct Output {
 
 // Analyses `lines` with `threads` decoding threads and returns what the alert files contain.
 Output Analyze(const config::Config& config, const std::vector<std::string>& lines, int threads,
-               const std::filesystem::path& dir) {
+               const std::filesystem::path& dir, analysis::EngineOptions engine_options = {}) {
   TickingClock clock;
   Expected<std::unique_ptr<analysis::Analyzer>> analyzer =
-      analysis::Analyzer::Create(config, &clock);
+      analysis::Analyzer::Create(config, &clock, std::move(engine_options));
   EXPECT_TRUE(analyzer.ok()) << analyzer.status().message();
   if (!analyzer.ok()) return {};
   alerting::AlertFileWriter::Options options;
@@ -149,8 +149,56 @@ class ParallelIdentityTest : public testing::Test {
     }
   }
 
+  // Compares the engine with its shortcuts (the literal prefilter of decoders and rules, the
+  // per-address and per-user correlation indexes) and without them, on `lines`. The alert
+  // files name the decoder and every decoded field, so decoding is compared too.
+  void ExpectShortcutsKeepOutput(const config::Config& config,
+                                 const std::vector<std::string>& lines) {
+    analysis::EngineOptions plain;
+    plain.prefilter = false;
+    plain.index_by_source = false;
+    Output without = Analyze(config, lines, 1, dir_ / "plain", plain);
+    Output with = Analyze(config, lines, 1, dir_ / "shortcuts");
+    ASSERT_GT(without.alerts, 0u) << "the input should raise alerts";
+    EXPECT_EQ(with.alerts, without.alerts);
+    EXPECT_TRUE(with.alerts_log == without.alerts_log)
+        << "alerts.log differs at byte " << FirstDifference(without.alerts_log, with.alerts_log);
+    EXPECT_TRUE(with.alerts_json == without.alerts_json)
+        << "alerts.json differs at byte " << FirstDifference(without.alerts_json, with.alerts_json);
+  }
+
   std::filesystem::path dir_;
 };
+
+TEST_F(ParallelIdentityTest, ShortcutsKeepBundledOutput) {
+  Expected<config::Config> config = config::LoadBundledConfig();
+  ASSERT_TRUE(config.ok()) << config.status().message();
+  std::vector<std::string> lines = GoldenLines();
+  std::vector<std::string> sshd = GeneratedLines<bench::SshdLogGenerator>(20000);
+  std::vector<std::string> mixed = GeneratedLines<bench::MixedLogGenerator>(5000);
+  lines.insert(lines.end(), sshd.begin(), sshd.end());
+  lines.insert(lines.end(), mixed.begin(), mixed.end());
+  // A line with non-ASCII text, which the prefilter leaves to the patterns.
+  lines.push_back(
+      "Dec  1 10:00:00 web1 sshd[12]: Failed password for \xc3\xa9t\xc3\xa9 from "
+      "10.9.0.1 port 22 ssh2");
+  lines.push_back("Dec  1 10:00:00 web1 sshd[12]: Failed password for \u00e9 from 10.9.0.1 port 2");
+  ExpectShortcutsKeepOutput(*config, lines);
+}
+
+TEST_F(ParallelIdentityTest, ShortcutsKeepStockOutput) {
+  if (!std::filesystem::exists(kStockConfig)) {
+    GTEST_SKIP() << "OSSEC stock ruleset not found at " << kStockConfig;
+  }
+  Expected<config::Config> config = config::LoadConfig(kStockConfig);
+  ASSERT_TRUE(config.ok()) << config.status().message();
+  std::vector<std::string> lines = GoldenLines();
+  std::vector<std::string> sshd = GeneratedLines<bench::SshdLogGenerator>(10000);
+  std::vector<std::string> mixed = GeneratedLines<bench::MixedLogGenerator>(10000);
+  lines.insert(lines.end(), sshd.begin(), sshd.end());
+  lines.insert(lines.end(), mixed.begin(), mixed.end());
+  ExpectShortcutsKeepOutput(*config, lines);
+}
 
 TEST_F(ParallelIdentityTest, BundledRulesOnGoldenLines) {
   Expected<config::Config> config = config::LoadBundledConfig();

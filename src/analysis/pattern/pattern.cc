@@ -217,7 +217,10 @@ Status Pattern::Impl::CompilePcre2(
   pcre2_pattern_info(code, PCRE2_INFO_CAPTURECOUNT, &capture_count);
 
   int jit_rc = pcre2_jit_compile(code, PCRE2_JIT_COMPLETE);
-  jitted = jit_rc == 0;
+  // (*NO_JIT) in the pattern makes the compile succeed without JIT code.
+  size_t jit_size = 0;
+  jitted =
+      jit_rc == 0 && pcre2_pattern_info(code, PCRE2_INFO_JITSIZE, &jit_size) == 0 && jit_size > 0;
   if (jit_rc != 0 && jit_rc != PCRE2_ERROR_JIT_BADOPTION) {
     // pcre2_match runs the interpreter when there is no JIT code, so this costs speed only.
     uint64_t suppressed = 0;
