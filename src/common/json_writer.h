@@ -40,10 +40,8 @@ class JsonWriter {
   void Int(int64_t value);
   void UInt(uint64_t value);
 
-  void Member(std::string_view name, std::string_view value) {
-    Key(name);
-    String(value);
-  }
+  // Writes `"name":"value"` (with its comma).
+  void Member(std::string_view name, std::string_view value);
   void MemberInt(std::string_view name, int64_t value) {
     Key(name);
     Int(value);

@@ -40,6 +40,31 @@ TEST(JsonWriter, ContinuesAfterRawText) {
   EXPECT_NO_THROW(nlohmann::json::parse(out));
 }
 
+TEST(JsonWriter, MembersShortLongEscapedAndEmpty) {
+  // Short members without escapes take the one-append path; the others take the general one.
+  std::string long_value(300, 'v');
+  std::string out;
+  JsonWriter json(&out);
+  json.BeginObject();
+  json.Member("first", "1");
+  json.Member("", "");
+  json.Member("long", long_value);
+  json.Member("quote\"d", "tab\there");
+  json.Member("after", "2");
+  json.Key("nested");
+  json.BeginObject();
+  json.Member("inner", "3");
+  json.EndObject();
+  json.EndObject();
+  EXPECT_EQ(out,
+            "{\"first\":\"1\",\"\":\"\",\"long\":\"" + long_value +
+                "\",\"quote\\\"d\":\"tab\\there\",\"after\":\"2\",\"nested\":{\"inner\":\"3\"}}");
+  nlohmann::json parsed = nlohmann::json::parse(out);
+  EXPECT_EQ(parsed["quote\"d"], "tab\there");
+  EXPECT_EQ(parsed["long"], long_value);
+  EXPECT_EQ(parsed[""], "");
+}
+
 TEST(JsonWriter, EscapesControlCharactersQuotesAndBackslashes) {
   std::string out;
   JsonWriter json(&out);
@@ -67,8 +92,9 @@ TEST(JsonWriter, EscapesAtEveryOffsetOfLongText) {
 }
 
 TEST(JsonWriter, EscapesInShortTextAndTails) {
-  // Text under eight bytes is tested byte by byte, and the bytes after the last whole word of
-  // longer text by one overlapping word: put each special byte in both.
+  // Text under four bytes is tested byte by byte, four to seven bytes by two overlapping
+  // words, and the bytes after the last whole word of longer text by one overlapping word:
+  // put each special byte in all of them.
   for (size_t length = 1; length < 20; ++length) {
     for (size_t position = 0; position < length; ++position) {
       for (char special : {'"', '\\', '\x01', '\x1f'}) {
@@ -77,8 +103,8 @@ TEST(JsonWriter, EscapesInShortTextAndTails) {
         std::string out;
         JsonWriter json(&out);
         json.String(value);
-        SCOPED_TRACE(testing::Message() << "length " << length << ", byte " << int(special)
-                                        << " at " << position);
+        SCOPED_TRACE(testing::Message()
+                     << "length " << length << ", byte " << int(special) << " at " << position);
         EXPECT_EQ(out, nlohmann::json(value).dump());
       }
     }
