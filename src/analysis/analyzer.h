@@ -58,6 +58,10 @@ class Analyzer {
   // start would.
   void ResetState();
 
+  // Whether Decode() fills Event::decoded_order, which only logtest prints (on by default).
+  // Call before decoding starts, never while Decode() runs on other threads.
+  void set_record_decoded_order(bool record) { decoders_.set_record_order(record); }
+
   const DecoderSet& decoders() const { return decoders_; }
   const RuleSet& rules() const { return rules_; }
   const AnalyzerCounters& counters() const { return counters_; }

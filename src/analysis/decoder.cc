@@ -351,17 +351,23 @@ class DecoderLoader {
   std::vector<std::string> errors_;
 };
 
-void AssignCaptures(const Decoder& decoder, const MatchResult& match, Event* event) {
+// Sets the fields `decoder.order` names from the captures, and records them in
+// event->decoded_order when `record_order`.
+void AssignCaptures(const Decoder& decoder, const MatchResult& match, bool record_order,
+                    Event* event) {
   size_t n = std::min(match.captures.size(), decoder.order.size());
   for (size_t i = 0; i < n; ++i) {
     const OrderTarget& target = decoder.order[i];
     std::string_view value = match.captures[i];
     if (target.dynamic) {
       event->SetDynamic(target.name, value);
-      event->decoded_order.emplace_back(target.name, std::string(value));
+      if (record_order) event->decoded_order.emplace_back(target.name, std::string(value));
     } else {
       event->Set(target.field, value);
-      event->decoded_order.emplace_back(std::string(FieldLabel(target.field)), std::string(value));
+      if (record_order) {
+        event->decoded_order.emplace_back(std::string(FieldLabel(target.field)),
+                                          std::string(value));
+      }
     }
   }
 }
@@ -449,7 +455,7 @@ void DecoderSet::Decode(Event* event) const {
       size_t start = root->regex_offset == RegexOffset::kNone ? 0 : parent_end;
       if (MayMatch(root->regex_prefilter, *event) &&
           root->regex->Search(log.substr(start), &match)) {
-        AssignCaptures(*root, match, event);
+        AssignCaptures(*root, match, record_order_, event);
       }
     }
     return;
@@ -514,7 +520,7 @@ void DecoderSet::RunChildren(const Decoder& root, size_t parent_end, Event* even
       return;
     }
     previous_regex_end = start + match.end;
-    AssignCaptures(*child, match, event);
+    AssignCaptures(*child, match, record_order_, event);
     if (!child->get_next) return;
   }
 }

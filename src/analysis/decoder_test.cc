@@ -50,6 +50,17 @@ TEST_F(DecoderTest, ChildDecodesFieldsAndReportsParentName) {
   EXPECT_EQ(event_.decoded_order[0].first, "srcuser");
 }
 
+TEST_F(DecoderTest, DecodedOrderIsOnlyRecordedWhenAsked) {
+  ASSERT_EQ(Load(kDecoders, kTemplateRules), "");
+  analyzer_->set_record_decoded_order(false);
+  Feed("Dec  1 10:00:00 web1 sshd[1]: Invalid user admin from 203.0.113.9 port 22");
+  EXPECT_EQ(event_.Get(Field::kSrcUser), "admin");
+  EXPECT_TRUE(event_.decoded_order.empty());
+  analyzer_->set_record_decoded_order(true);
+  Feed("Dec  1 10:00:00 web1 sshd[1]: Invalid user admin from 203.0.113.9 port 22");
+  EXPECT_EQ(event_.decoded_order.size(), 2u);
+}
+
 TEST_F(DecoderTest, UseOwnNameReportsChildName) {
   ASSERT_EQ(Load(kDecoders, kTemplateRules), "");
   Feed("Dec  1 10:00:00 web1 sshd[1]: Accepted publickey for bob from 10.1.1.1 port 5555 ssh2");
