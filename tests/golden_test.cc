@@ -137,7 +137,9 @@ void CheckExpectation(const Outcome& outcome, const std::string& spec) {
     } else {
       std::optional<std::string> actual = EventValue(event, key);
       EXPECT_TRUE(actual.has_value()) << "field " << key << " is not set; " << got;
-      if (actual) EXPECT_EQ(*actual, value) << "field " << key;
+      if (actual) {
+        EXPECT_EQ(*actual, value) << "field " << key;
+      }
     }
   }
 }

@@ -90,7 +90,9 @@ class CorrelationTest : public AnalyzerFixture {
       RuleMatch match = Feed(step.line);
       int id = match.rule != nullptr ? match.rule->id : 0;
       EXPECT_EQ(id, step.rule);
-      if (step.rule != 0) EXPECT_EQ(match.alert, step.alert);
+      if (step.rule != 0) {
+        EXPECT_EQ(match.alert, step.alert);
+      }
     }
   }
 };

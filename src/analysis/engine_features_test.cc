@@ -384,7 +384,9 @@ TEST(PreDecoderForms, EveryHeaderForm) {
     predecoder.Run(&event);
     EXPECT_EQ(event.hostname, c.hostname != nullptr ? c.hostname : "manager");
     EXPECT_EQ(event.has_program_name, c.program != nullptr);
-    if (c.program != nullptr) EXPECT_EQ(event.program_name, c.program);
+    if (c.program != nullptr) {
+      EXPECT_EQ(event.program_name, c.program);
+    }
     EXPECT_EQ(event.log(), c.log);
   }
 }

@@ -228,7 +228,10 @@ void PreDecoder::Run(Event* event) const {
   std::string folded;
   if (text.size() > 3 && static_cast<unsigned char>(text[1]) == 0xC3 &&
       static_cast<unsigned char>(text[2]) == 0xA4) {
-    folded = std::string(text.substr(0, 1)) + "a" + std::string(text.substr(3));
+    folded.reserve(text.size() - 1);
+    folded.push_back(text[0]);
+    folded.push_back('a');
+    folded.append(text.substr(3));
     shift = 1;
   }
   std::string_view probe = shift > 0 ? std::string_view(folded) : text;

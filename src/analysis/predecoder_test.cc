@@ -41,7 +41,9 @@ TEST(PreDecoder, RecognisesHeaderForms) {
     predecoder.Run(&event);
     EXPECT_EQ(event.hostname, *c.hostname ? c.hostname : "manager");
     EXPECT_EQ(event.has_program_name, c.program != nullptr);
-    if (c.program != nullptr) EXPECT_EQ(event.program_name, c.program);
+    if (c.program != nullptr) {
+      EXPECT_EQ(event.program_name, c.program);
+    }
     EXPECT_EQ(event.log(), c.log);
   }
 }

@@ -827,7 +827,8 @@ void EventLoop::TryWrite(Connection* c) {
 
 void EventLoop::UpdateInterest(Connection* c) {
   epoll_event ev{};
-  ev.events = (c->reading_paused ? 0 : EPOLLIN) | (c->want_write ? EPOLLOUT : 0);
+  ev.events = (c->reading_paused ? 0u : static_cast<uint32_t>(EPOLLIN)) |
+              (c->want_write ? static_cast<uint32_t>(EPOLLOUT) : 0u);
   ev.data.u64 = c->id;
   epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, c->fd, &ev);
 }

@@ -221,7 +221,9 @@ TEST_F(SecurityTest, ForeignCertificateRejected) {
   Status connected = raw.Connect(std::move(*ctx), manager_->port());
   // TLS 1.3 clients finish before the server checks their certificate; the rejection shows
   // on the first read.
-  if (connected.ok()) EXPECT_FALSE(raw.Hello("001", RandomHex(16)).ok());
+  if (connected.ok()) {
+    EXPECT_FALSE(raw.Hello("001", RandomHex(16)).ok());
+  }
   EXPECT_TRUE(WaitUntil([&] { return manager_->counters().handshakes_failed == 1; }));
   EXPECT_EQ(sink_.CountFrom("002"), 0u);
   ExpectGoodAgentUnaffected();
@@ -231,7 +233,9 @@ TEST_F(SecurityTest, RevokedCredentialRejected) {
   ASSERT_TRUE(manager_->RemoveAgent("002").ok());
   RawClient raw;
   Status connected = raw.ConnectAs(intruder_dir_, manager_->port());
-  if (connected.ok()) EXPECT_FALSE(raw.Hello("002", RandomHex(16)).ok());
+  if (connected.ok()) {
+    EXPECT_FALSE(raw.Hello("002", RandomHex(16)).ok());
+  }
   EXPECT_TRUE(WaitUntil([&] { return manager_->counters().rejected_revoked == 1; }));
   ExpectGoodAgentUnaffected();
 }
