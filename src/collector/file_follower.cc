@@ -51,6 +51,20 @@ bool RotatedStem(std::string_view name, std::string* stem) {
   return !stem->empty();
 }
 
+// Returns true when the rotated file `a` is older than `b`, two rotations of one stem, by
+// their names alone. Small numbers are logrotate's counters, where `.2` is older than `.1`.
+// Other suffixes are dates or timestamps, and sort as text.
+bool RotatedNameBefore(std::string_view a_suffix, std::string_view b_suffix) {
+  auto counter = [](std::string_view suffix) {
+    std::string_view digits = suffix.substr(std::min<size_t>(1, suffix.size()));
+    return AllDigits(digits) && digits.size() <= 3 ? std::stoi(std::string(digits)) : -1;
+  };
+  int a_counter = counter(a_suffix);
+  int b_counter = counter(b_suffix);
+  if (a_counter >= 0 && b_counter >= 0) return a_counter > b_counter;
+  return a_suffix < b_suffix;
+}
+
 std::string ErrnoText(int error) { return std::strerror(error); }
 
 // Returns true when the file at `path` starts with the bytes of `first` and has the bytes of
@@ -91,11 +105,16 @@ struct FileFollower::Tail {
   std::unique_ptr<RecordReader> reader;
   std::chrono::steady_clock::time_point last_data;
   bool draining = false;
-  // Files that left their location are read in the order they were opened, so an older
-  // file's lines come before those of a file found later under a rotated name.
+  // The files that had the same name form a chain, ordered by creation time (statx btime)
+  // and then by open order. A file created later at a name took it over from the older one.
+  timespec born = {};  // zero where the file system does not record creation times
   uint64_t open_order = 0;
   std::chrono::steady_clock::time_point drain_deadline;
   bool fresh = true;      // no byte read yet, so a predecessor's pending records can move here
+  // Set when the reader came from a closed predecessor with pending records, which start at
+  // `inherited_at` in this file's offsets but were read from the predecessor.
+  bool inherited_pending = false;
+  uint64_t inherited_at = 0;
   size_t last_chunk = 0;  // bytes of the last read(), still at the start of buffer_
 };
 
@@ -262,6 +281,10 @@ FileFollower::Tail* FileFollower::OpenTail(Source* source, const std::string& pa
   tail->last_mtime = st.st_mtim;
   tail->last_data = SteadyNow();
   tail->open_order = ++open_sequence_;
+  struct statx sx = {};
+  if (statx(fd, "", AT_EMPTY_PATH, STATX_BTIME, &sx) == 0 && (sx.stx_mask & STATX_BTIME) != 0) {
+    tail->born = {sx.stx_btime.tv_sec, sx.stx_btime.tv_nsec};
+  }
   ReadFingerprint(fd, std::min<uint64_t>(size, Fingerprint::kFingerprintBytes), &tail->fingerprint);
   ReadFingerprintBefore(fd, offset, &tail->before_offset);
   tail->reader = MakeTailReader(*source, path, offset);
@@ -282,6 +305,10 @@ FileFollower::Tail* FileFollower::OpenTail(Source* source, const std::string& pa
 void FileFollower::Rescan(std::chrono::steady_clock::time_point now) {
   bool at_startup = !scanned_;
   std::set<Key> seen;
+  // New files at a location are opened last, after the older files of their chains that this
+  // scan finds under rotated names, so the open order follows the chain order.
+  std::vector<std::pair<Source*, std::string>> to_open;
+  std::map<Key, size_t> to_open_index;
   for (auto& source_ptr : sources_) {
     Source* source = source_ptr.get();
     const std::string& location = source->config.location;
@@ -312,6 +339,15 @@ void FileFollower::Rescan(std::chrono::steady_clock::time_point now) {
         continue;
       }
       Key key{st.st_dev, st.st_ino};
+      auto pending = to_open_index.find(key);
+      if (pending != to_open_index.end()) {
+        const auto& [first_source, first_path] = to_open[pending->second];
+        if (first_source != source) {
+          Report(source, path, "already read through " + first_path + "; read once",
+                 spdlog::level::info);
+        }
+        continue;
+      }
       auto found = tails_.find(key);
       if (found != tails_.end()) {
         Tail* tail = found->second.get();
@@ -332,7 +368,8 @@ void FileFollower::Rescan(std::chrono::steady_clock::time_point now) {
         }
         continue;
       }
-      if (OpenTail(source, path, at_startup, nullptr) != nullptr) seen.insert(key);
+      to_open_index.emplace(key, to_open.size());
+      to_open.emplace_back(source, path);
     }
   }
   for (auto& [key, tail] : tails_) {
@@ -342,16 +379,20 @@ void FileFollower::Rescan(std::chrono::steady_clock::time_point now) {
     log_->info("{}: left its location (rotated or deleted); reading the rest", tail->path);
     ++tail->source->counters.rotations;
   }
-  if (at_startup) ResumeRotatedWhileStopped(now);
+  std::set<Key> at_location = seen;
+  for (const auto& [key, index] : to_open_index) at_location.insert(key);
+  if (at_startup) ResumeRotatedWhileStopped(now, at_location);
   ReadNewRotatedFiles(now);
+  for (const auto& [source, path] : to_open) OpenTail(source, path, at_startup, nullptr);
   scanned_ = true;
 }
 
-void FileFollower::ResumeRotatedWhileStopped(std::chrono::steady_clock::time_point now) {
+void FileFollower::ResumeRotatedWhileStopped(std::chrono::steady_clock::time_point now,
+                                             const std::set<Key>& at_location) {
   // A saved file that is no longer at its path was rotated while Vigil was stopped. Look for
   // its inode beside its old name and read its rest before anything else.
   for (const auto& [key, saved] : positions_.all()) {
-    if (tails_.count(key) != 0) continue;
+    if (tails_.count(key) != 0 || at_location.count(key) != 0) continue;
     Source* owner = OwnerOf(saved.path);
     // only-future-events skips what was written while stopped, rotated files included.
     if (owner == nullptr || owner->config.only_future_events) continue;
@@ -389,12 +430,27 @@ void FileFollower::ResumeRotatedWhileStopped(std::chrono::steady_clock::time_poi
   }
 }
 
-std::vector<FileFollower::RotatedFile> FileFollower::ListRotatedFiles() const {
+std::set<std::string> FileFollower::RotatedFolders() const {
   std::set<std::string> folders;
   for (const auto& source : sources_) {
     std::string folder = DirName(source->config.location);
     if (!HasGlob(folder) && folder.find('%') == std::string::npos) folders.insert(folder);
   }
+  return folders;
+}
+
+bool FileFollower::IsListedRotatedName(const std::string& path) const {
+  std::string folder = DirName(path);
+  std::string stem;
+  if (path.size() <= folder.size() + 1 || RotatedFolders().count(folder) == 0 ||
+      !RotatedStem(std::string_view(path).substr(folder.size() + 1), &stem)) {
+    return false;
+  }
+  return OwnerOf(path) == nullptr && OwnerOf(folder + "/" + stem) != nullptr;
+}
+
+std::vector<FileFollower::RotatedFile> FileFollower::ListRotatedFiles() const {
+  std::set<std::string> folders = RotatedFolders();
   // Globs and strftime names are expanded once for the whole listing.
   std::vector<std::vector<std::string>> expansions;
   for (const auto& source : sources_) expansions.push_back(Expand(source->config.location));
@@ -446,8 +502,14 @@ void FileFollower::ReadNewRotatedFiles(std::chrono::steady_clock::time_point now
   }
   if (listed != positions_.listed()) positions_dirty_ = true;
   positions_.set_listed(std::move(listed));
+  // Creation times are kept in clock ticks (4 ms with HZ=250 on ext4), so files of a burst of
+  // rotations can share one; their names decide then.
   std::sort(unseen.begin(), unseen.end(), [](const RotatedFile* a, const RotatedFile* b) {
-    return std::tie(a->born.tv_sec, a->born.tv_nsec) < std::tie(b->born.tv_sec, b->born.tv_nsec);
+    if (a->born.tv_sec != b->born.tv_sec || a->born.tv_nsec != b->born.tv_nsec) {
+      return std::tie(a->born.tv_sec, a->born.tv_nsec) < std::tie(b->born.tv_sec, b->born.tv_nsec);
+    }
+    return RotatedNameBefore(std::string_view(a->path).substr(a->stem_path.size()),
+                             std::string_view(b->path).substr(b->stem_path.size()));
   });
 
   for (const RotatedFile* file : unseen) {
@@ -510,6 +572,10 @@ void FileFollower::NoteRename(const std::string& old_path, const std::string& ne
   Source* owner = OwnerOf(old_path);
   // A new name inside the location is found by the next scan, which keeps the position.
   if (owner == nullptr || OwnerOf(new_path) != nullptr) return;
+  // The scan that follows the event also finds rotated names beside the location and orders
+  // them. The file at `new_path` may have been replaced by a later rotation already, so
+  // opening it here could open a newer file before an older one.
+  if (IsListedRotatedName(new_path)) return;
   struct stat st = {};
   if (stat(new_path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return;
   if (tails_.count({st.st_dev, st.st_ino}) != 0) return;  // followed already; a scan handles it
@@ -636,22 +702,34 @@ void FileFollower::ReportBadInput(const Tail& tail, const ReaderCounters& before
   }
 }
 
-FileFollower::Tail* FileFollower::FindSuccessor(const Tail& old) {
-  for (auto& [key, tail] : tails_) {
-    if (tail.get() != &old && !tail->draining && tail->fresh && tail->source == old.source &&
-        tail->path == old.path) {
-      return tail.get();
-    }
+bool FileFollower::ComesBefore(const Tail& a, const Tail& b) {
+  // A file system without creation times leaves `born` zero, and the open order decides.
+  // NOTE: the open order is the chain order only when each file was opened before its
+  // successor; a burst of rotations seen in one scan can break that without creation times.
+  bool both_born = (a.born.tv_sec != 0 || a.born.tv_nsec != 0) &&
+                   (b.born.tv_sec != 0 || b.born.tv_nsec != 0);
+  if (both_born && (a.born.tv_sec != b.born.tv_sec || a.born.tv_nsec != b.born.tv_nsec)) {
+    return std::tie(a.born.tv_sec, a.born.tv_nsec) < std::tie(b.born.tv_sec, b.born.tv_nsec);
   }
-  return nullptr;
+  return a.open_order < b.open_order;
+}
+
+bool FileFollower::SameChain(const Tail& a, const Tail& b) {
+  return &a != &b && a.source == b.source && a.path == b.path;
+}
+
+FileFollower::Tail* FileFollower::FindSuccessor(const Tail& old) {
+  Tail* next = nullptr;
+  for (auto& [key, tail] : tails_) {
+    if (!SameChain(old, *tail) || !ComesBefore(old, *tail)) continue;
+    if (next == nullptr || ComesBefore(*tail, *next)) next = tail.get();
+  }
+  return next != nullptr && next->fresh ? next : nullptr;
 }
 
 bool FileFollower::HasDrainingPredecessor(const Tail& tail) const {
   for (const auto& [key, other] : tails_) {
-    if (other.get() != &tail && other->draining && other->source == tail.source &&
-        other->path == tail.path) {
-      return true;
-    }
+    if (SameChain(tail, *other) && other->draining && ComesBefore(*other, tail)) return true;
   }
   return false;
 }
@@ -662,11 +740,13 @@ void FileFollower::CloseTail(const Key& key, const RecordCallback& emit) {
   Tail* tail = it->second.get();
   Tail* successor = FindSuccessor(*tail);
   if (tail->reader != nullptr && successor != nullptr && tail->reader->HasPending()) {
-    // The new file at the same name continues the old one: its first lines may complete a
+    // The next file of the chain continues the old one: its first lines may complete a
     // record the old file started, so the reader moves over with its pending records.
     tail->reader->EndOfFile(emit);
     tail->reader->Rebase(successor->offset);
     successor->reader = std::move(tail->reader);
+    successor->inherited_pending = true;
+    successor->inherited_at = successor->offset;
     log_->info("{}: records pending at the rotation continue in the new file", tail->path);
   }
   if (tail->reader != nullptr) {
@@ -687,35 +767,35 @@ bool FileFollower::Poll(bool rescan, const RecordCallback& emit) {
   if (rescan || !scanned_) Rescan(now);
   bool more = false;
 
-  // Files that left their location first, oldest first, so an old file's rest comes before
-  // the new file.
-  std::vector<std::pair<uint64_t, Key>> draining;
-  for (auto& [key, tail] : tails_) {
-    if (tail->draining) draining.emplace_back(tail->open_order, key);
-  }
-  std::sort(draining.begin(), draining.end());
-  std::vector<Key> finished;
-  for (const auto& [order, key] : draining) {
-    Tail* tail = tails_[key].get();
+  // Each chain of files that had one name is read oldest first. A file that no byte was
+  // read from yet waits while an older file of its chain drains, so the older file's rest
+  // comes first and its pending records can continue into it. Closing a drained file lets
+  // the next one of its chain be read in the same pass.
+  std::vector<const Tail*> order;
+  for (auto& [key, tail] : tails_) order.push_back(tail.get());
+  std::sort(order.begin(), order.end(),
+            [](const Tail* a, const Tail* b) { return ComesBefore(*a, *b); });
+  std::vector<Key> keys;
+  for (const Tail* tail : order) keys.emplace_back(tail->device, tail->inode);
+  for (const Key& key : keys) {
+    auto found = tails_.find(key);
+    if (found == tails_.end()) continue;
+    Tail* tail = found->second.get();
+    if (tail->fresh && HasDrainingPredecessor(*tail)) continue;
     CheckRewritten(tail, emit);
+    if (!tail->draining) {
+      if (ReadTail(tail, now, emit)) more = true;
+      continue;
+    }
     while (ReadTail(tail, now, emit)) {
     }
-    if (now >= tail->drain_deadline) finished.push_back(key);
-  }
-  for (const Key& key : finished) CloseTail(key, emit);
-
-  for (auto& [key, tail] : tails_) {
-    if (tail->draining) continue;
-    // A new file waits for the old file of the same name, so the old file's records end
-    // first and can continue into it.
-    if (tail->fresh && HasDrainingPredecessor(*tail)) continue;
-    CheckRewritten(tail.get(), emit);
-    if (ReadTail(tail.get(), now, emit)) more = true;
+    if (now >= tail->drain_deadline) CloseTail(key, emit);
   }
 
   for (auto& [key, tail] : tails_) {
     RecordReader* reader = tail->reader.get();
     if (reader == nullptr) continue;
+    if (!reader->HasPending()) tail->inherited_pending = false;
     uint64_t records = reader->counters().records;
     reader->Expire(now, emit);
     // An expired group moves the resume offset or the replay mark.
@@ -767,9 +847,63 @@ Status FileFollower::SavePositions() {
   return positions_.Save();
 }
 
+void FileFollower::DrainUnlinkedChains(const RecordCallback& emit) {
+  // A rotated file that was deleted or replaced by a later rotation cannot be found again
+  // after a restart. It is read to its end now, and so is every older file of its chain
+  // first, so the order and the records that continue from one file into the next hold.
+  std::vector<Tail*> order;
+  for (auto& [key, tail] : tails_) order.push_back(tail.get());
+  std::sort(order.begin(), order.end(),
+            [](const Tail* a, const Tail* b) { return ComesBefore(*a, *b); });
+  std::set<Key> to_close;
+  for (const Tail* tail : order) {
+    struct stat st = {};
+    if (!tail->draining || fstat(tail->fd, &st) != 0 || st.st_nlink != 0) continue;
+    for (const Tail* older : order) {
+      if (older == tail || (older->draining && SameChain(*older, *tail) &&
+                            ComesBefore(*older, *tail))) {
+        to_close.emplace(older->device, older->inode);
+      }
+    }
+  }
+  // Closing frees tails, so the order is kept as keys.
+  std::vector<Key> keys;
+  for (const Tail* tail : order) keys.emplace_back(tail->device, tail->inode);
+  auto now = SteadyNow();
+  for (const Key& key : keys) {
+    if (to_close.count(key) == 0) continue;
+    Tail* tail = tails_[key].get();
+    log_->info("{}: deleted or replaced while draining; reading its rest before stopping",
+               tail->path);
+    CheckRewritten(tail, emit);
+    while (ReadTail(tail, now, emit)) {
+    }
+    CloseTail(key, emit);
+  }
+  // A file that took over pending records is read up to its end too, so the records that
+  // began in the closed files can complete. It keeps its position.
+  for (const Key& key : keys) {
+    auto found = tails_.find(key);
+    if (found == tails_.end()) continue;
+    Tail* tail = found->second.get();
+    if (!tail->inherited_pending || !tail->fresh || HasDrainingPredecessor(*tail)) continue;
+    CheckRewritten(tail, emit);
+    while (ReadTail(tail, now, emit)) {
+    }
+  }
+}
+
 void FileFollower::Close(const RecordCallback& emit) {
+  DrainUnlinkedChains(emit);
   for (auto& [key, tail] : tails_) {
-    if (tail->reader != nullptr) tail->reader->PrepareStop(emit);
+    if (tail->reader == nullptr) continue;
+    // Records that began in a file closed already cannot be rebuilt from the saved offsets.
+    if (tail->inherited_pending && tail->reader->HasPending() &&
+        tail->reader->ResumeOffset() <= tail->inherited_at) {
+      tail->reader->Flush(emit);
+      continue;
+    }
+    tail->reader->PrepareStop(emit);
   }
   Status saved = SavePositions();
   if (!saved.ok()) log_->error("saving read positions failed: {}", saved.message());

@@ -119,7 +119,9 @@ class FileFollower {
   std::chrono::steady_clock::time_point SteadyNow() const;
   std::vector<std::string> Expand(const std::string& location) const;
   void Rescan(std::chrono::steady_clock::time_point now);
-  void ResumeRotatedWhileStopped(std::chrono::steady_clock::time_point now);
+  // `at_location` contains the files found at a location by the running scan.
+  void ResumeRotatedWhileStopped(std::chrono::steady_clock::time_point now,
+                                 const std::set<Key>& at_location);
   // A file with a rotated name beside a location (`app.log.1` beside `app.log`).
   struct RotatedFile {
     std::string path;
@@ -129,6 +131,10 @@ class FileFollower {
     timespec born = {};  // creation time
   };
   std::vector<RotatedFile> ListRotatedFiles() const;
+  // Returns the folders where ListRotatedFiles() looks for rotated names.
+  std::set<std::string> RotatedFolders() const;
+  // Returns true when ListRotatedFiles() lists a file at `path`.
+  bool IsListedRotatedName(const std::string& path) const;
   void ReadNewRotatedFiles(std::chrono::steady_clock::time_point now);
   // Opens `path` (or `open_path` when given, for a file already renamed) as the file of
   // `source` named `path`.
@@ -148,7 +154,15 @@ class FileFollower {
   // Closes a file that left its location. When a new file took its name and has not been
   // read yet, the old reader with its pending records moves to the new file.
   void CloseTail(const Key& key, const RecordCallback& emit);
+  // Returns true when `a` had its name before `b` (see Tail::born).
+  static bool ComesBefore(const Tail& a, const Tail& b);
+  // Returns true when two different files were followed under the same name of one source.
+  static bool SameChain(const Tail& a, const Tail& b);
+  // Returns the next file of `old`'s chain when no byte was read from it yet, else null.
   Tail* FindSuccessor(const Tail& old);
+  // Reads and closes, oldest first, the draining files that no name links any more and the
+  // older files of their chains.
+  void DrainUnlinkedChains(const RecordCallback& emit);
   bool HasDrainingPredecessor(const Tail& tail) const;
   void FoldCounters(Tail* tail);
   void Report(Source* source, const std::string& path, const std::string& problem,
