@@ -500,7 +500,9 @@ void FileFollower::ReadNewRotatedFiles(std::chrono::steady_clock::time_point now
       unseen.push_back(&file);
     }
   }
-  if (listed != positions_.listed()) positions_dirty_ = true;
+  // The first listing is saved even when empty: a positions file with a listing tells the
+  // next run, after a crash too, that rotated files it does not list are new.
+  if (!positions_.listed_loaded() || listed != positions_.listed()) positions_dirty_ = true;
   positions_.set_listed(std::move(listed));
   // Creation times are kept in clock ticks (4 ms with HZ=250 on ext4), so files of a burst of
   // rotations can share one; their names decide then.

@@ -481,6 +481,20 @@ INSTANTIATE_TEST_SUITE_P(
              std::to_string(info.param.lines_per_record) + "Lines";
     });
 
+TEST_F(Tailer, FileRotatedAfterFirstRunCrashIsRead) {
+  Follow("app.log");
+  Start();
+  EXPECT_THAT(ReadAll(), IsEmpty());
+  // A kill -9 in the first run, before any file appeared, and a file created and rotated
+  // while Vigil is down: the first run's listing tells the next run that the file is new.
+  CrashAt(PositionsFile());
+  AppendLines("app.log", "l", 1, 2);
+  Rotate("app.log");
+  AppendLines("app.log", "l", 3, 3);
+  Start();
+  EXPECT_THAT(ReadAll(), ElementsAre("l1", "l2", "l3"));
+}
+
 TEST_F(Tailer, OldRotatedFilesAreNotReadAgain) {
   AppendLines("app.log.1", "rotated before the first run", 1, 1);
   AppendLines("app.log", "a", 1, 1);
@@ -937,8 +951,9 @@ TEST(CollectorThread, InotifyWakesItBeforeTheRescan) {
 }
 
 // Writes numbered lines to several files through random rotations (of files the collector
-// has and has not seen), truncations, rewrites that keep the first bytes, restarts, crashes and
-// rotations while stopped. Every line must arrive exactly once, in order per file.
+// has and has not seen, alone and in bursts), truncations, rewrites that keep the first bytes,
+// restarts, crashes and rotations while stopped. Every line must arrive exactly once, in order
+// per file.
 class NoLossTailer : public Tailer, public ::testing::WithParamInterface<int> {};
 
 TEST_P(NoLossTailer, ThroughRandomRotationsTruncationsAndRestarts) {
@@ -1010,6 +1025,17 @@ TEST_P(NoLossTailer, ThroughRandomRotationsTruncationsAndRestarts) {
       case 7:
         ReadAll();
         break;
+      case 8: {
+        // A burst of rotations with no pass between them: each new file is written to and
+        // rotated away before the collector looks.
+        int burst = 2 + static_cast<int>(random() % 3);
+        for (int i = 0; i < burst; ++i) {
+          append(file, 1 + static_cast<int>(random() % 5));
+          rotate(file);
+        }
+        append(file, 1);
+        break;
+      }
       default:
         break;
     }
@@ -1030,7 +1056,7 @@ TEST_P(NoLossTailer, ThroughRandomRotationsTruncationsAndRestarts) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Seeds, NoLossTailer, ::testing::Values(1, 2, 3, 12345));
+INSTANTIATE_TEST_SUITE_P(Seeds, NoLossTailer, ::testing::Values(1, 2, 3, 6, 11, 12345));
 
 }  // namespace
 }  // namespace vigil::collector
