@@ -51,18 +51,15 @@ bool RotatedStem(std::string_view name, std::string* stem) {
   return !stem->empty();
 }
 
-// Returns true when the rotated file `a` is older than `b`, two rotations of one stem, by
-// their names alone. Small numbers are logrotate's counters, where `.2` is older than `.1`.
-// Other suffixes are dates or timestamps, and sort as text.
-bool RotatedNameBefore(std::string_view a_suffix, std::string_view b_suffix) {
-  auto counter = [](std::string_view suffix) {
-    std::string_view digits = suffix.substr(std::min<size_t>(1, suffix.size()));
-    return AllDigits(digits) && digits.size() <= 3 ? std::stoi(std::string(digits)) : -1;
-  };
-  int a_counter = counter(a_suffix);
-  int b_counter = counter(b_suffix);
-  if (a_counter >= 0 && b_counter >= 0) return a_counter > b_counter;
-  return a_suffix < b_suffix;
+// Returns a key that sorts the rotated files of one stem oldest first by their names alone,
+// from the suffix after the stem (`.2`, `-20240102`). Small numbers are logrotate's counters,
+// where `.2` is older than `.1`, and come before other suffixes (dates or timestamps), which
+// sort as text. An empty suffix, a file whose rotated name is not known, comes last.
+std::tuple<int, int, std::string> RotatedNameKey(std::string_view suffix) {
+  if (suffix.empty()) return {2, 0, ""};
+  std::string_view digits = suffix.substr(1);
+  if (AllDigits(digits) && digits.size() <= 3) return {0, -std::stoi(std::string(digits)), ""};
+  return {1, 0, std::string(suffix)};
 }
 
 std::string ErrnoText(int error) { return std::strerror(error); }
@@ -105,9 +102,12 @@ struct FileFollower::Tail {
   std::unique_ptr<RecordReader> reader;
   std::chrono::steady_clock::time_point last_data;
   bool draining = false;
-  // The files that had the same name form a chain, ordered by creation time (statx btime)
-  // and then by open order. A file created later at a name took it over from the older one.
+  // The files that had the same name form a chain, ordered by creation time (statx btime,
+  // see ComesBefore()). A file created later at a name took it over from the older one.
   timespec born = {};  // zero where the file system does not record creation times
+  // The name after the location's name (`.1`, `-20240102`) where the last scan listed the
+  // file under a rotated name, else empty.
+  std::string rotated_suffix;
   uint64_t open_order = 0;
   std::chrono::steady_clock::time_point drain_deadline;
   bool fresh = true;      // no byte read yet, so a predecessor's pending records can move here
@@ -382,7 +382,7 @@ void FileFollower::Rescan(std::chrono::steady_clock::time_point now) {
   std::set<Key> at_location = seen;
   for (const auto& [key, index] : to_open_index) at_location.insert(key);
   if (at_startup) ResumeRotatedWhileStopped(now, at_location);
-  ReadNewRotatedFiles(now);
+  ReadNewRotatedFiles(now, at_location);
   for (const auto& [source, path] : to_open) OpenTail(source, path, at_startup, nullptr);
   scanned_ = true;
 }
@@ -482,7 +482,8 @@ std::vector<FileFollower::RotatedFile> FileFollower::ListRotatedFiles() const {
   return files;
 }
 
-void FileFollower::ReadNewRotatedFiles(std::chrono::steady_clock::time_point now) {
+void FileFollower::ReadNewRotatedFiles(std::chrono::steady_clock::time_point now,
+                                       const std::set<Key>& at_location) {
   // A file created and renamed to a rotated name between two scans (or while Vigil was
   // stopped) was never followed. Every scan lists the rotated names beside the locations. A
   // file there that the last scan did not list and that no position covers is read from its
@@ -493,6 +494,10 @@ void FileFollower::ReadNewRotatedFiles(std::chrono::steady_clock::time_point now
   std::vector<const RotatedFile*> unseen;
   for (const RotatedFile& file : files) {
     listed.insert(file.key);
+    auto followed = tails_.find(file.key);
+    if (followed != tails_.end() && followed->second->path == file.stem_path) {
+      followed->second->rotated_suffix = file.path.substr(file.stem_path.size());
+    }
     if (positions_.listed_loaded() && positions_.listed().count(file.key) == 0 &&
         tails_.count(file.key) == 0 &&
         positions_.Find(file.key.first, file.key.second) == nullptr &&
@@ -500,18 +505,18 @@ void FileFollower::ReadNewRotatedFiles(std::chrono::steady_clock::time_point now
       unseen.push_back(&file);
     }
   }
-  // The first listing is saved even when empty: a positions file with a listing tells the
-  // next run, after a crash too, that rotated files it does not list are new.
+  // The first listing is saved even when empty. Once the positions file contains a listing,
+  // the next run reads the rotated files missing from it as new, also after a crash.
   if (!positions_.listed_loaded() || listed != positions_.listed()) positions_dirty_ = true;
   positions_.set_listed(std::move(listed));
-  // Creation times are kept in clock ticks (4 ms with HZ=250 on ext4), so files of a burst of
-  // rotations can share one; their names decide then.
+  // File systems take creation times from the kernel's coarse clock (one tick, 4 ms at
+  // HZ=250), so the files of a burst of rotations can share one. Their names decide then.
   std::sort(unseen.begin(), unseen.end(), [](const RotatedFile* a, const RotatedFile* b) {
     if (a->born.tv_sec != b->born.tv_sec || a->born.tv_nsec != b->born.tv_nsec) {
       return std::tie(a->born.tv_sec, a->born.tv_nsec) < std::tie(b->born.tv_sec, b->born.tv_nsec);
     }
-    return RotatedNameBefore(std::string_view(a->path).substr(a->stem_path.size()),
-                             std::string_view(b->path).substr(b->stem_path.size()));
+    return RotatedNameKey(std::string_view(a->path).substr(a->stem_path.size())) <
+           RotatedNameKey(std::string_view(b->path).substr(b->stem_path.size()));
   });
 
   for (const RotatedFile* file : unseen) {
@@ -525,19 +530,27 @@ void FileFollower::ReadNewRotatedFiles(std::chrono::steady_clock::time_point now
         copy_of_followed = true;
       }
     }
-    if (copy_of_followed) continue;
     const FilePosition* copied = nullptr;
     for (const auto& [key, saved] : positions_.all()) {
-      if (saved.path == file->stem_path &&
-          IsCopyOf(file->path, saved.fingerprint, saved.offset, saved.before_offset)) {
-        copied = &saved;
+      if (saved.path != file->stem_path ||
+          !IsCopyOf(file->path, saved.fingerprint, saved.offset, saved.before_offset)) {
+        continue;
+      }
+      copied = &saved;
+      // The copied file, still at its location and unchanged up to its saved position, is
+      // read from there once this scan opens it, so the copy adds nothing.
+      if (at_location.count(key) != 0 &&
+          IsCopyOf(saved.path, saved.fingerprint, saved.offset, saved.before_offset)) {
+        copy_of_followed = true;
       }
     }
+    if (copy_of_followed) continue;
 
     FilePosition resume = copied != nullptr ? *copied : FilePosition();
     Tail* tail = OpenTail(file->owner, file->stem_path, /*at_startup=*/false,
                           copied != nullptr ? &resume : nullptr, &file->path);
     if (tail == nullptr) continue;
+    tail->rotated_suffix = file->path.substr(file->stem_path.size());
     log_->info("{}: new file {} (created and rotated between two scans); reading it from {}",
                file->stem_path, file->path,
                copied != nullptr ? "the copied file's position" : "its first byte");
@@ -588,6 +601,16 @@ void FileFollower::NoteRename(const std::string& old_path, const std::string& ne
   ++owner->counters.rotations;
   tail->draining = true;
   tail->drain_deadline = SteadyNow() + options_.drain_grace;
+}
+
+void FileFollower::NoteCreate(const std::string& path) {
+  if (!scanned_) return;
+  Source* owner = OwnerOf(path);
+  if (owner == nullptr) return;
+  struct stat st = {};
+  if (stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return;
+  if (tails_.count({st.st_dev, st.st_ino}) != 0) return;
+  OpenTail(owner, path, /*at_startup=*/false, nullptr);
 }
 
 void FileFollower::FoldCounters(Tail* tail) {
@@ -661,6 +684,7 @@ bool FileFollower::ReadTail(Tail* tail, std::chrono::steady_clock::time_point no
     ReportBadInput(*tail, before);
     tail->last_data = now;
     positions_dirty_ = true;
+    if (polling_ && options_.between_reads) options_.between_reads();
   }
   size_t last_read = options_.read_budget_bytes - budget;
   if (last_read > 0) {
@@ -705,15 +729,17 @@ void FileFollower::ReportBadInput(const Tail& tail, const ReaderCounters& before
 }
 
 bool FileFollower::ComesBefore(const Tail& a, const Tail& b) {
-  // A file system without creation times leaves `born` zero, and the open order decides.
-  // NOTE: the open order is the chain order only when each file was opened before its
-  // successor; a burst of rotations seen in one scan can break that without creation times.
   bool both_born = (a.born.tv_sec != 0 || a.born.tv_nsec != 0) &&
                    (b.born.tv_sec != 0 || b.born.tv_nsec != 0);
   if (both_born && (a.born.tv_sec != b.born.tv_sec || a.born.tv_nsec != b.born.tv_nsec)) {
     return std::tie(a.born.tv_sec, a.born.tv_nsec) < std::tie(b.born.tv_sec, b.born.tv_nsec);
   }
-  return a.open_order < b.open_order;
+  // Creation times can be equal (see ReadNewRotatedFiles()) or missing. The file still at its
+  // location is the newest of its chain, then the rotated names decide, then the open order.
+  // NOTE: without creation times or rotated names, as for a file renamed into another
+  // folder, the open order can put a file before an older one that a later scan found.
+  return std::make_tuple(!a.draining, RotatedNameKey(a.rotated_suffix), a.open_order) <
+         std::make_tuple(!b.draining, RotatedNameKey(b.rotated_suffix), b.open_order);
 }
 
 bool FileFollower::SameChain(const Tail& a, const Tail& b) {
@@ -768,18 +794,13 @@ bool FileFollower::Poll(bool rescan, const RecordCallback& emit) {
   auto now = SteadyNow();
   if (rescan || !scanned_) Rescan(now);
   bool more = false;
+  polling_ = true;
 
   // Each chain of files that had one name is read oldest first. A file that no byte was
   // read from yet waits while an older file of its chain drains, so the older file's rest
   // comes first and its pending records can continue into it. Closing a drained file lets
   // the next one of its chain be read in the same pass.
-  std::vector<const Tail*> order;
-  for (auto& [key, tail] : tails_) order.push_back(tail.get());
-  std::sort(order.begin(), order.end(),
-            [](const Tail* a, const Tail* b) { return ComesBefore(*a, *b); });
-  std::vector<Key> keys;
-  for (const Tail* tail : order) keys.emplace_back(tail->device, tail->inode);
-  for (const Key& key : keys) {
+  for (const Key& key : KeysInChainOrder()) {
     auto found = tails_.find(key);
     if (found == tails_.end()) continue;
     Tail* tail = found->second.get();
@@ -793,6 +814,7 @@ bool FileFollower::Poll(bool rescan, const RecordCallback& emit) {
     }
     if (now >= tail->drain_deadline) CloseTail(key, emit);
   }
+  polling_ = false;
 
   for (auto& [key, tail] : tails_) {
     RecordReader* reader = tail->reader.get();
@@ -853,24 +875,20 @@ void FileFollower::DrainUnlinkedChains(const RecordCallback& emit) {
   // A rotated file that was deleted or replaced by a later rotation cannot be found again
   // after a restart. It is read to its end now, and so is every older file of its chain
   // first, so the order and the records that continue from one file into the next hold.
-  std::vector<Tail*> order;
-  for (auto& [key, tail] : tails_) order.push_back(tail.get());
-  std::sort(order.begin(), order.end(),
-            [](const Tail* a, const Tail* b) { return ComesBefore(*a, *b); });
+  std::vector<Key> keys = KeysInChainOrder();
   std::set<Key> to_close;
-  for (const Tail* tail : order) {
+  for (const Key& key : keys) {
+    const Tail& tail = *tails_[key];
     struct stat st = {};
-    if (!tail->draining || fstat(tail->fd, &st) != 0 || st.st_nlink != 0) continue;
-    for (const Tail* older : order) {
-      if (older == tail || (older->draining && SameChain(*older, *tail) &&
-                            ComesBefore(*older, *tail))) {
-        to_close.emplace(older->device, older->inode);
+    if (!tail.draining || fstat(tail.fd, &st) != 0 || st.st_nlink != 0) continue;
+    to_close.insert(key);
+    for (const auto& [older_key, older] : tails_) {
+      if (older->draining && SameChain(*older, tail) && ComesBefore(*older, tail)) {
+        to_close.insert(older_key);
       }
     }
   }
-  // Closing frees tails, so the order is kept as keys.
-  std::vector<Key> keys;
-  for (const Tail* tail : order) keys.emplace_back(tail->device, tail->inode);
+
   auto now = SteadyNow();
   for (const Key& key : keys) {
     if (to_close.count(key) == 0) continue;
@@ -882,6 +900,7 @@ void FileFollower::DrainUnlinkedChains(const RecordCallback& emit) {
     }
     CloseTail(key, emit);
   }
+
   // A file that took over pending records is read up to its end too, so the records that
   // began in the closed files can complete. It keeps its position.
   for (const Key& key : keys) {
@@ -893,6 +912,20 @@ void FileFollower::DrainUnlinkedChains(const RecordCallback& emit) {
     while (ReadTail(tail, now, emit)) {
     }
   }
+}
+
+std::vector<FileFollower::Key> FileFollower::KeysInChainOrder() const {
+  std::vector<const Tail*> order;
+  for (const auto& [key, tail] : tails_) order.push_back(tail.get());
+  // ComesBefore() orders the files of one chain, which share one file system, only.
+  std::sort(order.begin(), order.end(), [](const Tail* a, const Tail* b) {
+    if (a->source != b->source) return std::less<const Source*>()(a->source, b->source);
+    if (a->path != b->path) return a->path < b->path;
+    return ComesBefore(*a, *b);
+  });
+  std::vector<Key> keys;
+  for (const Tail* tail : order) keys.emplace_back(tail->device, tail->inode);
+  return keys;
 }
 
 void FileFollower::Close(const RecordCallback& emit) {
