@@ -118,8 +118,8 @@ class FileFollower {
 
   // Reports that `path` was created or renamed into its folder (inotify IN_CREATE or
   // IN_MOVED_TO). A file at `path` that a location names and that is not followed yet is
-  // opened now, so Vigil holds it even when a rotation moves it before the next scan. It is
-  // read from the next pass on, as a file that a scan found.
+  // opened now, so its descriptor keeps it readable even when a rotation replaces it before
+  // the next scan. It is read from the next pass on, as a file that a scan found.
   void NoteCreate(const std::string& path);
 
  private:
