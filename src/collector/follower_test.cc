@@ -748,6 +748,23 @@ TEST_F(Tailer, AuditEventContinuesAcrossRotation) {
   EXPECT_THAT(ReadAll(), ElementsAre("type=SYSCALL msg=audit(1:7): a type=PATH msg=audit(1:7): b"));
 }
 
+TEST_F(Tailer, AuditEventContinuesThroughRotationBurst) {
+  Follow("audit.log", "linux_auditd", {{"timeout", "30s"}});
+  Start();
+  Append("audit.log", "type=SYSCALL msg=audit(1:7): a\n");
+  EXPECT_THAT(ReadAll(), IsEmpty());
+  // Three numbered rotations before the next pass, each file with one line of the event.
+  ShiftRotate("audit.log");
+  Append("audit.log", "type=CWD msg=audit(1:7): b\n");
+  ShiftRotate("audit.log");
+  Append("audit.log", "type=PATH msg=audit(1:7): c\n");
+  ShiftRotate("audit.log");
+  Append("audit.log", "type=PROCTITLE msg=audit(1:7): d\ntype=EOE msg=audit(1:7): \n");
+  EXPECT_THAT(ReadAll(), ElementsAre("type=SYSCALL msg=audit(1:7): a type=CWD msg=audit(1:7): b "
+                                     "type=PATH msg=audit(1:7): c "
+                                     "type=PROCTITLE msg=audit(1:7): d"));
+}
+
 TEST_F(Tailer, AuditdGroupOutlivesIdleFlush) {
   Follow("audit.log", "linux_auditd", {{"timeout", "20s"}});
   Start();
