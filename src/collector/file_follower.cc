@@ -112,9 +112,12 @@ struct FileFollower::Tail {
   std::chrono::steady_clock::time_point drain_deadline;
   bool fresh = true;      // no byte read yet, so a predecessor's pending records can move here
   // Set when the reader came from a closed predecessor with pending records, which start at
-  // `inherited_at` in this file's offsets but were read from the predecessor.
+  // `inherited_at` in this file's offsets but were read from the predecessor. Until they are
+  // emitted, the saved positions keep those of the closed files in `inherited_from`, so a
+  // restart after a crash reads them again from there.
   bool inherited_pending = false;
   uint64_t inherited_at = 0;
+  std::vector<Key> inherited_from;
   size_t last_chunk = 0;  // bytes of the last read(), still at the start of buffer_
 };
 
@@ -613,6 +616,15 @@ void FileFollower::NoteCreate(const std::string& path) {
   OpenTail(owner, path, /*at_startup=*/false, nullptr);
 }
 
+void FileFollower::ReleaseInherited(Tail* tail) {
+  for (const Key& key : tail->inherited_from) {
+    if (tails_.count(key) == 0) positions_.Erase(key.first, key.second);
+  }
+  tail->inherited_from.clear();
+  tail->inherited_pending = false;
+  positions_dirty_ = true;
+}
+
 void FileFollower::FoldCounters(Tail* tail) {
   if (tail->reader != nullptr) tail->source->counters.reader += tail->reader->counters();
 }
@@ -767,14 +779,24 @@ void FileFollower::CloseTail(const Key& key, const RecordCallback& emit) {
   if (it == tails_.end()) return;
   Tail* tail = it->second.get();
   Tail* successor = FindSuccessor(*tail);
+  bool keep_position = false;
   if (tail->reader != nullptr && successor != nullptr && tail->reader->HasPending()) {
     // The next file of the chain continues the old one: its first lines may complete a
     // record the old file started, so the reader moves over with its pending records.
     tail->reader->EndOfFile(emit);
+    if (tail->reader->HasPending()) {
+      // A restart rebuilds the pending records from this file's position, which stays saved
+      // until they are emitted.
+      positions_.Set(PositionOf(*tail));
+      keep_position = true;
+      successor->inherited_pending = true;
+      successor->inherited_at = successor->offset;
+      successor->inherited_from = tail->inherited_from;
+      successor->inherited_from.push_back(key);
+      tail->inherited_from.clear();
+    }
     tail->reader->Rebase(successor->offset);
     successor->reader = std::move(tail->reader);
-    successor->inherited_pending = true;
-    successor->inherited_at = successor->offset;
     log_->info("{}: records pending at the rotation continue in the new file", tail->path);
   }
   if (tail->reader != nullptr) {
@@ -783,8 +805,9 @@ void FileFollower::CloseTail(const Key& key, const RecordCallback& emit) {
     tail->reader->Flush(emit);
     FoldCounters(tail);
   }
+  ReleaseInherited(tail);
   log_->info("{}: closed at offset {}", tail->path, tail->offset);
-  positions_.Erase(key.first, key.second);
+  if (!keep_position) positions_.Erase(key.first, key.second);
   close(tail->fd);
   tails_.erase(it);
   positions_dirty_ = true;
@@ -819,7 +842,6 @@ bool FileFollower::Poll(bool rescan, const RecordCallback& emit) {
   for (auto& [key, tail] : tails_) {
     RecordReader* reader = tail->reader.get();
     if (reader == nullptr) continue;
-    if (!reader->HasPending()) tail->inherited_pending = false;
     uint64_t records = reader->counters().records;
     reader->Expire(now, emit);
     // An expired group moves the resume offset or the replay mark.
@@ -827,6 +849,10 @@ bool FileFollower::Poll(bool rescan, const RecordCallback& emit) {
     if (reader->HasPending() && now - tail->last_data >= reader->flush_timeout()) {
       reader->Flush(emit);
       positions_dirty_ = true;
+    }
+    if (tail->inherited_pending &&
+        (!reader->HasPending() || reader->ResumeOffset() > tail->inherited_at)) {
+      ReleaseInherited(tail.get());
     }
   }
 
@@ -932,13 +958,15 @@ void FileFollower::Close(const RecordCallback& emit) {
   DrainUnlinkedChains(emit);
   for (auto& [key, tail] : tails_) {
     if (tail->reader == nullptr) continue;
-    // Records that began in a file closed already cannot be rebuilt from the saved offsets.
+    // Records that began in a closed file are emitted as they are, because a restart could
+    // rebuild them only while that file still exists.
     if (tail->inherited_pending && tail->reader->HasPending() &&
         tail->reader->ResumeOffset() <= tail->inherited_at) {
       tail->reader->Flush(emit);
-      continue;
+    } else {
+      tail->reader->PrepareStop(emit);
     }
-    tail->reader->PrepareStop(emit);
+    ReleaseInherited(tail.get());
   }
   Status saved = SavePositions();
   if (!saved.ok()) log_->error("saving read positions failed: {}", saved.message());

@@ -181,6 +181,9 @@ class FileFollower {
   std::vector<Key> KeysInChainOrder() const;
   bool HasDrainingPredecessor(const Tail& tail) const;
   void FoldCounters(Tail* tail);
+  // Forgets the pending records `tail` took over from closed files, and their saved
+  // positions, once they are emitted.
+  void ReleaseInherited(Tail* tail);
   void Report(Source* source, const std::string& path, const std::string& problem,
               spdlog::level::level_enum level);
   void ClearReport(Source* source, const std::string& path);

@@ -738,6 +738,27 @@ TEST_F(Tailer, RecordContinuesAcrossRotation) {
   EXPECT_THAT(ReadAll(), IsEmpty()) << "g waits for its group";
 }
 
+TEST_F(Tailer, RecordSpanningClosedFilesSurvivesCrash) {
+  Follow("app.log", "multiline", {{"lines", "4"}});
+  Start();
+  AppendLines("app.log", "l", 1, 1);
+  EXPECT_THAT(ReadAll(), IsEmpty());
+  // Each rotated file is closed with the record still pending, which moves to the next file.
+  ShiftRotate("app.log");
+  AppendLines("app.log", "l", 2, 2);
+  EXPECT_THAT(ReadAll(), IsEmpty());
+  ShiftRotate("app.log");
+  EXPECT_THAT(ReadAll(), IsEmpty());
+  // A kill -9 now: the record's first lines are only in the two closed files.
+  CrashAt(PositionsFile());
+  Start();
+  AppendLines("app.log", "l", 3, 5);
+  EXPECT_THAT(ReadAll(), ElementsAre("l1 l2 l3 l4"));
+  EXPECT_THAT(IdleFlush(), ElementsAre("l5"));
+  Restart();
+  EXPECT_THAT(ReadAll(), IsEmpty()) << "a restart repeats nothing";
+}
+
 TEST_F(Tailer, AuditEventContinuesAcrossRotation) {
   Follow("audit.log", "linux_auditd", {{"timeout", "30s"}});
   Start();
