@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <utility>
 
 #include "collector/command_runner.h"
 #include "collector/journald_source.h"
@@ -47,6 +48,11 @@ Expected<std::unique_ptr<Collector>> Collector::Create(CollectorOptions options,
 }
 
 Status Collector::Init() {
+  // Events read during a pass open new files at once; the names they changed are rescanned
+  // at the start of the next pass.
+  options_.follower.between_reads = [this] {
+    if (ReadInotifyEvents()) rescan_due_ = true;
+  };
   follower_ = std::make_unique<FileFollower>(options_.follower);
   VIGIL_RETURN_IF_ERROR(follower_->LoadPositions());
   for (const config::LocalFileConfig& localfile : options_.localfiles) {
@@ -123,6 +129,7 @@ void Collector::Stop() {
 }
 
 bool Collector::PollOnce(bool rescan) {
+  if (std::exchange(rescan_due_, false)) rescan = true;
   if (ReadInotifyEvents()) rescan = true;
   return Pass(rescan);
 }
@@ -151,13 +158,17 @@ bool Collector::ReadInotifyEvents() {
         }
         continue;
       }
-      if ((event->mask & (IN_MOVED_FROM | IN_MOVED_TO)) == 0 || event->len == 0) continue;
+      if ((event->mask & (IN_CREATE | IN_MOVED_FROM | IN_MOVED_TO)) == 0 || event->len == 0) {
+        continue;
+      }
       std::string folder;
       for (const auto& [watched, wd] : watches_) {
         if (wd == event->wd) folder = watched;
       }
       if (folder.empty()) continue;
       std::string path = folder + "/" + event->name;
+      if (event->mask & (IN_CREATE | IN_MOVED_TO)) follower_->NoteCreate(path);
+      if (event->mask & IN_CREATE) continue;
       if (event->mask & IN_MOVED_FROM) {
         // A rename inside the watched folders comes as a FROM and a TO with the same cookie.
         if (moves_.size() > 1024) moves_.clear();
@@ -272,6 +283,7 @@ void Collector::Run() {
     if (ready < 0 && errno != EINTR) {
       log_->error("poll failed: {}", std::strerror(errno));
     }
+    if (std::exchange(rescan_due_, false)) rescan = true;
     if (ReadInotifyEvents()) rescan = true;
     now = std::chrono::steady_clock::now();
     if (now - last_rescan_ >= options_.follower.loop_timeout) rescan = true;

@@ -106,6 +106,7 @@ class Collector {
   std::map<std::string, int> watches_;     // folder -> inotify watch descriptor
   std::set<std::string> unwatched_;        // folders whose watch failed, logged once
   std::map<uint32_t, std::string> moves_;  // IN_MOVED_FROM cookie -> old path
+  bool rescan_due_ = false;  // events read during a pass changed names
   std::thread thread_;
   std::atomic<bool> stopping_{false};
   bool started_ = false;

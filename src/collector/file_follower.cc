@@ -51,6 +51,17 @@ bool RotatedStem(std::string_view name, std::string* stem) {
   return !stem->empty();
 }
 
+// Returns a key that sorts the rotated files of one stem oldest first by their names alone,
+// from the suffix after the stem (`.2`, `-20240102`). Small numbers are logrotate's counters,
+// where `.2` is older than `.1`, and come before other suffixes (dates or timestamps), which
+// sort as text. An empty suffix, a file whose rotated name is not known, comes last.
+std::tuple<int, int, std::string> RotatedNameKey(std::string_view suffix) {
+  if (suffix.empty()) return {2, 0, ""};
+  std::string_view digits = suffix.substr(1);
+  if (AllDigits(digits) && digits.size() <= 3) return {0, -std::stoi(std::string(digits)), ""};
+  return {1, 0, std::string(suffix)};
+}
+
 std::string ErrnoText(int error) { return std::strerror(error); }
 
 // Returns true when the file at `path` starts with the bytes of `first` and has the bytes of
@@ -91,11 +102,22 @@ struct FileFollower::Tail {
   std::unique_ptr<RecordReader> reader;
   std::chrono::steady_clock::time_point last_data;
   bool draining = false;
-  // Files that left their location are read in the order they were opened, so an older
-  // file's lines come before those of a file found later under a rotated name.
+  // The files that had the same name form a chain, ordered by creation time (statx btime,
+  // see ComesBefore()). A file created later at a name took it over from the older one.
+  timespec born = {};  // zero where the file system does not record creation times
+  // The name after the location's name (`.1`, `-20240102`) where the last scan listed the
+  // file under a rotated name, else empty.
+  std::string rotated_suffix;
   uint64_t open_order = 0;
   std::chrono::steady_clock::time_point drain_deadline;
   bool fresh = true;      // no byte read yet, so a predecessor's pending records can move here
+  // Set when the reader came from a closed predecessor with pending records, which start at
+  // `inherited_at` in this file's offsets but were read from the predecessor. Until they are
+  // emitted, the saved positions keep those of the closed files in `inherited_from`, so a
+  // restart after a crash reads them again from there.
+  bool inherited_pending = false;
+  uint64_t inherited_at = 0;
+  std::vector<Key> inherited_from;
   size_t last_chunk = 0;  // bytes of the last read(), still at the start of buffer_
 };
 
@@ -262,6 +284,10 @@ FileFollower::Tail* FileFollower::OpenTail(Source* source, const std::string& pa
   tail->last_mtime = st.st_mtim;
   tail->last_data = SteadyNow();
   tail->open_order = ++open_sequence_;
+  struct statx sx = {};
+  if (statx(fd, "", AT_EMPTY_PATH, STATX_BTIME, &sx) == 0 && (sx.stx_mask & STATX_BTIME) != 0) {
+    tail->born = {sx.stx_btime.tv_sec, sx.stx_btime.tv_nsec};
+  }
   ReadFingerprint(fd, std::min<uint64_t>(size, Fingerprint::kFingerprintBytes), &tail->fingerprint);
   ReadFingerprintBefore(fd, offset, &tail->before_offset);
   tail->reader = MakeTailReader(*source, path, offset);
@@ -282,6 +308,10 @@ FileFollower::Tail* FileFollower::OpenTail(Source* source, const std::string& pa
 void FileFollower::Rescan(std::chrono::steady_clock::time_point now) {
   bool at_startup = !scanned_;
   std::set<Key> seen;
+  // New files at a location are opened last, after the older files of their chains that this
+  // scan finds under rotated names, so the open order follows the chain order.
+  std::vector<std::pair<Source*, std::string>> to_open;
+  std::map<Key, size_t> to_open_index;
   for (auto& source_ptr : sources_) {
     Source* source = source_ptr.get();
     const std::string& location = source->config.location;
@@ -312,6 +342,15 @@ void FileFollower::Rescan(std::chrono::steady_clock::time_point now) {
         continue;
       }
       Key key{st.st_dev, st.st_ino};
+      auto pending = to_open_index.find(key);
+      if (pending != to_open_index.end()) {
+        const auto& [first_source, first_path] = to_open[pending->second];
+        if (first_source != source) {
+          Report(source, path, "already read through " + first_path + "; read once",
+                 spdlog::level::info);
+        }
+        continue;
+      }
       auto found = tails_.find(key);
       if (found != tails_.end()) {
         Tail* tail = found->second.get();
@@ -332,7 +371,8 @@ void FileFollower::Rescan(std::chrono::steady_clock::time_point now) {
         }
         continue;
       }
-      if (OpenTail(source, path, at_startup, nullptr) != nullptr) seen.insert(key);
+      to_open_index.emplace(key, to_open.size());
+      to_open.emplace_back(source, path);
     }
   }
   for (auto& [key, tail] : tails_) {
@@ -342,16 +382,20 @@ void FileFollower::Rescan(std::chrono::steady_clock::time_point now) {
     log_->info("{}: left its location (rotated or deleted); reading the rest", tail->path);
     ++tail->source->counters.rotations;
   }
-  if (at_startup) ResumeRotatedWhileStopped(now);
-  ReadNewRotatedFiles(now);
+  std::set<Key> at_location = seen;
+  for (const auto& [key, index] : to_open_index) at_location.insert(key);
+  if (at_startup) ResumeRotatedWhileStopped(now, at_location);
+  ReadNewRotatedFiles(now, at_location);
+  for (const auto& [source, path] : to_open) OpenTail(source, path, at_startup, nullptr);
   scanned_ = true;
 }
 
-void FileFollower::ResumeRotatedWhileStopped(std::chrono::steady_clock::time_point now) {
+void FileFollower::ResumeRotatedWhileStopped(std::chrono::steady_clock::time_point now,
+                                             const std::set<Key>& at_location) {
   // A saved file that is no longer at its path was rotated while Vigil was stopped. Look for
   // its inode beside its old name and read its rest before anything else.
   for (const auto& [key, saved] : positions_.all()) {
-    if (tails_.count(key) != 0) continue;
+    if (tails_.count(key) != 0 || at_location.count(key) != 0) continue;
     Source* owner = OwnerOf(saved.path);
     // only-future-events skips what was written while stopped, rotated files included.
     if (owner == nullptr || owner->config.only_future_events) continue;
@@ -389,12 +433,27 @@ void FileFollower::ResumeRotatedWhileStopped(std::chrono::steady_clock::time_poi
   }
 }
 
-std::vector<FileFollower::RotatedFile> FileFollower::ListRotatedFiles() const {
+std::set<std::string> FileFollower::RotatedFolders() const {
   std::set<std::string> folders;
   for (const auto& source : sources_) {
     std::string folder = DirName(source->config.location);
     if (!HasGlob(folder) && folder.find('%') == std::string::npos) folders.insert(folder);
   }
+  return folders;
+}
+
+bool FileFollower::IsListedRotatedName(const std::string& path) const {
+  std::string folder = DirName(path);
+  std::string stem;
+  if (path.size() <= folder.size() + 1 || RotatedFolders().count(folder) == 0 ||
+      !RotatedStem(std::string_view(path).substr(folder.size() + 1), &stem)) {
+    return false;
+  }
+  return OwnerOf(path) == nullptr && OwnerOf(folder + "/" + stem) != nullptr;
+}
+
+std::vector<FileFollower::RotatedFile> FileFollower::ListRotatedFiles() const {
+  std::set<std::string> folders = RotatedFolders();
   // Globs and strftime names are expanded once for the whole listing.
   std::vector<std::vector<std::string>> expansions;
   for (const auto& source : sources_) expansions.push_back(Expand(source->config.location));
@@ -426,7 +485,8 @@ std::vector<FileFollower::RotatedFile> FileFollower::ListRotatedFiles() const {
   return files;
 }
 
-void FileFollower::ReadNewRotatedFiles(std::chrono::steady_clock::time_point now) {
+void FileFollower::ReadNewRotatedFiles(std::chrono::steady_clock::time_point now,
+                                       const std::set<Key>& at_location) {
   // A file created and renamed to a rotated name between two scans (or while Vigil was
   // stopped) was never followed. Every scan lists the rotated names beside the locations. A
   // file there that the last scan did not list and that no position covers is read from its
@@ -437,6 +497,10 @@ void FileFollower::ReadNewRotatedFiles(std::chrono::steady_clock::time_point now
   std::vector<const RotatedFile*> unseen;
   for (const RotatedFile& file : files) {
     listed.insert(file.key);
+    auto followed = tails_.find(file.key);
+    if (followed != tails_.end() && followed->second->path == file.stem_path) {
+      followed->second->rotated_suffix = file.path.substr(file.stem_path.size());
+    }
     if (positions_.listed_loaded() && positions_.listed().count(file.key) == 0 &&
         tails_.count(file.key) == 0 &&
         positions_.Find(file.key.first, file.key.second) == nullptr &&
@@ -444,10 +508,18 @@ void FileFollower::ReadNewRotatedFiles(std::chrono::steady_clock::time_point now
       unseen.push_back(&file);
     }
   }
-  if (listed != positions_.listed()) positions_dirty_ = true;
+  // The first listing is saved even when empty. Once the positions file contains a listing,
+  // the next run reads the rotated files missing from it as new, also after a crash.
+  if (!positions_.listed_loaded() || listed != positions_.listed()) positions_dirty_ = true;
   positions_.set_listed(std::move(listed));
+  // File systems take creation times from the kernel's coarse clock (one tick, 4 ms at
+  // HZ=250), so the files of a burst of rotations can share one. Their names decide then.
   std::sort(unseen.begin(), unseen.end(), [](const RotatedFile* a, const RotatedFile* b) {
-    return std::tie(a->born.tv_sec, a->born.tv_nsec) < std::tie(b->born.tv_sec, b->born.tv_nsec);
+    if (a->born.tv_sec != b->born.tv_sec || a->born.tv_nsec != b->born.tv_nsec) {
+      return std::tie(a->born.tv_sec, a->born.tv_nsec) < std::tie(b->born.tv_sec, b->born.tv_nsec);
+    }
+    return RotatedNameKey(std::string_view(a->path).substr(a->stem_path.size())) <
+           RotatedNameKey(std::string_view(b->path).substr(b->stem_path.size()));
   });
 
   for (const RotatedFile* file : unseen) {
@@ -461,19 +533,27 @@ void FileFollower::ReadNewRotatedFiles(std::chrono::steady_clock::time_point now
         copy_of_followed = true;
       }
     }
-    if (copy_of_followed) continue;
     const FilePosition* copied = nullptr;
     for (const auto& [key, saved] : positions_.all()) {
-      if (saved.path == file->stem_path &&
-          IsCopyOf(file->path, saved.fingerprint, saved.offset, saved.before_offset)) {
-        copied = &saved;
+      if (saved.path != file->stem_path ||
+          !IsCopyOf(file->path, saved.fingerprint, saved.offset, saved.before_offset)) {
+        continue;
+      }
+      copied = &saved;
+      // The copied file, still at its location and unchanged up to its saved position, is
+      // read from there once this scan opens it, so the copy adds nothing.
+      if (at_location.count(key) != 0 &&
+          IsCopyOf(saved.path, saved.fingerprint, saved.offset, saved.before_offset)) {
+        copy_of_followed = true;
       }
     }
+    if (copy_of_followed) continue;
 
     FilePosition resume = copied != nullptr ? *copied : FilePosition();
     Tail* tail = OpenTail(file->owner, file->stem_path, /*at_startup=*/false,
                           copied != nullptr ? &resume : nullptr, &file->path);
     if (tail == nullptr) continue;
+    tail->rotated_suffix = file->path.substr(file->stem_path.size());
     log_->info("{}: new file {} (created and rotated between two scans); reading it from {}",
                file->stem_path, file->path,
                copied != nullptr ? "the copied file's position" : "its first byte");
@@ -510,6 +590,10 @@ void FileFollower::NoteRename(const std::string& old_path, const std::string& ne
   Source* owner = OwnerOf(old_path);
   // A new name inside the location is found by the next scan, which keeps the position.
   if (owner == nullptr || OwnerOf(new_path) != nullptr) return;
+  // The scan that follows the event also finds rotated names beside the location and orders
+  // them. The file at `new_path` may have been replaced by a later rotation already, so
+  // opening it here could open a newer file before an older one.
+  if (IsListedRotatedName(new_path)) return;
   struct stat st = {};
   if (stat(new_path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return;
   if (tails_.count({st.st_dev, st.st_ino}) != 0) return;  // followed already; a scan handles it
@@ -520,6 +604,25 @@ void FileFollower::NoteRename(const std::string& old_path, const std::string& ne
   ++owner->counters.rotations;
   tail->draining = true;
   tail->drain_deadline = SteadyNow() + options_.drain_grace;
+}
+
+void FileFollower::NoteCreate(const std::string& path) {
+  if (!scanned_) return;
+  Source* owner = OwnerOf(path);
+  if (owner == nullptr) return;
+  struct stat st = {};
+  if (stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return;
+  if (tails_.count({st.st_dev, st.st_ino}) != 0) return;
+  OpenTail(owner, path, /*at_startup=*/false, nullptr);
+}
+
+void FileFollower::ReleaseInherited(Tail* tail) {
+  for (const Key& key : tail->inherited_from) {
+    if (tails_.count(key) == 0) positions_.Erase(key.first, key.second);
+  }
+  tail->inherited_from.clear();
+  tail->inherited_pending = false;
+  positions_dirty_ = true;
 }
 
 void FileFollower::FoldCounters(Tail* tail) {
@@ -593,6 +696,7 @@ bool FileFollower::ReadTail(Tail* tail, std::chrono::steady_clock::time_point no
     ReportBadInput(*tail, before);
     tail->last_data = now;
     positions_dirty_ = true;
+    if (polling_ && options_.between_reads) options_.between_reads();
   }
   size_t last_read = options_.read_budget_bytes - budget;
   if (last_read > 0) {
@@ -636,22 +740,36 @@ void FileFollower::ReportBadInput(const Tail& tail, const ReaderCounters& before
   }
 }
 
-FileFollower::Tail* FileFollower::FindSuccessor(const Tail& old) {
-  for (auto& [key, tail] : tails_) {
-    if (tail.get() != &old && !tail->draining && tail->fresh && tail->source == old.source &&
-        tail->path == old.path) {
-      return tail.get();
-    }
+bool FileFollower::ComesBefore(const Tail& a, const Tail& b) {
+  bool both_born = (a.born.tv_sec != 0 || a.born.tv_nsec != 0) &&
+                   (b.born.tv_sec != 0 || b.born.tv_nsec != 0);
+  if (both_born && (a.born.tv_sec != b.born.tv_sec || a.born.tv_nsec != b.born.tv_nsec)) {
+    return std::tie(a.born.tv_sec, a.born.tv_nsec) < std::tie(b.born.tv_sec, b.born.tv_nsec);
   }
-  return nullptr;
+  // Creation times can be equal (see ReadNewRotatedFiles()) or missing. The file still at its
+  // location is the newest of its chain, then the rotated names decide, then the open order.
+  // NOTE: without creation times or rotated names, as for a file renamed into another
+  // folder, the open order can put a file before an older one that a later scan found.
+  return std::make_tuple(!a.draining, RotatedNameKey(a.rotated_suffix), a.open_order) <
+         std::make_tuple(!b.draining, RotatedNameKey(b.rotated_suffix), b.open_order);
+}
+
+bool FileFollower::SameChain(const Tail& a, const Tail& b) {
+  return &a != &b && a.source == b.source && a.path == b.path;
+}
+
+FileFollower::Tail* FileFollower::FindSuccessor(const Tail& old) {
+  Tail* next = nullptr;
+  for (auto& [key, tail] : tails_) {
+    if (!SameChain(old, *tail) || !ComesBefore(old, *tail)) continue;
+    if (next == nullptr || ComesBefore(*tail, *next)) next = tail.get();
+  }
+  return next != nullptr && next->fresh ? next : nullptr;
 }
 
 bool FileFollower::HasDrainingPredecessor(const Tail& tail) const {
   for (const auto& [key, other] : tails_) {
-    if (other.get() != &tail && other->draining && other->source == tail.source &&
-        other->path == tail.path) {
-      return true;
-    }
+    if (SameChain(tail, *other) && other->draining && ComesBefore(*other, tail)) return true;
   }
   return false;
 }
@@ -661,10 +779,22 @@ void FileFollower::CloseTail(const Key& key, const RecordCallback& emit) {
   if (it == tails_.end()) return;
   Tail* tail = it->second.get();
   Tail* successor = FindSuccessor(*tail);
+  bool keep_position = false;
   if (tail->reader != nullptr && successor != nullptr && tail->reader->HasPending()) {
-    // The new file at the same name continues the old one: its first lines may complete a
+    // The next file of the chain continues the old one: its first lines may complete a
     // record the old file started, so the reader moves over with its pending records.
     tail->reader->EndOfFile(emit);
+    if (tail->reader->HasPending()) {
+      // A restart rebuilds the pending records from this file's position, which stays saved
+      // until they are emitted.
+      positions_.Set(PositionOf(*tail));
+      keep_position = true;
+      successor->inherited_pending = true;
+      successor->inherited_at = successor->offset;
+      successor->inherited_from = tail->inherited_from;
+      successor->inherited_from.push_back(key);
+      tail->inherited_from.clear();
+    }
     tail->reader->Rebase(successor->offset);
     successor->reader = std::move(tail->reader);
     log_->info("{}: records pending at the rotation continue in the new file", tail->path);
@@ -675,8 +805,9 @@ void FileFollower::CloseTail(const Key& key, const RecordCallback& emit) {
     tail->reader->Flush(emit);
     FoldCounters(tail);
   }
+  ReleaseInherited(tail);
   log_->info("{}: closed at offset {}", tail->path, tail->offset);
-  positions_.Erase(key.first, key.second);
+  if (!keep_position) positions_.Erase(key.first, key.second);
   close(tail->fd);
   tails_.erase(it);
   positions_dirty_ = true;
@@ -686,32 +817,27 @@ bool FileFollower::Poll(bool rescan, const RecordCallback& emit) {
   auto now = SteadyNow();
   if (rescan || !scanned_) Rescan(now);
   bool more = false;
+  polling_ = true;
 
-  // Files that left their location first, oldest first, so an old file's rest comes before
-  // the new file.
-  std::vector<std::pair<uint64_t, Key>> draining;
-  for (auto& [key, tail] : tails_) {
-    if (tail->draining) draining.emplace_back(tail->open_order, key);
-  }
-  std::sort(draining.begin(), draining.end());
-  std::vector<Key> finished;
-  for (const auto& [order, key] : draining) {
-    Tail* tail = tails_[key].get();
+  // Each chain of files that had one name is read oldest first. A file that no byte was
+  // read from yet waits while an older file of its chain drains, so the older file's rest
+  // comes first and its pending records can continue into it. Closing a drained file lets
+  // the next one of its chain be read in the same pass.
+  for (const Key& key : KeysInChainOrder()) {
+    auto found = tails_.find(key);
+    if (found == tails_.end()) continue;
+    Tail* tail = found->second.get();
+    if (tail->fresh && HasDrainingPredecessor(*tail)) continue;
     CheckRewritten(tail, emit);
+    if (!tail->draining) {
+      if (ReadTail(tail, now, emit)) more = true;
+      continue;
+    }
     while (ReadTail(tail, now, emit)) {
     }
-    if (now >= tail->drain_deadline) finished.push_back(key);
+    if (now >= tail->drain_deadline) CloseTail(key, emit);
   }
-  for (const Key& key : finished) CloseTail(key, emit);
-
-  for (auto& [key, tail] : tails_) {
-    if (tail->draining) continue;
-    // A new file waits for the old file of the same name, so the old file's records end
-    // first and can continue into it.
-    if (tail->fresh && HasDrainingPredecessor(*tail)) continue;
-    CheckRewritten(tail.get(), emit);
-    if (ReadTail(tail.get(), now, emit)) more = true;
-  }
+  polling_ = false;
 
   for (auto& [key, tail] : tails_) {
     RecordReader* reader = tail->reader.get();
@@ -723,6 +849,10 @@ bool FileFollower::Poll(bool rescan, const RecordCallback& emit) {
     if (reader->HasPending() && now - tail->last_data >= reader->flush_timeout()) {
       reader->Flush(emit);
       positions_dirty_ = true;
+    }
+    if (tail->inherited_pending &&
+        (!reader->HasPending() || reader->ResumeOffset() > tail->inherited_at)) {
+      ReleaseInherited(tail.get());
     }
   }
 
@@ -767,9 +897,76 @@ Status FileFollower::SavePositions() {
   return positions_.Save();
 }
 
+void FileFollower::DrainUnlinkedChains(const RecordCallback& emit) {
+  // A rotated file that was deleted or replaced by a later rotation cannot be found again
+  // after a restart. It is read to its end now, and so is every older file of its chain
+  // first, so the order and the records that continue from one file into the next hold.
+  std::vector<Key> keys = KeysInChainOrder();
+  std::set<Key> to_close;
+  for (const Key& key : keys) {
+    const Tail& tail = *tails_[key];
+    struct stat st = {};
+    if (!tail.draining || fstat(tail.fd, &st) != 0 || st.st_nlink != 0) continue;
+    to_close.insert(key);
+    for (const auto& [older_key, older] : tails_) {
+      if (older->draining && SameChain(*older, tail) && ComesBefore(*older, tail)) {
+        to_close.insert(older_key);
+      }
+    }
+  }
+
+  auto now = SteadyNow();
+  for (const Key& key : keys) {
+    if (to_close.count(key) == 0) continue;
+    Tail* tail = tails_[key].get();
+    log_->info("{}: deleted or replaced while draining; reading its rest before stopping",
+               tail->path);
+    CheckRewritten(tail, emit);
+    while (ReadTail(tail, now, emit)) {
+    }
+    CloseTail(key, emit);
+  }
+
+  // A file that took over pending records is read up to its end too, so the records that
+  // began in the closed files can complete. It keeps its position.
+  for (const Key& key : keys) {
+    auto found = tails_.find(key);
+    if (found == tails_.end()) continue;
+    Tail* tail = found->second.get();
+    if (!tail->inherited_pending || !tail->fresh || HasDrainingPredecessor(*tail)) continue;
+    CheckRewritten(tail, emit);
+    while (ReadTail(tail, now, emit)) {
+    }
+  }
+}
+
+std::vector<FileFollower::Key> FileFollower::KeysInChainOrder() const {
+  std::vector<const Tail*> order;
+  for (const auto& [key, tail] : tails_) order.push_back(tail.get());
+  // ComesBefore() orders the files of one chain, which share one file system, only.
+  std::sort(order.begin(), order.end(), [](const Tail* a, const Tail* b) {
+    if (a->source != b->source) return std::less<const Source*>()(a->source, b->source);
+    if (a->path != b->path) return a->path < b->path;
+    return ComesBefore(*a, *b);
+  });
+  std::vector<Key> keys;
+  for (const Tail* tail : order) keys.emplace_back(tail->device, tail->inode);
+  return keys;
+}
+
 void FileFollower::Close(const RecordCallback& emit) {
+  DrainUnlinkedChains(emit);
   for (auto& [key, tail] : tails_) {
-    if (tail->reader != nullptr) tail->reader->PrepareStop(emit);
+    if (tail->reader == nullptr) continue;
+    // Records that began in a closed file are emitted as they are, because a restart could
+    // rebuild them only while that file still exists.
+    if (tail->inherited_pending && tail->reader->HasPending() &&
+        tail->reader->ResumeOffset() <= tail->inherited_at) {
+      tail->reader->Flush(emit);
+    } else {
+      tail->reader->PrepareStop(emit);
+    }
+    ReleaseInherited(tail.get());
   }
   Status saved = SavePositions();
   if (!saved.ok()) log_->error("saving read positions failed: {}", saved.message());

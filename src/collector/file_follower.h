@@ -47,6 +47,10 @@ struct FollowerOptions {
   // after a flush. After a crash the mark identifies which of the records read again it has
   // handled already. Null saves no mark.
   std::function<std::string()> checkpoint;
+  // Called by Poll() after each chunk it reads, on the same thread, and may call NoteRename()
+  // and NoteCreate(). The collector reads pending inotify events there, so a file created
+  // and renamed during a long pass is opened before a later rotation can replace it.
+  std::function<void()> between_reads;
 };
 
 // Reads every file a set of locations names, each file once, in order, from where the last
@@ -56,8 +60,9 @@ struct FollowerOptions {
 // (or from its end at start-up when only_future_events is set) and from its saved position
 // after a restart. Renaming a file within its location keeps its position. A file that
 // leaves its location (rename rotation, deletion) is read to its end for drain_grace before
-// it is closed. A new file at the same name waits until then, and a multi-line record the old
-// file left pending continues in the new file.
+// it is closed. The files that had one name form a chain: a file not read yet waits until
+// every older file of its chain is closed, and a multi-line record an old file left pending
+// continues in the next one.
 // A size below the read offset (copytruncate), changed first bytes or changed bytes just
 // before the read offset (truncate, then regrow) restart the file from its first byte. A file named
 // by two locations, a symlink and its target, or two hard links is read once, by the first location
@@ -111,6 +116,12 @@ class FileFollower {
   // byte under its old name and closed after drain_grace, as a rotated file is.
   void NoteRename(const std::string& old_path, const std::string& new_path);
 
+  // Reports that `path` was created or renamed into its folder (inotify IN_CREATE or
+  // IN_MOVED_TO). A file at `path` that a location names and that is not followed yet is
+  // opened now, so its descriptor keeps it readable even when a rotation replaces it before
+  // the next scan. It is read from the next pass on, as a file that a scan found.
+  void NoteCreate(const std::string& path);
+
  private:
   struct Source;
   struct Tail;
@@ -119,7 +130,9 @@ class FileFollower {
   std::chrono::steady_clock::time_point SteadyNow() const;
   std::vector<std::string> Expand(const std::string& location) const;
   void Rescan(std::chrono::steady_clock::time_point now);
-  void ResumeRotatedWhileStopped(std::chrono::steady_clock::time_point now);
+  // `at_location` contains the files found at a location by the running scan.
+  void ResumeRotatedWhileStopped(std::chrono::steady_clock::time_point now,
+                                 const std::set<Key>& at_location);
   // A file with a rotated name beside a location (`app.log.1` beside `app.log`).
   struct RotatedFile {
     std::string path;
@@ -129,7 +142,13 @@ class FileFollower {
     timespec born = {};  // creation time
   };
   std::vector<RotatedFile> ListRotatedFiles() const;
-  void ReadNewRotatedFiles(std::chrono::steady_clock::time_point now);
+  // Returns the folders where ListRotatedFiles() looks for rotated names.
+  std::set<std::string> RotatedFolders() const;
+  // Returns true when ListRotatedFiles() lists a file at `path`.
+  bool IsListedRotatedName(const std::string& path) const;
+  // `at_location` contains the files found at a location by the running scan.
+  void ReadNewRotatedFiles(std::chrono::steady_clock::time_point now,
+                           const std::set<Key>& at_location);
   // Opens `path` (or `open_path` when given, for a file already renamed) as the file of
   // `source` named `path`.
   Tail* OpenTail(Source* source, const std::string& path, bool at_startup,
@@ -148,9 +167,23 @@ class FileFollower {
   // Closes a file that left its location. When a new file took its name and has not been
   // read yet, the old reader with its pending records moves to the new file.
   void CloseTail(const Key& key, const RecordCallback& emit);
+  // Returns true when `a` had its name before `b`, two files of one chain (see Tail::born).
+  static bool ComesBefore(const Tail& a, const Tail& b);
+  // Returns true when two different files were followed under the same name of one source.
+  static bool SameChain(const Tail& a, const Tail& b);
+  // Returns the next file of `old`'s chain when no byte was read from it yet, else null.
   Tail* FindSuccessor(const Tail& old);
+  // Reads and closes, oldest first, the draining files that no name links any more and the
+  // older files of their chains.
+  void DrainUnlinkedChains(const RecordCallback& emit);
+  // Returns the keys of every followed file, each chain oldest first (see ComesBefore()).
+  // Closing a file frees its Tail, so loops that close files iterate over keys.
+  std::vector<Key> KeysInChainOrder() const;
   bool HasDrainingPredecessor(const Tail& tail) const;
   void FoldCounters(Tail* tail);
+  // Forgets the pending records `tail` took over from closed files, and their saved
+  // positions, once they are emitted.
+  void ReleaseInherited(Tail* tail);
   void Report(Source* source, const std::string& path, const std::string& problem,
               spdlog::level::level_enum level);
   void ClearReport(Source* source, const std::string& path);
@@ -163,6 +196,7 @@ class FileFollower {
   std::vector<std::unique_ptr<Source>> sources_;
   std::map<Key, std::unique_ptr<Tail>> tails_;
   bool scanned_ = false;
+  bool polling_ = false;  // inside Poll(), where between_reads is called
   uint64_t open_sequence_ = 0;
   bool positions_dirty_ = false;
   std::chrono::steady_clock::time_point last_save_;
