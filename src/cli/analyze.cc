@@ -135,6 +135,9 @@ void ReadInput(const std::string& input, const AnalyzeOptions& options,
     }
     if (n == 0) break;
     (*reader)->Feed(std::string_view(buffer.data(), static_cast<size_t>(n)), on_record);
+    // From a pipe or a terminal the input may be a live stream: its alerts go out now rather
+    // than when stdout's buffer fills.
+    if (!S_ISREG(st.st_mode)) std::fflush(stdout);
     if (progress != nullptr) progress->Advance(static_cast<uint64_t>(n));
   }
   (*reader)->Flush(on_record);

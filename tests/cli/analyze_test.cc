@@ -1,7 +1,10 @@
 // End-to-end tests of `vigil analyze`, `vigil logtest` and `vigil check` as real processes.
 #include <gtest/gtest.h>
+#include <poll.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -96,6 +99,49 @@ TEST_F(CliTest, OpenSshSampleRaisesExpectedAlerts) {
   EXPECT_TRUE(groups.count("authentication_failed"));
   EXPECT_TRUE(brute_force_sources.count("183.62.140.253"))
       << "the address with the most failures must be reported as brute force";
+}
+
+// A pipe on stdin may be a live stream (`tail -f auth.log | vigil analyze`): each alert must
+// reach stdout while the input is still open, although stdout is a pipe and fully buffered.
+TEST_F(CliTest, AlertsFromLiveStdinAreNotHeld) {
+  int to_child[2];
+  int from_child[2];
+  ASSERT_EQ(::pipe(to_child), 0);
+  ASSERT_EQ(::pipe(from_child), 0);
+  std::string binary = VigilBinary();
+  pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    ::dup2(to_child[0], STDIN_FILENO);
+    ::dup2(from_child[1], STDOUT_FILENO);
+    ::close(to_child[1]);
+    ::close(from_child[0]);
+    ::execl(binary.c_str(), binary.c_str(), "analyze", "--no-summary", "-", nullptr);
+    ::_exit(127);
+  }
+  ::close(to_child[0]);
+  ::close(from_child[1]);
+  std::string line =
+      "Dec  1 10:00:00 web1 sshd[12]: Failed password for root from 203.0.113.9 port 4022 ssh2\n";
+  ASSERT_EQ(::write(to_child[1], line.data(), line.size()), static_cast<ssize_t>(line.size()));
+
+  std::string out;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (out.find("\n\n") == std::string::npos && std::chrono::steady_clock::now() < deadline) {
+    pollfd ready{from_child[0], POLLIN, 0};
+    if (::poll(&ready, 1, 200) <= 0) continue;
+    char buffer[4096];
+    ssize_t n = ::read(from_child[0], buffer, sizeof buffer);
+    if (n <= 0) break;
+    out.append(buffer, static_cast<size_t>(n));
+  }
+  ::close(to_child[1]);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  ::close(from_child[0]);
+  EXPECT_NE(out.find("** Alert "), std::string::npos) << "no alert while stdin was open: " << out;
+  EXPECT_NE(out.find("Src IP: 203.0.113.9"), std::string::npos) << out;
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }
 
 TEST_F(CliTest, MissingInputIsReportedAndOthersStillRead) {
