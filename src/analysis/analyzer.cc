@@ -120,11 +120,12 @@ RuleMatch Analyzer::Process(std::string_view location, std::string_view text, Ev
   return Correlate(event, trace);
 }
 
-void Analyzer::Decode(std::string_view location, std::string_view text, Event* event) const {
+void Analyzer::Decode(std::string_view location, std::string_view text, Event* event,
+                      bool text_is_clean) const {
   event->Reset();
   event->location.assign(location);
   event->full_log.assign(text);
-  SanitizeText(&event->full_log);
+  if (!text_is_clean) SanitizeText(&event->full_log);
   predecoder_.Run(event);
   prefilter_.Scan(event->log(), &event->literal_hits);
   decoders_.Decode(event);

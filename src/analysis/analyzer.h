@@ -51,7 +51,10 @@ class Analyzer {
   // pre-decoding and decoding, which depend on the record alone. Correlate() then sets the
   // event time from the clock and runs accumulation and the rules, whose state depends on
   // every earlier event: call it once per decoded event, in input order.
-  void Decode(std::string_view location, std::string_view text, Event* event) const;
+  // `text_is_clean` tells that `text` is already valid UTF-8 without NUL bytes (a Record from
+  // a reader is), which skips the test.
+  void Decode(std::string_view location, std::string_view text, Event* event,
+              bool text_is_clean = false) const;
   RuleMatch Correlate(Event* event, std::string* trace = nullptr);
 
   // Drops all correlation, first-time-seen, ignore, diff and accumulator state, as a fresh

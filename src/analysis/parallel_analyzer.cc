@@ -13,6 +13,7 @@ ParallelAnalyzer::ParallelAnalyzer(Analyzer* analyzer, int threads, Sink sink, s
     auto batch = std::make_unique<Batch>();
     batch->locations.resize(batch_size_);
     batch->texts.resize(batch_size_);
+    batch->clean.resize(batch_size_);
     batch->events.resize(batch_size_);
     ring_.push_back(std::move(batch));
   }
@@ -29,15 +30,17 @@ ParallelAnalyzer::~ParallelAnalyzer() {
   for (std::thread& worker : workers_) worker.join();
 }
 
-void ParallelAnalyzer::Add(std::string_view location, std::string_view text) {
+void ParallelAnalyzer::Add(std::string_view location, std::string_view text, bool text_is_clean) {
   if (workers_.empty()) {
-    RuleMatch match = analyzer_->Process(location, text, &single_event_);
+    analyzer_->Decode(location, text, &single_event_, text_is_clean);
+    RuleMatch match = analyzer_->Correlate(&single_event_);
     sink_(match, single_event_);
     return;
   }
   Batch& batch = *ring_[filling_];
   batch.locations[batch.size].assign(location);
   batch.texts[batch.size].assign(text);
+  batch.clean[batch.size] = text_is_clean;
   if (++batch.size < batch_size_) return;
   SubmitFilled();
   // Pass on what the workers have finished, so that output keeps pace with input.
@@ -92,7 +95,7 @@ void ParallelAnalyzer::RunWorker() {
       queue_.pop_front();
     }
     for (size_t i = 0; i < batch->size; ++i) {
-      analyzer_->Decode(batch->locations[i], batch->texts[i], &batch->events[i]);
+      analyzer_->Decode(batch->locations[i], batch->texts[i], &batch->events[i], batch->clean[i]);
     }
     {
       std::lock_guard lock(mu_);

@@ -42,7 +42,8 @@ class ParallelAnalyzer {
 
   // Queues one record. It may first pass earlier records to the sink, and it blocks while
   // every batch is in use.
-  void Add(std::string_view location, std::string_view text);
+  // `text_is_clean` as for Analyzer::Decode().
+  void Add(std::string_view location, std::string_view text, bool text_is_clean = false);
 
   // Analyses every queued record and passes it to the sink before it returns.
   void Finish();
@@ -51,6 +52,7 @@ class ParallelAnalyzer {
   struct Batch {
     std::vector<std::string> locations;
     std::vector<std::string> texts;
+    std::vector<char> clean;  // text_is_clean of each text
     std::vector<Event> events;
     size_t size = 0;
     bool decoded = false;  // guarded by mu_
