@@ -51,8 +51,8 @@ class Analyzer {
   // pre-decoding and decoding, which depend on the record alone. Correlate() then sets the
   // event time from the clock and runs accumulation and the rules, whose state depends on
   // every earlier event: call it once per decoded event, in input order.
-  // `text_is_clean` tells that `text` is already valid UTF-8 without NUL bytes (a Record from
-  // a reader is), which skips the test.
+  // Set `text_is_clean` when `text` is known to be valid UTF-8 without NUL bytes, as a
+  // reader's Record is; the test is then skipped.
   void Decode(std::string_view location, std::string_view text, Event* event,
               bool text_is_clean = false) const;
   RuleMatch Correlate(Event* event, std::string* trace = nullptr);

@@ -141,7 +141,8 @@ TEST_F(CliTest, AlertsFromLiveStdinAreNotHeld) {
   ::close(from_child[0]);
   EXPECT_NE(out.find("** Alert "), std::string::npos) << "no alert while stdin was open: " << out;
   EXPECT_NE(out.find("Src IP: 203.0.113.9"), std::string::npos) << out;
-  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0);
 }
 
 TEST_F(CliTest, MissingInputIsReportedAndOthersStillRead) {
