@@ -67,6 +67,33 @@ std::string_view AlertTimeText(int64_t epoch_seconds) {
   return std::string_view(cached_text, cached_length);
 }
 
+// The JSON text `,"name":"value"` of the last value one member had on this thread. Alerts in a
+// row mostly share their time, decoder, location and program, so their members are rendered
+// once and copied after that.
+class RenderedMember {
+ public:
+  explicit RenderedMember(std::string_view name) : name_(name) {}
+
+  // Appends the member for `value`, which must not be the member that opens an object.
+  void Append(std::string_view value, JsonWriter* json) {
+    if (!rendered_ || value != value_) {
+      value_.assign(value);
+      text_.clear();
+      text_.push_back(',');
+      JsonWriter member(&text_);
+      member.Member(name_, value);
+      rendered_ = true;
+    }
+    json->Raw(text_);
+  }
+
+ private:
+  std::string_view name_;
+  bool rendered_ = false;
+  std::string value_;
+  std::string text_;
+};
+
 }  // namespace
 
 std::string FormatAlertTime(int64_t epoch_seconds) {
@@ -135,11 +162,13 @@ void AppendAlertJson(const Alert& alert, std::string* out) {
   json.Raw(rule.alert_text.json_tail);
   json.Member("id", alert.id);
   json.MemberInt("TimeStamp", event.time * 1000);
-  json.Member("timestamp", AlertTimeText(event.time));
+  thread_local RenderedMember timestamp("timestamp");
+  thread_local RenderedMember decoder("decoder");
+  thread_local RenderedMember decoder_parent("decoder_parent");
+  timestamp.Append(AlertTimeText(event.time), &json);
   if (event.decoder != nullptr) {
-    json.Member("decoder", event.decoder->ReportedName());
-    if (event.decoder->parent != nullptr)
-      json.Member("decoder_parent", event.decoder->parent->name);
+    decoder.Append(event.decoder->ReportedName(), &json);
+    if (event.decoder->parent != nullptr) decoder_parent.Append(event.decoder->parent->name, &json);
   }
   // Decoded fields sit at the top level as in OSSEC's alerts.json, except `id`, which is the
   // alert id there. The decoded id and the dynamic fields go in "fields", where their names
@@ -159,9 +188,12 @@ void AppendAlertJson(const Alert& alert, std::string* out) {
     for (const auto& [name, value] : event.dynamic_fields) json.Member(name, value);
     json.EndObject();
   }
-  json.Member("hostname", event.hostname);
-  if (event.has_program_name) json.Member("program_name", event.program_name);
-  json.Member("location", event.location);
+  thread_local RenderedMember hostname("hostname");
+  thread_local RenderedMember program_name("program_name");
+  thread_local RenderedMember location("location");
+  hostname.Append(event.hostname, &json);
+  if (event.has_program_name) program_name.Append(event.program_name, &json);
+  location.Append(event.location, &json);
   if (!(rule.options & analysis::kOptionNoFullLog)) {
     json.Member("full_log", event.full_log);
     if (alert.previous != nullptr && !alert.previous->empty()) {

@@ -75,6 +75,38 @@ TEST_F(AlertFormatTest, JsonCarriesRuleAndFields) {
   EXPECT_EQ(json["id"], "1796398180.1");
 }
 
+// Members that repeat from one alert to the next are rendered once per value: a change of
+// host, location, program or time must show in the next alert all the same.
+TEST_F(AlertFormatTest, JsonFollowsChangingRepeatedMembers) {
+  struct Case {
+    const char* location;
+    int64_t seconds;
+    const char* line;
+    const char* host;
+  };
+  const Case kCases[] = {
+      {"a.log", 1796398180, "Oct 15 21:07:00 web1 sshd[1]: Invalid user u1 from 10.0.0.1", "web1"},
+      {"a.log", 1796398180, "Oct 15 21:07:00 web1 sshd[1]: Invalid user u2 from 10.0.0.2", "web1"},
+      {"b \"x\".log", 1796398181, "Oct 15 21:07:01 db1 sshd[1]: Invalid user u3 from 10.0.0.3",
+       "db1"},
+      {"a.log", 1796398181, "Oct 15 21:07:01 web1 sshd[1]: Invalid user u4 from 10.0.0.4", "web1"},
+  };
+  for (const Case& c : kCases) {
+    SCOPED_TRACE(c.line);
+    clock_.SetSeconds(c.seconds);
+    analysis::RuleMatch match = analyzer_->Process(c.location, c.line, &event_);
+    ASSERT_TRUE(match.alert);
+    Alert alert{"1.0", match.rule, &event_, &match.previous};
+    nlohmann::json json = nlohmann::json::parse(FormatAlertJson(alert));
+    EXPECT_EQ(json["location"], c.location);
+    EXPECT_EQ(json["hostname"], c.host);
+    EXPECT_EQ(json["program_name"], "sshd");
+    EXPECT_EQ(json["decoder"], "sshd");
+    EXPECT_EQ(json["TimeStamp"], c.seconds * 1000);
+    EXPECT_EQ(json["timestamp"], FormatAlertTime(c.seconds));
+  }
+}
+
 using AlertJsonFieldsTest = analysis::AnalyzerFixture;
 
 TEST_F(AlertJsonFieldsTest, DecodedIdAndDynamicFieldsDoNotCollide) {
