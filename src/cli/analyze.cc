@@ -47,16 +47,19 @@ class AlertSink {
   Status Write(const analysis::RuleMatch& match, const analysis::Event& event) {
     if (files_ != nullptr) return files_->WriteAlert(match, event);
     if (!match.rule->log_alert) return Status::Ok();
+    // Alert ids are `<time>.<offset of the alert in alerts.log>`, as OSSEC's are, so that
+    // stdout gives the ids that --output into a new folder would.
     alert_.id.clear();
-    alerting::AppendAlertId(event.time, ++counter_, &alert_.id);
+    alerting::AppendAlertId(event.time, log_offset_, &alert_.id);
     alert_.rule = match.rule;
     alert_.event = &event;
     alert_.previous = &match.previous;
     text_.clear();
+    alerting::AppendAlertLog(alert_, &text_);
+    log_offset_ += text_.size();
     if (json_) {
+      text_.clear();
       alerting::AppendAlertJson(alert_, &text_);
-    } else {
-      alerting::AppendAlertLog(alert_, &text_);
     }
     if (fwrite_unlocked(text_.data(), 1, text_.size(), stdout) != text_.size()) {
       return Status::IoError(std::string("stdout: write failed: ") + std::strerror(errno));
@@ -76,7 +79,7 @@ class AlertSink {
  private:
   bool json_;
   std::unique_ptr<alerting::AlertFileWriter> files_;
-  uint64_t counter_ = 0;
+  uint64_t log_offset_ = 0;  // size of the alerts.log text of the alerts so far
   // Reused for every alert written to stdout.
   alerting::Alert alert_;
   std::string text_;
@@ -301,9 +304,11 @@ RunFunction RegisterAnalyze(CLI::App* app) {
   app->add_option("files", options->inputs, "Log files to read; - or none reads stdin");
   app->add_option("-c,--config", options->config_path,
                   "Configuration file in ossec.conf format (default: the bundled configuration)");
-  app->add_flag("--json", options->json, "Print alerts as JSON lines instead of alerts.log text");
+  CLI::Option* json = app->add_flag("--json", options->json,
+                                    "Print alerts as JSON lines instead of alerts.log text");
   app->add_option("-o,--output", options->output_dir,
-                  "Write alerts.log and alerts.json in this folder instead of stdout");
+                  "Write alerts.log and alerts.json in this folder instead of stdout")
+      ->excludes(json);
   app->add_option("--log-format", options->log_format,
                   "Record framing, as <log_format> names it (syslog, multi-line:3, audit, ...)")
       ->capture_default_str();

@@ -47,7 +47,10 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {
-    return app.exit(error);
+    // app.exit() prints the help, the version or the error. Every invalid command line exits
+    // with the one usage code, whatever CLI11's own code for the error is.
+    int code = app.exit(error);
+    return code == 0 ? 0 : vigil::cli::kExitUsage;
   }
   vigil::LoggingOptions logging;
   logging.level = log_level;

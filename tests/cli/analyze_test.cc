@@ -219,6 +219,47 @@ TEST_F(CliTest, OutputFolderGetsAlertsLogAndJson) {
   EXPECT_TRUE(std::filesystem::exists(dir_ + "/out/alerts.json"));
 }
 
+// The part of an alert id after the time: its offset in alerts.log.
+std::string IdOffset(const std::string& id) { return id.substr(id.find('.') + 1); }
+
+// Alert ids on stdout, as text or JSON, are those that --output writes into a new folder.
+TEST_F(CliTest, StdoutAlertIdsMatchOutputFolder) {
+  std::string input = kSource + "/examples/auth.log";
+  ProcessResult files = RunVigil({"analyze", "--output", dir_ + "/out", input});
+  ProcessResult text = RunVigil({"analyze", input});
+  ProcessResult json = RunVigil({"analyze", "--json", input});
+  ASSERT_EQ(files.exit_code, 0) << files.err;
+  ASSERT_EQ(text.exit_code, 0) << text.err;
+  ASSERT_EQ(json.exit_code, 0) << json.err;
+
+  std::vector<std::string> file_ids;
+  std::ifstream alerts_json(dir_ + "/out/alerts.json");
+  std::string line;
+  while (std::getline(alerts_json, line)) {
+    file_ids.push_back(IdOffset(nlohmann::json::parse(line)["id"]));
+  }
+  ASSERT_GT(file_ids.size(), 3u);
+  std::vector<std::string> json_ids;
+  for (const nlohmann::json& alert : JsonLines(json.out)) json_ids.push_back(IdOffset(alert["id"]));
+  EXPECT_EQ(json_ids, file_ids);
+  std::vector<std::string> text_ids;
+  std::istringstream text_lines(text.out);
+  while (std::getline(text_lines, line)) {
+    if (!line.starts_with("** Alert ")) continue;
+    std::string id = line.substr(9, line.find(':') - 9);
+    text_ids.push_back(IdOffset(id));
+  }
+  EXPECT_EQ(text_ids, file_ids);
+}
+
+TEST_F(CliTest, JsonWithOutputFolderIsRejected) {
+  ProcessResult result =
+      RunVigil({"analyze", "--json", "--output", dir_ + "/out", kSource + "/examples/auth.log"});
+  EXPECT_EQ(result.exit_code, 2) << "the usage error code";
+  EXPECT_NE(result.err.find("--json"), std::string::npos) << result.err;
+  EXPECT_FALSE(std::filesystem::exists(dir_ + "/out"));
+}
+
 TEST_F(CliTest, ThreadsKeepAlertsAndOrder) {
   // Event times come from the real clock here, so only what does not depend on them is
   // compared: the rule, the decoded fields and the log of every alert, in order. The byte
