@@ -3,6 +3,7 @@
 // sequence.
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -202,6 +203,82 @@ TEST_F(CorrelationTest, DifferentUrlNeedsDistinctUrls) {
        {1, Request(ip, "/b", 404), 201},
        {1, Request(ip, "/b", 404), 201},
        {1, Request(ip, "/c", 404), 202}});
+}
+
+// same_id, same_src_port, same_dst_port and same_location each compare one stored field: a
+// frequency="2" rule fires on the fourth event whose field repeats, and never while the
+// field changes.
+class SameFieldTest : public AnalyzerFixture {
+ protected:
+  void SetUp() override {
+    AnalyzerFixture::SetUp();
+    ASSERT_EQ(Load(R"(
+<decoder name="fw"><program_name>^fw$</program_name>
+  <regex>id=(\S+) spt=(\d+) dpt=(\d+)</regex><order>id, srcport, dstport</order></decoder>
+)",
+                   R"(
+<group name="fw,">
+  <rule id="300" level="0"><decoded_as>fw</decoded_as><description>fw</description></rule>
+  <rule id="301" level="3"><if_sid>300</if_sid><match>^a </match><description>a</description></rule>
+  <rule id="302" level="3"><if_sid>300</if_sid><match>^b </match><description>b</description></rule>
+  <rule id="303" level="3"><if_sid>300</if_sid><match>^c </match><description>c</description></rule>
+  <rule id="304" level="3"><if_sid>300</if_sid><match>^d </match><description>d</description></rule>
+  <rule id="311" level="8" frequency="2" timeframe="60"><if_matched_sid>301</if_matched_sid>
+    <same_id /><description>same id</description></rule>
+  <rule id="312" level="8" frequency="2" timeframe="60"><if_matched_sid>302</if_matched_sid>
+    <same_src_port /><description>same source port</description></rule>
+  <rule id="313" level="8" frequency="2" timeframe="60"><if_matched_sid>303</if_matched_sid>
+    <same_dst_port /><description>same destination port</description></rule>
+  <rule id="314" level="8" frequency="2" timeframe="60"><if_matched_sid>304</if_matched_sid>
+    <same_location /><description>same host</description></rule>
+</group>)"),
+              "");
+  }
+
+  // Feeds three events whose field changes, then four whose field stays the same, and
+  // expects `base` for all but the last, which fires `correlated`.
+  void ExpectFiresOnRepeat(const std::function<std::string(int value)>& line, int base,
+                           int correlated) {
+    std::vector<int> values = {1, 2, 3, 7, 7, 7, 7};
+    for (size_t i = 0; i < values.size(); ++i) {
+      SCOPED_TRACE(line(values[i]));
+      clock_.Advance(std::chrono::seconds(1));
+      RuleMatch match = Feed(line(values[i]));
+      ASSERT_NE(match.rule, nullptr);
+      EXPECT_EQ(match.rule->id, i + 1 == values.size() ? correlated : base);
+    }
+  }
+};
+
+TEST_F(SameFieldTest, SameId) {
+  ExpectFiresOnRepeat(
+      [](int v) {
+        return "Dec  1 10:00:00 h1 fw: a id=x" + std::to_string(v) +
+               " spt=" + std::to_string(1000 + v * 3 % 5) + " dpt=22";
+      },
+      301, 311);
+}
+
+TEST_F(SameFieldTest, SameSourcePort) {
+  ExpectFiresOnRepeat(
+      [](int v) {
+        return "Dec  1 10:00:00 h1 fw: b id=z spt=" + std::to_string(1000 + v) + " dpt=22";
+      },
+      302, 312);
+}
+
+TEST_F(SameFieldTest, SameDestinationPort) {
+  ExpectFiresOnRepeat(
+      [](int v) { return "Dec  1 10:00:00 h1 fw: c id=z spt=1000 dpt=" + std::to_string(20 + v); },
+      303, 313);
+}
+
+TEST_F(SameFieldTest, SameLocation) {
+  ExpectFiresOnRepeat(
+      [](int v) {
+        return "Dec  1 10:00:00 host" + std::to_string(v) + " fw: d id=z spt=1000 dpt=22";
+      },
+      304, 314);
 }
 
 }  // namespace

@@ -139,6 +139,9 @@ struct EventList {
   KeyIndex by_dstuser;
   // Events of this list marked by a correlation rule (matched > 0), by sequence.
   std::map<uint64_t, StoredEvent*> marked;
+  // The same_* and different_* bits (SameField) of the rules that search this list: the
+  // fields of a stored event that some search compares. RuleEngine sets it.
+  uint32_t compared_fields = 0;
 };
 
 struct Rule {

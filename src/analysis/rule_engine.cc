@@ -152,6 +152,13 @@ RuleEngine::RuleEngine(RuleSet* rules, EngineOptions options, LogPrefilter* shar
     prefilter_ = own_prefilter_.get();
   }
   for (const auto& rule : rules_->all()) {
+    if (rule->matched_list != nullptr) rule->matched_list->compared_fields = 0;
+  }
+  for (const auto& rule : rules_->all()) {
+    if (rule->matched_list != nullptr) rule->matched_list->compared_fields |= rule->same;
+    if (rule->searches_history) history_compared_fields_ |= rule->same;
+  }
+  for (const auto& rule : rules_->all()) {
     rule->match_prefilter = -1;
     rule->regex_prefilter = -1;
     if (!options_.prefilter) continue;
@@ -533,20 +540,31 @@ void RuleEngine::Store(const Rule& rule, const Event& event, int matched_level) 
   stored->sequence = ++sequence_;
   stored->full_log = event.full_log;
   stored->log_offset = event.log_offset;
+  // Only the fields that a search of this event's lists (or of the history) compares are
+  // copied; the others stay empty.
+  uint32_t compared = keep_history ? history_compared_fields_ : 0;
+  for (EventList* list : stored->lists) compared |= list->compared_fields;
+  auto copy = [&](uint32_t bits, std::string_view value, std::string* target) {
+    if (compared & bits) {
+      target->assign(value);
+    } else {
+      target->clear();
+    }
+  };
   stored->has_srcip = event.Has(Field::kSrcIp);
-  stored->srcip = event.Get(Field::kSrcIp);
   stored->has_srcport = event.Has(Field::kSrcPort);
-  stored->srcport = event.Get(Field::kSrcPort);
   stored->has_dstport = event.Has(Field::kDstPort);
-  stored->dstport = event.Get(Field::kDstPort);
   stored->has_dstuser = event.Has(Field::kDstUser);
-  stored->dstuser = event.Get(Field::kDstUser);
-  stored->hostname = event.hostname;
   stored->has_id = event.Has(Field::kId);
-  stored->id = event.Get(Field::kId);
   stored->has_url = event.Has(Field::kUrl);
-  stored->url = event.Get(Field::kUrl);
-  stored->srcgeoip = event.srcgeoip;
+  copy(kSameSourceIp, event.Get(Field::kSrcIp), &stored->srcip);
+  copy(kSameSrcPort, event.Get(Field::kSrcPort), &stored->srcport);
+  copy(kSameDstPort, event.Get(Field::kDstPort), &stored->dstport);
+  copy(kSameUser, event.Get(Field::kDstUser), &stored->dstuser);
+  copy(kSameLocation, event.hostname, &stored->hostname);
+  copy(kSameId, event.Get(Field::kId), &stored->id);
+  copy(kDifferentUrl, event.Get(Field::kUrl), &stored->url);
+  copy(kDifferentSrcGeoIp, event.srcgeoip, &stored->srcgeoip);
   stored->category = event.category;
   for (EventList* list : stored->lists) {
     list->events.push_front(stored);

@@ -105,6 +105,8 @@ class RuleEngine {
   std::unordered_map<std::string, std::string> diff_last_;  // "host rule-id" -> last log
   std::deque<std::shared_ptr<StoredEvent>> history_;        // alerted events, newest first
   std::vector<std::shared_ptr<StoredEvent>> spare_events_;
+  // The same_* bits of the rules that search the history (if_matched_regex alone).
+  uint32_t history_compared_fields_ = 0;
 };
 
 // Builds an ignore-store entry "<decoder> <id> <dstuser> <srcip> <dstip> <data> <system name>
