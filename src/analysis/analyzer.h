@@ -41,6 +41,11 @@ class Analyzer {
                                                     const Clock* clock,
                                                     EngineOptions engine_options = {});
 
+  // The engine and the decoders point into the analyzer (its rules and prefilter), so it
+  // stays where Create() built it.
+  Analyzer(const Analyzer&) = delete;
+  Analyzer& operator=(const Analyzer&) = delete;
+
   // Analyses one record: fills `event` (reused between calls) and returns the rule decision.
   // `text` must be valid UTF-8 without NUL bytes; anything else is escaped first. When
   // `trace` is not null it receives logtest's rule debugging text.
