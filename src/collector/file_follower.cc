@@ -78,6 +78,21 @@ bool IsCopyOf(const std::string& path, const Fingerprint& first, uint64_t offset
   return same;
 }
 
+// Returns true when the open file `fd` of `size` bytes starts with the bytes that `known`
+// recorded. A file recorded empty matches only while it is empty, because no byte of it was
+// read or listed.
+bool StartsAsRecorded(int fd, uint64_t size, const KnownFile& known) {
+  if (!known.fingerprint_known) return true;
+  if (known.fingerprint.length == 0) return size == 0;
+  Fingerprint print;
+  return size >= known.fingerprint.length &&
+         ReadFingerprint(fd, known.fingerprint.length, &print) && print == known.fingerprint;
+}
+
+bool SameTime(const timespec& a, const timespec& b) {
+  return a.tv_sec == b.tv_sec && a.tv_nsec == b.tv_nsec;
+}
+
 }  // namespace
 
 struct FileFollower::Source {
@@ -301,6 +316,7 @@ FileFollower::Tail* FileFollower::OpenTail(Source* source, const std::string& pa
              offset);
   Tail* raw = tail.get();
   tails_.emplace(key, std::move(tail));
+  positions_.EraseClosed(key);
   positions_dirty_ = true;
   return raw;
 }
@@ -493,24 +509,79 @@ void FileFollower::ReadNewRotatedFiles(std::chrono::steady_clock::time_point now
   // first byte, before the file that now has the location's name. The first scan of a first
   // run only lists them, because those files are older than Vigil.
   std::vector<RotatedFile> files = ListRotatedFiles();
-  std::set<Key> listed;
+  std::map<Key, KnownFile> listed;
   std::vector<const RotatedFile*> unseen;
+  // Closed files found again with lines appended after they were closed, read from there.
+  std::map<const RotatedFile*, FilePosition> resume_closed;
   for (const RotatedFile& file : files) {
-    listed.insert(file.key);
     auto followed = tails_.find(file.key);
     if (followed != tails_.end() && followed->second->path == file.stem_path) {
       followed->second->rotated_suffix = file.path.substr(file.stem_path.size());
     }
-    if (positions_.listed_loaded() && positions_.listed().count(file.key) == 0 &&
-        tails_.count(file.key) == 0 &&
-        positions_.Find(file.key.first, file.key.second) == nullptr &&
-        !file.owner->config.only_future_events) {
-      unseen.push_back(&file);
+    // A listed file keeps its identity while its creation time is unchanged and its whole
+    // fingerprint is known, so most scans do not open it.
+    auto previous = positions_.listed().find(file.key);
+    bool born_known = file.born.tv_sec != 0 || file.born.tv_nsec != 0;
+    if (previous != positions_.listed().end() && born_known &&
+        SameTime(previous->second.born, file.born) && previous->second.fingerprint_known &&
+        previous->second.fingerprint.length == Fingerprint::kFingerprintBytes) {
+      listed.emplace(file.key, previous->second);
+      continue;
     }
+    // The inode alone does not identify a file: a deleted file's inode goes to a new file.
+    int fd = open(file.path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0) {
+      if (previous != positions_.listed().end()) listed.emplace(*previous);
+      continue;
+    }
+    struct stat st = {};
+    if (fstat(fd, &st) != 0 || st.st_dev != file.key.first || st.st_ino != file.key.second) {
+      close(fd);  // renamed or replaced since the listing; the next scan lists it
+      continue;
+    }
+    uint64_t size = static_cast<uint64_t>(st.st_size);
+    KnownFile now;
+    now.born = file.born;
+    ReadFingerprint(fd, std::min<uint64_t>(size, Fingerprint::kFingerprintBytes),
+                    &now.fingerprint);
+    bool was_listed = previous != positions_.listed().end() &&
+                      StartsAsRecorded(fd, size, previous->second);
+    listed.emplace(file.key, now);
+    bool is_new = positions_.listed_loaded() && !was_listed && tails_.count(file.key) == 0 &&
+                  !file.owner->config.only_future_events;
+    const FilePosition* saved = positions_.Find(file.key.first, file.key.second);
+    if (is_new && saved != nullptr) {
+      KnownFile saved_start;
+      saved_start.fingerprint = saved->fingerprint;
+      is_new = !StartsAsRecorded(fd, size, saved_start);
+    }
+    auto closed = positions_.closed().find(file.key);
+    if (is_new && closed != positions_.closed().end() &&
+        StartsAsRecorded(fd, size, closed->second)) {
+      // Read to its end and closed already. Lines that a late writer appended since then are
+      // read from the closed offset.
+      is_new = size > closed->second.offset;
+      if (is_new) {
+        FilePosition& resume = resume_closed[&file];
+        resume.device = file.key.first;
+        resume.inode = file.key.second;
+        resume.offset = closed->second.offset;
+        resume.fingerprint = closed->second.fingerprint;
+        resume.path = file.stem_path;
+      }
+    }
+    close(fd);
+    if (is_new) unseen.push_back(&file);
   }
   // The first listing is saved even when empty. Once the positions file contains a listing,
   // the next run reads the rotated files missing from it as new, also after a crash.
-  if (!positions_.listed_loaded() || listed != positions_.listed()) positions_dirty_ = true;
+  if (!positions_.listed_loaded() || listed.size() != positions_.listed().size() ||
+      !std::equal(listed.begin(), listed.end(), positions_.listed().begin(),
+                  [](const auto& a, const auto& b) {
+                    return a.first == b.first && a.second.fingerprint == b.second.fingerprint;
+                  })) {
+    positions_dirty_ = true;
+  }
   positions_.set_listed(std::move(listed));
   // File systems take creation times from the kernel's coarse clock (one tick, 4 ms at
   // HZ=250), so the files of a burst of rotations can share one. Their names decide then.
@@ -549,14 +620,23 @@ void FileFollower::ReadNewRotatedFiles(std::chrono::steady_clock::time_point now
     }
     if (copy_of_followed) continue;
 
-    FilePosition resume = copied != nullptr ? *copied : FilePosition();
+    auto closed = resume_closed.find(file);
+    const char* origin = "its first byte";
+    FilePosition resume;
+    if (closed != resume_closed.end()) {
+      resume = closed->second;
+      origin = "the offset where it was closed";
+    } else if (copied != nullptr) {
+      resume = *copied;
+      origin = "the copied file's position";
+    }
+    bool resumed = closed != resume_closed.end() || copied != nullptr;
     Tail* tail = OpenTail(file->owner, file->stem_path, /*at_startup=*/false,
-                          copied != nullptr ? &resume : nullptr, &file->path);
+                          resumed ? &resume : nullptr, &file->path);
     if (tail == nullptr) continue;
     tail->rotated_suffix = file->path.substr(file->stem_path.size());
     log_->info("{}: new file {} (created and rotated between two scans); reading it from {}",
-               file->stem_path, file->path,
-               copied != nullptr ? "the copied file's position" : "its first byte");
+               file->stem_path, file->path, origin);
     ++file->owner->counters.rotations;
     tail->draining = true;
     tail->drain_deadline = scanned_ ? now + options_.drain_grace : now;
@@ -645,14 +725,73 @@ void FileFollower::RestartTail(Tail* tail, const char* reason, const RecordCallb
   positions_dirty_ = true;
 }
 
+void FileFollower::ReadTruncatedRest(Tail* tail, off_t size_before, const RecordCallback& emit) {
+  // copytruncate copies the file to a rotated name, then truncates it. The copy contains the
+  // bytes the truncation removed at the same offsets, the unread ones included: it starts
+  // with the same bytes and has the same bytes just before the read offset.
+  std::string copy_path;
+  Key copy_key;
+  uint64_t copy_size = 0;
+  for (const RotatedFile& file : ListRotatedFiles()) {
+    if (file.owner != tail->source || file.stem_path != tail->path ||
+        !IsCopyOf(file.path, tail->fingerprint, tail->offset, tail->before_offset)) {
+      continue;
+    }
+    struct stat st = {};
+    if (stat(file.path.c_str(), &st) != 0) continue;
+    // The newest copy is the largest one.
+    if (copy_path.empty() || static_cast<uint64_t>(st.st_size) > copy_size) {
+      copy_path = file.path;
+      copy_key = file.key;
+      copy_size = static_cast<uint64_t>(st.st_size);
+    }
+  }
+  int fd = copy_path.empty() ? -1 : open(copy_path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
+  if (fd < 0) {
+    uint64_t known = size_before > 0 && static_cast<uint64_t>(size_before) > tail->offset
+                         ? static_cast<uint64_t>(size_before) - tail->offset
+                         : 0;
+    if (known == 0) return;  // every byte seen before the truncation was read
+    tail->source->counters.bytes_lost += known;
+    log_->warn(
+        "{}: truncated before {} byte(s) after offset {} were read, and no copy of them was "
+        "found under a rotated name; those bytes are lost",
+        tail->path, known, tail->offset);
+    return;
+  }
+  log_->info("{}: truncated; reading its unread bytes from its copy {}, offset {} to {}",
+             tail->path, copy_path, tail->offset, copy_size);
+  uint64_t offset = tail->offset;
+  while (tail->reader != nullptr) {
+    ssize_t n = pread(fd, buffer_.data(), buffer_.size(), static_cast<off_t>(offset));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    offset += static_cast<uint64_t>(n);
+    tail->source->counters.bytes_read += static_cast<uint64_t>(n);
+    ReaderCounters before = tail->reader->counters();
+    tail->reader->Feed(std::string_view(buffer_.data(), static_cast<size_t>(n)), emit);
+    ReportBadInput(*tail, before);
+  }
+  // The copy is read in full now: a later scan must not take it for a new file.
+  KnownFile copy;
+  ReadFingerprint(fd, std::min<uint64_t>(offset, Fingerprint::kFingerprintBytes),
+                  &copy.fingerprint);
+  copy.offset = offset;
+  positions_.AddListed(copy_key, copy);
+  positions_.AddClosed(copy_key, copy);
+  close(fd);
+}
+
 void FileFollower::CheckRewritten(Tail* tail, const RecordCallback& emit) {
   struct stat st = {};
   if (fstat(tail->fd, &st) != 0) return;
+  off_t size_before = tail->last_size;
   bool changed = st.st_size != tail->last_size || st.st_mtim.tv_sec != tail->last_mtime.tv_sec ||
                  st.st_mtim.tv_nsec != tail->last_mtime.tv_nsec;
   tail->last_size = st.st_size;
   tail->last_mtime = st.st_mtim;
   if (static_cast<uint64_t>(st.st_size) < tail->offset) {
+    ReadTruncatedRest(tail, size_before, emit);
     RestartTail(tail, "truncated", emit);
     return;
   }
@@ -806,6 +945,11 @@ void FileFollower::CloseTail(const Key& key, const RecordCallback& emit) {
     FoldCounters(tail);
   }
   ReleaseInherited(tail);
+  KnownFile closed;
+  closed.fingerprint = tail->fingerprint;
+  closed.offset = tail->offset;
+  closed.born = tail->born;
+  positions_.AddClosed(key, closed);
   log_->info("{}: closed at offset {}", tail->path, tail->offset);
   if (!keep_position) positions_.Erase(key.first, key.second);
   close(tail->fd);

@@ -160,6 +160,10 @@ class FileFollower {
   std::unique_ptr<RecordReader> MakeTailReader(const Source& source, const std::string& path,
                                                uint64_t offset);
   void CheckRewritten(Tail* tail, const RecordCallback& emit);
+  // Feeds the bytes a truncation removed before they were read, from offset to end of a
+  // copy under a rotated name, into `tail`'s reader. Without a copy, counts and logs the
+  // bytes lost, known from `size_before` (the size at the last check).
+  void ReadTruncatedRest(Tail* tail, off_t size_before, const RecordCallback& emit);
   void RestartTail(Tail* tail, const char* reason, const RecordCallback& emit);
   bool ReadTail(Tail* tail, std::chrono::steady_clock::time_point now, const RecordCallback& emit);
   // Logs (rate-limited) the records a Feed() truncated and the bytes it escaped.
