@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <deque>
 #include <cstring>
 #include <tuple>
 
@@ -18,6 +19,8 @@
 
 namespace vigil::collector {
 namespace {
+
+constexpr size_t kMaxReadEnds = 64;
 
 bool HasGlob(std::string_view text) { return text.find_first_of("*?[") != std::string::npos; }
 
@@ -78,6 +81,45 @@ bool IsCopyOf(const std::string& path, const Fingerprint& first, uint64_t offset
   return same;
 }
 
+// Offsets where reads ended and the fingerprints of the bytes just before them, oldest first.
+using ReadEnds = std::deque<std::pair<uint64_t, Fingerprint>>;
+
+// Returns true when the file at `path` is shorter than `offset` and is a copy of the file
+// read up to `offset`, taken before its last bytes were written, so every byte of it was read
+// already. With an open file `fd` of the original, the copy's first and last bytes are
+// compared with the original's at the same offsets. Without one (the original was
+// truncated), the copy must have the bytes recorded before the latest of `read_ends` that it
+// reaches.
+// NOTE: when that read end is within a fixed header that every file starts with, another file
+// with that header matches too, and its bytes are not read.
+bool IsShorterCopyOf(const std::string& path, uint64_t offset, int fd,
+                     const ReadEnds& read_ends) {
+  int copy_fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (copy_fd < 0) return false;
+  struct stat st = {};
+  uint64_t size = fstat(copy_fd, &st) == 0 ? static_cast<uint64_t>(st.st_size) : 0;
+  Fingerprint copy_print;
+  Fingerprint original_print;
+  bool same = false;
+  if (size == 0 || size >= offset) {
+    same = false;
+  } else if (fd >= 0) {
+    uint64_t length = std::min<uint64_t>(size, Fingerprint::kFingerprintBytes);
+    same = ReadFingerprint(copy_fd, length, &copy_print) &&
+           ReadFingerprint(fd, length, &original_print) && copy_print == original_print &&
+           ReadFingerprintBefore(copy_fd, size, &copy_print) &&
+           ReadFingerprintBefore(fd, size, &original_print) && copy_print == original_print;
+  } else {
+    for (auto it = read_ends.rbegin(); it != read_ends.rend(); ++it) {
+      if (it->first == 0 || it->first > size) continue;
+      same = ReadFingerprintBefore(copy_fd, it->first, &copy_print) && copy_print == it->second;
+      break;
+    }
+  }
+  close(copy_fd);
+  return same;
+}
+
 // Returns true when the open file `fd` of `size` bytes starts with the bytes that `known`
 // recorded. A file recorded empty matches only while it is empty, because no byte of it was
 // read or listed.
@@ -134,6 +176,8 @@ struct FileFollower::Tail {
   uint64_t inherited_at = 0;
   std::vector<Key> inherited_from;
   size_t last_chunk = 0;  // bytes of the last read(), still at the start of buffer_
+  // The latest kMaxReadEnds reads, to recognise a copy made between two of them.
+  ReadEnds read_ends;
 };
 
 FileFollower::FileFollower(FollowerOptions options)
@@ -304,7 +348,9 @@ FileFollower::Tail* FileFollower::OpenTail(Source* source, const std::string& pa
     tail->born = {sx.stx_btime.tv_sec, sx.stx_btime.tv_nsec};
   }
   ReadFingerprint(fd, std::min<uint64_t>(size, Fingerprint::kFingerprintBytes), &tail->fingerprint);
-  ReadFingerprintBefore(fd, offset, &tail->before_offset);
+  if (ReadFingerprintBefore(fd, offset, &tail->before_offset) && offset > 0) {
+    tail->read_ends.emplace_back(offset, tail->before_offset);
+  }
   tail->reader = MakeTailReader(*source, path, offset);
   if (tail->reader == nullptr) {
     close(fd);
@@ -599,8 +645,13 @@ void FileFollower::ReadNewRotatedFiles(std::chrono::steady_clock::time_point now
     // copied file's saved position, so the lines the truncation removed are not lost.
     bool copy_of_followed = false;
     for (const auto& [key, tail] : tails_) {
-      if (tail->path == file->stem_path &&
-          IsCopyOf(file->path, tail->fingerprint, tail->offset, tail->before_offset)) {
+      if (tail->path != file->stem_path) continue;
+      // A copy of a file that was truncated since the last read can only be compared with
+      // the fingerprints. Its unread rest is read when this pass finds the truncation.
+      struct stat st = {};
+      bool truncated = fstat(tail->fd, &st) == 0 && static_cast<uint64_t>(st.st_size) < tail->offset;
+      if (IsCopyOf(file->path, tail->fingerprint, tail->offset, tail->before_offset) ||
+          IsShorterCopyOf(file->path, tail->offset, truncated ? -1 : tail->fd, tail->read_ends)) {
         copy_of_followed = true;
       }
     }
@@ -635,6 +686,10 @@ void FileFollower::ReadNewRotatedFiles(std::chrono::steady_clock::time_point now
                           resumed ? &resume : nullptr, &file->path);
     if (tail == nullptr) continue;
     tail->rotated_suffix = file->path.substr(file->stem_path.size());
+    // A copy was created after the file it copies, but its lines are older than the lines
+    // written to that file after the truncation. Without a creation time, a draining file
+    // comes before the file at the location (see ComesBefore()).
+    if (closed == resume_closed.end() && copied != nullptr) tail->born = {};
     log_->info("{}: new file {} (created and rotated between two scans); reading it from {}",
                file->stem_path, file->path, origin);
     ++file->owner->counters.rotations;
@@ -721,6 +776,7 @@ void FileFollower::RestartTail(Tail* tail, const char* reason, const RecordCallb
   lseek(tail->fd, 0, SEEK_SET);
   tail->fingerprint = Fingerprint();
   tail->before_offset = Fingerprint();
+  tail->read_ends.clear();
   tail->reader = MakeTailReader(*tail->source, tail->path, 0);
   positions_dirty_ = true;
 }
@@ -728,15 +784,21 @@ void FileFollower::RestartTail(Tail* tail, const char* reason, const RecordCallb
 void FileFollower::ReadTruncatedRest(Tail* tail, off_t size_before, const RecordCallback& emit) {
   // copytruncate copies the file to a rotated name, then truncates it. The copy contains the
   // bytes the truncation removed at the same offsets, the unread ones included: it starts
-  // with the same bytes and has the same bytes just before the read offset.
+  // with the same bytes and has the same bytes just before the read offset. A copy shorter
+  // than the read offset was read in full already.
   std::string copy_path;
   Key copy_key;
   uint64_t copy_size = 0;
   for (const RotatedFile& file : ListRotatedFiles()) {
-    if (file.owner != tail->source || file.stem_path != tail->path ||
-        !IsCopyOf(file.path, tail->fingerprint, tail->offset, tail->before_offset)) {
+    if (file.owner != tail->source || file.stem_path != tail->path) continue;
+    if (IsShorterCopyOf(file.path, tail->offset, /*fd=*/-1, tail->read_ends)) {
+      struct stat st = {};
+      if (stat(file.path.c_str(), &st) == 0) {
+        MarkCopyRead(file.key, file.path, static_cast<uint64_t>(st.st_size));
+      }
       continue;
     }
+    if (!IsCopyOf(file.path, tail->fingerprint, tail->offset, tail->before_offset)) continue;
     struct stat st = {};
     if (stat(file.path.c_str(), &st) != 0) continue;
     // The newest copy is the largest one.
@@ -746,40 +808,50 @@ void FileFollower::ReadTruncatedRest(Tail* tail, off_t size_before, const Record
       copy_size = static_cast<uint64_t>(st.st_size);
     }
   }
+  uint64_t read_end = tail->offset;
   int fd = copy_path.empty() ? -1 : open(copy_path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
-  if (fd < 0) {
-    uint64_t known = size_before > 0 && static_cast<uint64_t>(size_before) > tail->offset
-                         ? static_cast<uint64_t>(size_before) - tail->offset
-                         : 0;
-    if (known == 0) return;  // every byte seen before the truncation was read
-    tail->source->counters.bytes_lost += known;
-    log_->warn(
-        "{}: truncated before {} byte(s) after offset {} were read, and no copy of them was "
-        "found under a rotated name; those bytes are lost",
-        tail->path, known, tail->offset);
-    return;
+  if (fd >= 0) {
+    log_->info("{}: truncated; reading its unread bytes from its copy {}, offset {} to {}",
+               tail->path, copy_path, tail->offset, copy_size);
+    while (tail->reader != nullptr) {
+      ssize_t n = pread(fd, buffer_.data(), buffer_.size(), static_cast<off_t>(read_end));
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;
+      read_end += static_cast<uint64_t>(n);
+      tail->source->counters.bytes_read += static_cast<uint64_t>(n);
+      ReaderCounters before = tail->reader->counters();
+      tail->reader->Feed(std::string_view(buffer_.data(), static_cast<size_t>(n)), emit);
+      ReportBadInput(*tail, before);
+    }
+    close(fd);
+    MarkCopyRead(copy_key, copy_path, read_end);
   }
-  log_->info("{}: truncated; reading its unread bytes from its copy {}, offset {} to {}",
-             tail->path, copy_path, tail->offset, copy_size);
-  uint64_t offset = tail->offset;
-  while (tail->reader != nullptr) {
-    ssize_t n = pread(fd, buffer_.data(), buffer_.size(), static_cast<off_t>(offset));
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    offset += static_cast<uint64_t>(n);
-    tail->source->counters.bytes_read += static_cast<uint64_t>(n);
-    ReaderCounters before = tail->reader->counters();
-    tail->reader->Feed(std::string_view(buffer_.data(), static_cast<size_t>(n)), emit);
-    ReportBadInput(*tail, before);
-  }
-  // The copy is read in full now: a later scan must not take it for a new file.
+  // Bytes written after the copy was made and before the truncation are in neither file. Only
+  // those that the last check saw are known.
+  uint64_t lost = size_before > 0 && static_cast<uint64_t>(size_before) > read_end
+                      ? static_cast<uint64_t>(size_before) - read_end
+                      : 0;
+  if (lost == 0) return;
+  tail->source->counters.bytes_lost += lost;
+  log_->warn(
+      "{}: truncated before {} byte(s) after offset {} were read, and no copy under a rotated "
+      "name contains them; those bytes are lost",
+      tail->path, lost, read_end);
+}
+
+void FileFollower::MarkCopyRead(const Key& key, const std::string& path, uint64_t size) {
+  // A later scan must not take the copy for a new file, and a restart must not either.
   KnownFile copy;
-  ReadFingerprint(fd, std::min<uint64_t>(offset, Fingerprint::kFingerprintBytes),
-                  &copy.fingerprint);
-  copy.offset = offset;
-  positions_.AddListed(copy_key, copy);
-  positions_.AddClosed(copy_key, copy);
-  close(fd);
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
+  if (fd >= 0) {
+    ReadFingerprint(fd, std::min<uint64_t>(size, Fingerprint::kFingerprintBytes),
+                    &copy.fingerprint);
+    close(fd);
+  }
+  copy.offset = size;
+  positions_.AddListed(key, copy);
+  positions_.AddClosed(key, copy);
+  positions_dirty_ = true;
 }
 
 void FileFollower::CheckRewritten(Tail* tail, const RecordCallback& emit) {
@@ -799,6 +871,7 @@ void FileFollower::CheckRewritten(Tail* tail, const RecordCallback& emit) {
   Fingerprint current;
   if (!ReadFingerprint(tail->fd, tail->fingerprint.length, &current) ||
       !(current == tail->fingerprint)) {
+    ReadTruncatedRest(tail, size_before, emit);
     RestartTail(tail, "rewritten (its first bytes changed)", emit);
     return;
   }
@@ -808,6 +881,8 @@ void FileFollower::CheckRewritten(Tail* tail, const RecordCallback& emit) {
   // an append, and its new bytes before that offset are not read.
   if (tail->before_offset.length > 0 && (!ReadFingerprintBefore(tail->fd, tail->offset, &current) ||
                                          !(current == tail->before_offset))) {
+    // copytruncate, then new lines past the old read offset before this check.
+    ReadTruncatedRest(tail, size_before, emit);
     RestartTail(tail, "rewritten (its bytes before the read offset changed)", emit);
   }
 }
@@ -847,6 +922,8 @@ bool FileFollower::ReadTail(Tail* tail, std::chrono::steady_clock::time_point no
     } else {
       ReadFingerprintBefore(tail->fd, tail->offset, &tail->before_offset);
     }
+    tail->read_ends.emplace_back(tail->offset, tail->before_offset);
+    if (tail->read_ends.size() > kMaxReadEnds) tail->read_ends.pop_front();
   }
   if (tail->fingerprint.length < Fingerprint::kFingerprintBytes &&
       tail->offset > tail->fingerprint.length) {

@@ -164,6 +164,8 @@ class FileFollower {
   // copy under a rotated name, into `tail`'s reader. Without a copy, counts and logs the
   // bytes lost, known from `size_before` (the size at the last check).
   void ReadTruncatedRest(Tail* tail, off_t size_before, const RecordCallback& emit);
+  // Records the copy at `path` as listed and read up to `size`.
+  void MarkCopyRead(const Key& key, const std::string& path, uint64_t size);
   void RestartTail(Tail* tail, const char* reason, const RecordCallback& emit);
   bool ReadTail(Tail* tail, std::chrono::steady_clock::time_point now, const RecordCallback& emit);
   // Logs (rate-limited) the records a Feed() truncated and the bytes it escaped.
