@@ -547,6 +547,64 @@ std::vector<FileFollower::RotatedFile> FileFollower::ListRotatedFiles() const {
   return files;
 }
 
+bool FileFollower::ListRotatedFile(const RotatedFile& file, std::map<Key, KnownFile>* listed,
+                                   FilePosition* resume) {
+  // A listed file keeps its identity while its creation time is unchanged and its whole
+  // fingerprint is known, so most scans do not open it.
+  auto previous = positions_.listed().find(file.key);
+  bool born_known = file.born.tv_sec != 0 || file.born.tv_nsec != 0;
+  if (previous != positions_.listed().end() && born_known &&
+      SameTime(previous->second.born, file.born) && previous->second.fingerprint_known &&
+      previous->second.fingerprint.length == Fingerprint::kFingerprintBytes) {
+    listed->emplace(file.key, previous->second);
+    return false;
+  }
+  // The inode alone does not identify a file: a deleted file's inode goes to a new file.
+  int fd = open(file.path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
+  if (fd < 0) {
+    if (previous != positions_.listed().end()) listed->emplace(*previous);
+    return false;
+  }
+  struct stat st = {};
+  if (fstat(fd, &st) != 0 || st.st_dev != file.key.first || st.st_ino != file.key.second) {
+    // Renamed or replaced since the listing: the next scan lists it.
+    if (previous != positions_.listed().end()) listed->emplace(*previous);
+    close(fd);
+    return false;
+  }
+  uint64_t size = static_cast<uint64_t>(st.st_size);
+  KnownFile now;
+  now.born = file.born;
+  ReadFingerprint(fd, std::min<uint64_t>(size, Fingerprint::kFingerprintBytes), &now.fingerprint);
+  bool was_listed = previous != positions_.listed().end() &&
+                    StartsAsRecorded(fd, size, previous->second);
+  listed->emplace(file.key, now);
+  bool is_new = positions_.listed_loaded() && !was_listed && tails_.count(file.key) == 0 &&
+                !file.owner->config.only_future_events;
+  const FilePosition* saved = positions_.Find(file.key.first, file.key.second);
+  if (is_new && saved != nullptr) {
+    KnownFile saved_start;
+    saved_start.fingerprint = saved->fingerprint;
+    is_new = !StartsAsRecorded(fd, size, saved_start);
+  }
+  auto closed = positions_.closed().find(file.key);
+  if (is_new && closed != positions_.closed().end() &&
+      StartsAsRecorded(fd, size, closed->second)) {
+    // Read to its end and closed already. Lines that a late writer appended since then are
+    // read from the closed offset.
+    is_new = size > closed->second.offset;
+    if (is_new) {
+      resume->device = file.key.first;
+      resume->inode = file.key.second;
+      resume->offset = closed->second.offset;
+      resume->fingerprint = closed->second.fingerprint;
+      resume->path = file.stem_path;
+    }
+  }
+  close(fd);
+  return is_new;
+}
+
 void FileFollower::ReadNewRotatedFiles(std::chrono::steady_clock::time_point now,
                                        const std::set<Key>& at_location) {
   // A file created and renamed to a rotated name between two scans (or while Vigil was
@@ -564,60 +622,10 @@ void FileFollower::ReadNewRotatedFiles(std::chrono::steady_clock::time_point now
     if (followed != tails_.end() && followed->second->path == file.stem_path) {
       followed->second->rotated_suffix = file.path.substr(file.stem_path.size());
     }
-    // A listed file keeps its identity while its creation time is unchanged and its whole
-    // fingerprint is known, so most scans do not open it.
-    auto previous = positions_.listed().find(file.key);
-    bool born_known = file.born.tv_sec != 0 || file.born.tv_nsec != 0;
-    if (previous != positions_.listed().end() && born_known &&
-        SameTime(previous->second.born, file.born) && previous->second.fingerprint_known &&
-        previous->second.fingerprint.length == Fingerprint::kFingerprintBytes) {
-      listed.emplace(file.key, previous->second);
-      continue;
-    }
-    // The inode alone does not identify a file: a deleted file's inode goes to a new file.
-    int fd = open(file.path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
-    if (fd < 0) {
-      if (previous != positions_.listed().end()) listed.emplace(*previous);
-      continue;
-    }
-    struct stat st = {};
-    if (fstat(fd, &st) != 0 || st.st_dev != file.key.first || st.st_ino != file.key.second) {
-      close(fd);  // renamed or replaced since the listing; the next scan lists it
-      continue;
-    }
-    uint64_t size = static_cast<uint64_t>(st.st_size);
-    KnownFile now;
-    now.born = file.born;
-    ReadFingerprint(fd, std::min<uint64_t>(size, Fingerprint::kFingerprintBytes),
-                    &now.fingerprint);
-    bool was_listed = previous != positions_.listed().end() &&
-                      StartsAsRecorded(fd, size, previous->second);
-    listed.emplace(file.key, now);
-    bool is_new = positions_.listed_loaded() && !was_listed && tails_.count(file.key) == 0 &&
-                  !file.owner->config.only_future_events;
-    const FilePosition* saved = positions_.Find(file.key.first, file.key.second);
-    if (is_new && saved != nullptr) {
-      KnownFile saved_start;
-      saved_start.fingerprint = saved->fingerprint;
-      is_new = !StartsAsRecorded(fd, size, saved_start);
-    }
-    auto closed = positions_.closed().find(file.key);
-    if (is_new && closed != positions_.closed().end() &&
-        StartsAsRecorded(fd, size, closed->second)) {
-      // Read to its end and closed already. Lines that a late writer appended since then are
-      // read from the closed offset.
-      is_new = size > closed->second.offset;
-      if (is_new) {
-        FilePosition& resume = resume_closed[&file];
-        resume.device = file.key.first;
-        resume.inode = file.key.second;
-        resume.offset = closed->second.offset;
-        resume.fingerprint = closed->second.fingerprint;
-        resume.path = file.stem_path;
-      }
-    }
-    close(fd);
-    if (is_new) unseen.push_back(&file);
+    FilePosition resume;
+    if (!ListRotatedFile(file, &listed, &resume)) continue;
+    unseen.push_back(&file);
+    if (resume.offset > 0) resume_closed.emplace(&file, resume);
   }
   // The first listing is saved even when empty. Once the positions file contains a listing,
   // the next run reads the rotated files missing from it as new, also after a crash.
@@ -649,7 +657,8 @@ void FileFollower::ReadNewRotatedFiles(std::chrono::steady_clock::time_point now
       // A copy of a file that was truncated since the last read can only be compared with
       // the fingerprints. Its unread rest is read when this pass finds the truncation.
       struct stat st = {};
-      bool truncated = fstat(tail->fd, &st) == 0 && static_cast<uint64_t>(st.st_size) < tail->offset;
+      bool truncated =
+          fstat(tail->fd, &st) == 0 && static_cast<uint64_t>(st.st_size) < tail->offset;
       if (IsCopyOf(file->path, tail->fingerprint, tail->offset, tail->before_offset) ||
           IsShorterCopyOf(file->path, tail->offset, truncated ? -1 : tail->fd, tail->read_ends)) {
         copy_of_followed = true;

@@ -32,7 +32,8 @@ TEST(FormatStatusTest, ShowsEveryCounterColumn) {
   EXPECT_THAT(row, HasSubstr("/var/log/app.log"));
   EXPECT_THAT(row, HasSubstr("syslog"));
   // lines, records, truncated, escaped, rotated, files, errors and lost bytes, in that order.
-  EXPECT_THAT(row, HasSubstr("11         10         2         5       1      4      3          7\n"));
+  EXPECT_THAT(row,
+              HasSubstr("11         10         2         5       1      4      3          7\n"));
 }
 
 }  // namespace
