@@ -178,6 +178,7 @@ struct FileFollower::Tail {
   size_t last_chunk = 0;  // bytes of the last read(), still at the start of buffer_
   // The latest kMaxReadEnds reads, to recognise a copy made between two of them.
   ReadEnds read_ends;
+  std::string head;  // the first bytes read, up to kFingerprintBytes, when read from offset 0
 };
 
 FileFollower::FileFollower(FollowerOptions options)
@@ -699,6 +700,14 @@ void FileFollower::ReadNewRotatedFiles(std::chrono::steady_clock::time_point now
     // written to that file after the truncation. Without a creation time, a draining file
     // comes before the file at the location (see ComesBefore()).
     if (closed == resume_closed.end() && copied != nullptr) tail->born = {};
+    // The same holds for a copy of a followed file that was truncated before Vigil read any
+    // byte written since its previous truncation: no read offset matches the copy then.
+    for (const auto& [key, live] : tails_) {
+      if (live.get() != tail && live->path == file->stem_path && !live->draining && !live->fresh &&
+          live->offset == 0) {
+        tail->born = {};
+      }
+    }
     log_->info("{}: new file {} (created and rotated between two scans); reading it from {}",
                file->stem_path, file->path, origin);
     ++file->owner->counters.rotations;
@@ -786,6 +795,7 @@ void FileFollower::RestartTail(Tail* tail, const char* reason, const RecordCallb
   tail->fingerprint = Fingerprint();
   tail->before_offset = Fingerprint();
   tail->read_ends.clear();
+  tail->head.clear();
   tail->reader = MakeTailReader(*tail->source, tail->path, 0);
   positions_dirty_ = true;
 }
@@ -911,6 +921,16 @@ bool FileFollower::ReadTail(Tail* tail, std::chrono::steady_clock::time_point no
     if (n == 0) break;
     tail->last_chunk = static_cast<size_t>(n);
     tail->fresh = false;
+    // The first bytes are fingerprinted from what was read, because a truncation right after
+    // this read would leave nothing to fingerprint in the file.
+    if (tail->offset < Fingerprint::kFingerprintBytes && tail->head.size() == tail->offset) {
+      size_t take =
+          std::min<size_t>(static_cast<size_t>(n), Fingerprint::kFingerprintBytes - tail->offset);
+      tail->head.append(buffer_.data(), take);
+      if (tail->head.size() > tail->fingerprint.length) {
+        tail->fingerprint = ComputeFingerprint(tail->head);
+      }
+    }
     tail->offset += static_cast<uint64_t>(n);
     tail->source->counters.bytes_read += static_cast<uint64_t>(n);
     budget -= static_cast<size_t>(n);
@@ -923,11 +943,14 @@ bool FileFollower::ReadTail(Tail* tail, std::chrono::steady_clock::time_point no
   }
   size_t last_read = options_.read_budget_bytes - budget;
   if (last_read > 0) {
-    // The buffer still contains the last chunk read. A short chunk needs the bytes before it.
+    // The buffer still contains the last chunk read. A short chunk needs the bytes before it,
+    // which `head` contains when the file was read from its first byte.
     if (tail->last_chunk >= Fingerprint::kFingerprintBytes) {
       tail->before_offset = ComputeFingerprint(
           std::string_view(buffer_.data() + tail->last_chunk - Fingerprint::kFingerprintBytes,
                            Fingerprint::kFingerprintBytes));
+    } else if (tail->head.size() == tail->offset) {
+      tail->before_offset = ComputeFingerprint(tail->head);
     } else {
       ReadFingerprintBefore(tail->fd, tail->offset, &tail->before_offset);
     }

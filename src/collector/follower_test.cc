@@ -1084,6 +1084,41 @@ TEST_F(Tailer, CopyShorterThanReadOffsetIsNotReadAgain) {
   EXPECT_EQ(collector_->Snapshot().sources.at(0).counters.bytes_lost, 0u);
 }
 
+TEST_F(Tailer, TwoCopyTruncatesBeforeOnePass) {
+  const std::string line = "Dec  1 10:00:00 web1 app[7]: seq=";
+  Follow("app.log");
+  Start();
+  AppendLines("app.log", line, 0, 2999);
+  EXPECT_EQ(ReadAll(), Lines(line, 0, 2999));
+  fs::copy_file(Path("app.log"), Path("app.log.1"));
+  Truncate("app.log");
+  AppendLines("app.log", line, 3000, 3619);
+  fs::rename(Path("app.log.1"), Path("app.log.2"));
+  fs::copy_file(Path("app.log"), Path("app.log.1"));
+  Truncate("app.log");
+  EXPECT_EQ(ReadAll(), Lines(line, 3000, 3619));
+}
+
+TEST_F(Tailer, CopyTruncateRightAfterReadIsNotReadAgain) {
+  Follow("app.log");
+  Start();
+  AppendLines("app.log", "l", 0, 99);
+  EXPECT_EQ(ReadAll(), Lines("l", 0, 99));
+  Truncate("app.log");
+  AppendLines("app.log", "l", 100, 199);
+  // The copy and the truncation come while the pass that reads the file from its first byte
+  // is still running, before it can fingerprint the file's first bytes from the file.
+  on_record_ = [this](const Record& record) {
+    if (record.text != "l199") return;
+    fs::copy_file(Path("app.log"), Path("app.log.1"));
+    Truncate("app.log");
+  };
+  EXPECT_EQ(ReadAll(), Lines("l", 100, 199));
+  on_record_ = nullptr;
+  AppendLines("app.log", "l", 200, 209);
+  EXPECT_EQ(ReadAll(), Lines("l", 200, 209));
+}
+
 TEST_F(Tailer, CopyTruncateShiftedCopiesAreReadOnce) {
   Follow("app.log");
   Start();
