@@ -11,8 +11,8 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <deque>
 #include <cstring>
+#include <deque>
 #include <tuple>
 
 #include "common/file.h"
@@ -92,8 +92,7 @@ using ReadEnds = std::deque<std::pair<uint64_t, Fingerprint>>;
 // reaches.
 // NOTE: when that read end is within a fixed header that every file starts with, another file
 // with that header matches too, and its bytes are not read.
-bool IsShorterCopyOf(const std::string& path, uint64_t offset, int fd,
-                     const ReadEnds& read_ends) {
+bool IsShorterCopyOf(const std::string& path, uint64_t offset, int fd, const ReadEnds& read_ends) {
   int copy_fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (copy_fd < 0) return false;
   struct stat st = {};
@@ -577,8 +576,8 @@ bool FileFollower::ListRotatedFile(const RotatedFile& file, std::map<Key, KnownF
   KnownFile now;
   now.born = file.born;
   ReadFingerprint(fd, std::min<uint64_t>(size, Fingerprint::kFingerprintBytes), &now.fingerprint);
-  bool was_listed = previous != positions_.listed().end() &&
-                    StartsAsRecorded(fd, size, previous->second);
+  bool was_listed =
+      previous != positions_.listed().end() && StartsAsRecorded(fd, size, previous->second);
   listed->emplace(file.key, now);
   bool is_new = positions_.listed_loaded() && !was_listed && tails_.count(file.key) == 0 &&
                 !file.owner->config.only_future_events;
@@ -589,8 +588,7 @@ bool FileFollower::ListRotatedFile(const RotatedFile& file, std::map<Key, KnownF
     is_new = !StartsAsRecorded(fd, size, saved_start);
   }
   auto closed = positions_.closed().find(file.key);
-  if (is_new && closed != positions_.closed().end() &&
-      StartsAsRecorded(fd, size, closed->second)) {
+  if (is_new && closed != positions_.closed().end() && StartsAsRecorded(fd, size, closed->second)) {
     // Read to its end and closed already. Lines that a late writer appended since then are
     // read from the closed offset.
     is_new = size > closed->second.offset;

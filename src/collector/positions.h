@@ -58,8 +58,8 @@ struct KnownFile {
   Fingerprint fingerprint;
   // False for entries loaded from positions files before v3, which have the inode only.
   bool fingerprint_known = true;
-  uint64_t offset = 0;  // for a closed file, the offset where reading stopped
-  timespec born = {};   // creation time where known; not saved
+  uint64_t offset = 0;    // for a closed file, the offset where reading stopped
+  timespec born = {};     // creation time where known; not saved
   uint64_t sequence = 0;  // order of AddClosed() calls, to drop the oldest closed files
 };
 

@@ -102,10 +102,9 @@ std::string FormatCounters(const SourceCounters& counters) {
 }
 
 std::string FormatStatus(const CollectorStatus& status) {
-  std::string out =
-      fmt::format("{:<40} {:<14} {:>10} {:>10} {:>9} {:>9} {:>7} {:>6} {:>6} {:>10}\n",
-                  "location", "format", "lines", "records", "truncated", "escaped", "rotated",
-                  "files", "errors", "bytes_lost");
+  std::string out = fmt::format(
+      "{:<40} {:<14} {:>10} {:>10} {:>9} {:>9} {:>7} {:>6} {:>6} {:>10}\n", "location", "format",
+      "lines", "records", "truncated", "escaped", "rotated", "files", "errors", "bytes_lost");
   for (const SourceStatus& source : status.sources) {
     const SourceCounters& c = source.counters;
     out += fmt::format("{:<40} {:<14} {:>10} {:>10} {:>9} {:>9} {:>7} {:>6} {:>6} {:>10}\n",
