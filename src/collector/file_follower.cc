@@ -12,12 +12,15 @@
 
 #include <algorithm>
 #include <cstring>
+#include <deque>
 #include <tuple>
 
 #include "common/file.h"
 
 namespace vigil::collector {
 namespace {
+
+constexpr size_t kMaxReadEnds = 64;
 
 bool HasGlob(std::string_view text) { return text.find_first_of("*?[") != std::string::npos; }
 
@@ -78,6 +81,59 @@ bool IsCopyOf(const std::string& path, const Fingerprint& first, uint64_t offset
   return same;
 }
 
+// Offsets where reads ended and the fingerprints of the bytes just before them, oldest first.
+using ReadEnds = std::deque<std::pair<uint64_t, Fingerprint>>;
+
+// Returns true when the file at `path` is shorter than `offset` and is a copy of the file
+// read up to `offset`, taken before its last bytes were written, so every byte of it was read
+// already. With an open file `fd` of the original, the copy's first and last bytes are
+// compared with the original's at the same offsets. Without one (the original was
+// truncated), the copy must have the bytes recorded before the latest of `read_ends` that it
+// reaches.
+// NOTE: when that read end is within a fixed header that every file starts with, another file
+// with that header matches too, and its bytes are not read.
+bool IsShorterCopyOf(const std::string& path, uint64_t offset, int fd, const ReadEnds& read_ends) {
+  int copy_fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (copy_fd < 0) return false;
+  struct stat st = {};
+  uint64_t size = fstat(copy_fd, &st) == 0 ? static_cast<uint64_t>(st.st_size) : 0;
+  Fingerprint copy_print;
+  Fingerprint original_print;
+  bool same = false;
+  if (size == 0 || size >= offset) {
+    same = false;
+  } else if (fd >= 0) {
+    uint64_t length = std::min<uint64_t>(size, Fingerprint::kFingerprintBytes);
+    same = ReadFingerprint(copy_fd, length, &copy_print) &&
+           ReadFingerprint(fd, length, &original_print) && copy_print == original_print &&
+           ReadFingerprintBefore(copy_fd, size, &copy_print) &&
+           ReadFingerprintBefore(fd, size, &original_print) && copy_print == original_print;
+  } else {
+    for (auto it = read_ends.rbegin(); it != read_ends.rend(); ++it) {
+      if (it->first == 0 || it->first > size) continue;
+      same = ReadFingerprintBefore(copy_fd, it->first, &copy_print) && copy_print == it->second;
+      break;
+    }
+  }
+  close(copy_fd);
+  return same;
+}
+
+// Returns true when the open file `fd` of `size` bytes starts with the bytes that `known`
+// recorded. A file recorded empty matches only while it is empty, because no byte of it was
+// read or listed.
+bool StartsAsRecorded(int fd, uint64_t size, const KnownFile& known) {
+  if (!known.fingerprint_known) return true;
+  if (known.fingerprint.length == 0) return size == 0;
+  Fingerprint print;
+  return size >= known.fingerprint.length &&
+         ReadFingerprint(fd, known.fingerprint.length, &print) && print == known.fingerprint;
+}
+
+bool SameTime(const timespec& a, const timespec& b) {
+  return a.tv_sec == b.tv_sec && a.tv_nsec == b.tv_nsec;
+}
+
 }  // namespace
 
 struct FileFollower::Source {
@@ -119,6 +175,9 @@ struct FileFollower::Tail {
   uint64_t inherited_at = 0;
   std::vector<Key> inherited_from;
   size_t last_chunk = 0;  // bytes of the last read(), still at the start of buffer_
+  // The latest kMaxReadEnds reads, to recognise a copy made between two of them.
+  ReadEnds read_ends;
+  std::string head;  // the first bytes read, up to kFingerprintBytes, when read from offset 0
 };
 
 FileFollower::FileFollower(FollowerOptions options)
@@ -289,7 +348,9 @@ FileFollower::Tail* FileFollower::OpenTail(Source* source, const std::string& pa
     tail->born = {sx.stx_btime.tv_sec, sx.stx_btime.tv_nsec};
   }
   ReadFingerprint(fd, std::min<uint64_t>(size, Fingerprint::kFingerprintBytes), &tail->fingerprint);
-  ReadFingerprintBefore(fd, offset, &tail->before_offset);
+  if (ReadFingerprintBefore(fd, offset, &tail->before_offset) && offset > 0) {
+    tail->read_ends.emplace_back(offset, tail->before_offset);
+  }
   tail->reader = MakeTailReader(*source, path, offset);
   if (tail->reader == nullptr) {
     close(fd);
@@ -301,6 +362,7 @@ FileFollower::Tail* FileFollower::OpenTail(Source* source, const std::string& pa
              offset);
   Tail* raw = tail.get();
   tails_.emplace(key, std::move(tail));
+  positions_.EraseClosed(key);
   positions_dirty_ = true;
   return raw;
 }
@@ -485,6 +547,63 @@ std::vector<FileFollower::RotatedFile> FileFollower::ListRotatedFiles() const {
   return files;
 }
 
+bool FileFollower::ListRotatedFile(const RotatedFile& file, std::map<Key, KnownFile>* listed,
+                                   FilePosition* resume) {
+  // A listed file keeps its identity while its creation time is unchanged and its whole
+  // fingerprint is known, so most scans do not open it.
+  auto previous = positions_.listed().find(file.key);
+  bool born_known = file.born.tv_sec != 0 || file.born.tv_nsec != 0;
+  if (previous != positions_.listed().end() && born_known &&
+      SameTime(previous->second.born, file.born) && previous->second.fingerprint_known &&
+      previous->second.fingerprint.length == Fingerprint::kFingerprintBytes) {
+    listed->emplace(file.key, previous->second);
+    return false;
+  }
+  // The inode alone does not identify a file: a deleted file's inode goes to a new file.
+  int fd = open(file.path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
+  if (fd < 0) {
+    if (previous != positions_.listed().end()) listed->emplace(*previous);
+    return false;
+  }
+  struct stat st = {};
+  if (fstat(fd, &st) != 0 || st.st_dev != file.key.first || st.st_ino != file.key.second) {
+    // Renamed or replaced since the listing: the next scan lists it.
+    if (previous != positions_.listed().end()) listed->emplace(*previous);
+    close(fd);
+    return false;
+  }
+  uint64_t size = static_cast<uint64_t>(st.st_size);
+  KnownFile now;
+  now.born = file.born;
+  ReadFingerprint(fd, std::min<uint64_t>(size, Fingerprint::kFingerprintBytes), &now.fingerprint);
+  bool was_listed =
+      previous != positions_.listed().end() && StartsAsRecorded(fd, size, previous->second);
+  listed->emplace(file.key, now);
+  bool is_new = positions_.listed_loaded() && !was_listed && tails_.count(file.key) == 0 &&
+                !file.owner->config.only_future_events;
+  const FilePosition* saved = positions_.Find(file.key.first, file.key.second);
+  if (is_new && saved != nullptr) {
+    KnownFile saved_start;
+    saved_start.fingerprint = saved->fingerprint;
+    is_new = !StartsAsRecorded(fd, size, saved_start);
+  }
+  auto closed = positions_.closed().find(file.key);
+  if (is_new && closed != positions_.closed().end() && StartsAsRecorded(fd, size, closed->second)) {
+    // Read to its end and closed already. Lines that a late writer appended since then are
+    // read from the closed offset.
+    is_new = size > closed->second.offset;
+    if (is_new) {
+      resume->device = file.key.first;
+      resume->inode = file.key.second;
+      resume->offset = closed->second.offset;
+      resume->fingerprint = closed->second.fingerprint;
+      resume->path = file.stem_path;
+    }
+  }
+  close(fd);
+  return is_new;
+}
+
 void FileFollower::ReadNewRotatedFiles(std::chrono::steady_clock::time_point now,
                                        const std::set<Key>& at_location) {
   // A file created and renamed to a rotated name between two scans (or while Vigil was
@@ -493,24 +612,29 @@ void FileFollower::ReadNewRotatedFiles(std::chrono::steady_clock::time_point now
   // first byte, before the file that now has the location's name. The first scan of a first
   // run only lists them, because those files are older than Vigil.
   std::vector<RotatedFile> files = ListRotatedFiles();
-  std::set<Key> listed;
+  std::map<Key, KnownFile> listed;
   std::vector<const RotatedFile*> unseen;
+  // Closed files found again with lines appended after they were closed, read from there.
+  std::map<const RotatedFile*, FilePosition> resume_closed;
   for (const RotatedFile& file : files) {
-    listed.insert(file.key);
     auto followed = tails_.find(file.key);
     if (followed != tails_.end() && followed->second->path == file.stem_path) {
       followed->second->rotated_suffix = file.path.substr(file.stem_path.size());
     }
-    if (positions_.listed_loaded() && positions_.listed().count(file.key) == 0 &&
-        tails_.count(file.key) == 0 &&
-        positions_.Find(file.key.first, file.key.second) == nullptr &&
-        !file.owner->config.only_future_events) {
-      unseen.push_back(&file);
-    }
+    FilePosition resume;
+    if (!ListRotatedFile(file, &listed, &resume)) continue;
+    unseen.push_back(&file);
+    if (resume.offset > 0) resume_closed.emplace(&file, resume);
   }
   // The first listing is saved even when empty. Once the positions file contains a listing,
   // the next run reads the rotated files missing from it as new, also after a crash.
-  if (!positions_.listed_loaded() || listed != positions_.listed()) positions_dirty_ = true;
+  if (!positions_.listed_loaded() || listed.size() != positions_.listed().size() ||
+      !std::equal(listed.begin(), listed.end(), positions_.listed().begin(),
+                  [](const auto& a, const auto& b) {
+                    return a.first == b.first && a.second.fingerprint == b.second.fingerprint;
+                  })) {
+    positions_dirty_ = true;
+  }
   positions_.set_listed(std::move(listed));
   // File systems take creation times from the kernel's coarse clock (one tick, 4 ms at
   // HZ=250), so the files of a burst of rotations can share one. Their names decide then.
@@ -528,8 +652,14 @@ void FileFollower::ReadNewRotatedFiles(std::chrono::steady_clock::time_point now
     // copied file's saved position, so the lines the truncation removed are not lost.
     bool copy_of_followed = false;
     for (const auto& [key, tail] : tails_) {
-      if (tail->path == file->stem_path &&
-          IsCopyOf(file->path, tail->fingerprint, tail->offset, tail->before_offset)) {
+      if (tail->path != file->stem_path) continue;
+      // A copy of a file that was truncated since the last read can only be compared with
+      // the fingerprints. Its unread rest is read when this pass finds the truncation.
+      struct stat st = {};
+      bool truncated =
+          fstat(tail->fd, &st) == 0 && static_cast<uint64_t>(st.st_size) < tail->offset;
+      if (IsCopyOf(file->path, tail->fingerprint, tail->offset, tail->before_offset) ||
+          IsShorterCopyOf(file->path, tail->offset, truncated ? -1 : tail->fd, tail->read_ends)) {
         copy_of_followed = true;
       }
     }
@@ -549,14 +679,35 @@ void FileFollower::ReadNewRotatedFiles(std::chrono::steady_clock::time_point now
     }
     if (copy_of_followed) continue;
 
-    FilePosition resume = copied != nullptr ? *copied : FilePosition();
+    auto closed = resume_closed.find(file);
+    const char* origin = "its first byte";
+    FilePosition resume;
+    if (closed != resume_closed.end()) {
+      resume = closed->second;
+      origin = "the offset where it was closed";
+    } else if (copied != nullptr) {
+      resume = *copied;
+      origin = "the copied file's position";
+    }
+    bool resumed = closed != resume_closed.end() || copied != nullptr;
     Tail* tail = OpenTail(file->owner, file->stem_path, /*at_startup=*/false,
-                          copied != nullptr ? &resume : nullptr, &file->path);
+                          resumed ? &resume : nullptr, &file->path);
     if (tail == nullptr) continue;
     tail->rotated_suffix = file->path.substr(file->stem_path.size());
+    // A copy was created after the file it copies, but its lines are older than the lines
+    // written to that file after the truncation. Without a creation time, a draining file
+    // comes before the file at the location (see ComesBefore()).
+    if (closed == resume_closed.end() && copied != nullptr) tail->born = {};
+    // The same holds for a copy of a followed file that was truncated before Vigil read any
+    // byte written since its previous truncation: no read offset matches the copy then.
+    for (const auto& [key, live] : tails_) {
+      if (live.get() != tail && live->path == file->stem_path && !live->draining && !live->fresh &&
+          live->offset == 0) {
+        tail->born = {};
+      }
+    }
     log_->info("{}: new file {} (created and rotated between two scans); reading it from {}",
-               file->stem_path, file->path,
-               copied != nullptr ? "the copied file's position" : "its first byte");
+               file->stem_path, file->path, origin);
     ++file->owner->counters.rotations;
     tail->draining = true;
     tail->drain_deadline = scanned_ ? now + options_.drain_grace : now;
@@ -641,18 +792,95 @@ void FileFollower::RestartTail(Tail* tail, const char* reason, const RecordCallb
   lseek(tail->fd, 0, SEEK_SET);
   tail->fingerprint = Fingerprint();
   tail->before_offset = Fingerprint();
+  tail->read_ends.clear();
+  tail->head.clear();
   tail->reader = MakeTailReader(*tail->source, tail->path, 0);
+  positions_dirty_ = true;
+}
+
+void FileFollower::ReadTruncatedRest(Tail* tail, off_t size_before, const RecordCallback& emit) {
+  // copytruncate copies the file to a rotated name, then truncates it. The copy contains the
+  // bytes the truncation removed at the same offsets, the unread ones included: it starts
+  // with the same bytes and has the same bytes just before the read offset. A copy shorter
+  // than the read offset was read in full already.
+  std::string copy_path;
+  Key copy_key;
+  uint64_t copy_size = 0;
+  for (const RotatedFile& file : ListRotatedFiles()) {
+    if (file.owner != tail->source || file.stem_path != tail->path) continue;
+    if (IsShorterCopyOf(file.path, tail->offset, /*fd=*/-1, tail->read_ends)) {
+      struct stat st = {};
+      if (stat(file.path.c_str(), &st) == 0) {
+        MarkCopyRead(file.key, file.path, static_cast<uint64_t>(st.st_size));
+      }
+      continue;
+    }
+    if (!IsCopyOf(file.path, tail->fingerprint, tail->offset, tail->before_offset)) continue;
+    struct stat st = {};
+    if (stat(file.path.c_str(), &st) != 0) continue;
+    // The newest copy is the largest one.
+    if (copy_path.empty() || static_cast<uint64_t>(st.st_size) > copy_size) {
+      copy_path = file.path;
+      copy_key = file.key;
+      copy_size = static_cast<uint64_t>(st.st_size);
+    }
+  }
+  uint64_t read_end = tail->offset;
+  int fd = copy_path.empty() ? -1 : open(copy_path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
+  if (fd >= 0) {
+    log_->info("{}: truncated; reading its unread bytes from its copy {}, offset {} to {}",
+               tail->path, copy_path, tail->offset, copy_size);
+    while (tail->reader != nullptr) {
+      ssize_t n = pread(fd, buffer_.data(), buffer_.size(), static_cast<off_t>(read_end));
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;
+      read_end += static_cast<uint64_t>(n);
+      tail->source->counters.bytes_read += static_cast<uint64_t>(n);
+      ReaderCounters before = tail->reader->counters();
+      tail->reader->Feed(std::string_view(buffer_.data(), static_cast<size_t>(n)), emit);
+      ReportBadInput(*tail, before);
+    }
+    close(fd);
+    MarkCopyRead(copy_key, copy_path, read_end);
+  }
+  // Bytes written after the copy was made and before the truncation are in neither file. Only
+  // those that the last check saw are known.
+  uint64_t lost = size_before > 0 && static_cast<uint64_t>(size_before) > read_end
+                      ? static_cast<uint64_t>(size_before) - read_end
+                      : 0;
+  if (lost == 0) return;
+  tail->source->counters.bytes_lost += lost;
+  log_->warn(
+      "{}: truncated before {} byte(s) after offset {} were read, and no copy under a rotated "
+      "name contains them; those bytes are lost",
+      tail->path, lost, read_end);
+}
+
+void FileFollower::MarkCopyRead(const Key& key, const std::string& path, uint64_t size) {
+  // A later scan must not take the copy for a new file, and a restart must not either.
+  KnownFile copy;
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
+  if (fd >= 0) {
+    ReadFingerprint(fd, std::min<uint64_t>(size, Fingerprint::kFingerprintBytes),
+                    &copy.fingerprint);
+    close(fd);
+  }
+  copy.offset = size;
+  positions_.AddListed(key, copy);
+  positions_.AddClosed(key, copy);
   positions_dirty_ = true;
 }
 
 void FileFollower::CheckRewritten(Tail* tail, const RecordCallback& emit) {
   struct stat st = {};
   if (fstat(tail->fd, &st) != 0) return;
+  off_t size_before = tail->last_size;
   bool changed = st.st_size != tail->last_size || st.st_mtim.tv_sec != tail->last_mtime.tv_sec ||
                  st.st_mtim.tv_nsec != tail->last_mtime.tv_nsec;
   tail->last_size = st.st_size;
   tail->last_mtime = st.st_mtim;
   if (static_cast<uint64_t>(st.st_size) < tail->offset) {
+    ReadTruncatedRest(tail, size_before, emit);
     RestartTail(tail, "truncated", emit);
     return;
   }
@@ -660,6 +888,7 @@ void FileFollower::CheckRewritten(Tail* tail, const RecordCallback& emit) {
   Fingerprint current;
   if (!ReadFingerprint(tail->fd, tail->fingerprint.length, &current) ||
       !(current == tail->fingerprint)) {
+    ReadTruncatedRest(tail, size_before, emit);
     RestartTail(tail, "rewritten (its first bytes changed)", emit);
     return;
   }
@@ -669,6 +898,8 @@ void FileFollower::CheckRewritten(Tail* tail, const RecordCallback& emit) {
   // an append, and its new bytes before that offset are not read.
   if (tail->before_offset.length > 0 && (!ReadFingerprintBefore(tail->fd, tail->offset, &current) ||
                                          !(current == tail->before_offset))) {
+    // copytruncate, then new lines past the old read offset before this check.
+    ReadTruncatedRest(tail, size_before, emit);
     RestartTail(tail, "rewritten (its bytes before the read offset changed)", emit);
   }
 }
@@ -688,6 +919,16 @@ bool FileFollower::ReadTail(Tail* tail, std::chrono::steady_clock::time_point no
     if (n == 0) break;
     tail->last_chunk = static_cast<size_t>(n);
     tail->fresh = false;
+    // The first bytes are fingerprinted from what was read, because a truncation right after
+    // this read would leave nothing to fingerprint in the file.
+    if (tail->offset < Fingerprint::kFingerprintBytes && tail->head.size() == tail->offset) {
+      size_t take =
+          std::min<size_t>(static_cast<size_t>(n), Fingerprint::kFingerprintBytes - tail->offset);
+      tail->head.append(buffer_.data(), take);
+      if (tail->head.size() > tail->fingerprint.length) {
+        tail->fingerprint = ComputeFingerprint(tail->head);
+      }
+    }
     tail->offset += static_cast<uint64_t>(n);
     tail->source->counters.bytes_read += static_cast<uint64_t>(n);
     budget -= static_cast<size_t>(n);
@@ -700,14 +941,19 @@ bool FileFollower::ReadTail(Tail* tail, std::chrono::steady_clock::time_point no
   }
   size_t last_read = options_.read_budget_bytes - budget;
   if (last_read > 0) {
-    // The buffer still contains the last chunk read. A short chunk needs the bytes before it.
+    // The buffer still contains the last chunk read. A short chunk needs the bytes before it,
+    // which `head` contains when the file was read from its first byte.
     if (tail->last_chunk >= Fingerprint::kFingerprintBytes) {
       tail->before_offset = ComputeFingerprint(
           std::string_view(buffer_.data() + tail->last_chunk - Fingerprint::kFingerprintBytes,
                            Fingerprint::kFingerprintBytes));
+    } else if (tail->head.size() == tail->offset) {
+      tail->before_offset = ComputeFingerprint(tail->head);
     } else {
       ReadFingerprintBefore(tail->fd, tail->offset, &tail->before_offset);
     }
+    tail->read_ends.emplace_back(tail->offset, tail->before_offset);
+    if (tail->read_ends.size() > kMaxReadEnds) tail->read_ends.pop_front();
   }
   if (tail->fingerprint.length < Fingerprint::kFingerprintBytes &&
       tail->offset > tail->fingerprint.length) {
@@ -806,6 +1052,11 @@ void FileFollower::CloseTail(const Key& key, const RecordCallback& emit) {
     FoldCounters(tail);
   }
   ReleaseInherited(tail);
+  KnownFile closed;
+  closed.fingerprint = tail->fingerprint;
+  closed.offset = tail->offset;
+  closed.born = tail->born;
+  positions_.AddClosed(key, closed);
   log_->info("{}: closed at offset {}", tail->path, tail->offset);
   if (!keep_position) positions_.Erase(key.first, key.second);
   close(tail->fd);

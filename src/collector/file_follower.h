@@ -56,17 +56,18 @@ struct FollowerOptions {
 // Reads every file a set of locations names, each file once, in order, from where the last
 // run stopped. One thread drives it through Poll(); it is not thread-safe.
 //
-// A file is identified by device and inode. It is read from its first byte when it appears
-// (or from its end at start-up when only_future_events is set) and from its saved position
-// after a restart. Renaming a file within its location keeps its position. A file that
-// leaves its location (rename rotation, deletion) is read to its end for drain_grace before
-// it is closed. The files that had one name form a chain: a file not read yet waits until
-// every older file of its chain is closed, and a multi-line record an old file left pending
-// continues in the next one.
+// A file is identified by device, inode and its first bytes. It is read from its first byte
+// when it appears (or from its end at start-up when only_future_events is set) and from its
+// saved position after a restart. Renaming a file within its location keeps its position. A
+// file that leaves its location (rename rotation, deletion) is read to its end for
+// drain_grace before it is closed. The files that had one name form a chain: a file not read
+// yet waits until every older file of its chain is closed, and a multi-line record an old file
+// left pending continues in the next one.
 // A size below the read offset (copytruncate), changed first bytes or changed bytes just
-// before the read offset (truncate, then regrow) restart the file from its first byte. A file named
-// by two locations, a symlink and its target, or two hard links is read once, by the first location
-// that reaches it.
+// before the read offset (truncate, then regrow) restart the file from its first byte, after
+// the unread rest is read from a copy under a rotated name if there is one. A file named by
+// two locations, a symlink and its target, or two hard links is read once, by the first
+// location that reaches it.
 class FileFollower {
  public:
   explicit FileFollower(FollowerOptions options);
@@ -146,6 +147,11 @@ class FileFollower {
   std::set<std::string> RotatedFolders() const;
   // Returns true when ListRotatedFiles() lists a file at `path`.
   bool IsListedRotatedName(const std::string& path) const;
+  // Adds `file` to `listed` and returns true when it is new: no earlier listing, followed
+  // file, saved position or closed file matches it. A closed file that grew since it was
+  // closed is new too, with `resume` set to its closed offset.
+  bool ListRotatedFile(const RotatedFile& file, std::map<Key, KnownFile>* listed,
+                       FilePosition* resume);
   // `at_location` contains the files found at a location by the running scan.
   void ReadNewRotatedFiles(std::chrono::steady_clock::time_point now,
                            const std::set<Key>& at_location);
@@ -160,6 +166,12 @@ class FileFollower {
   std::unique_ptr<RecordReader> MakeTailReader(const Source& source, const std::string& path,
                                                uint64_t offset);
   void CheckRewritten(Tail* tail, const RecordCallback& emit);
+  // Feeds the bytes a truncation removed before they were read, from offset to end of a
+  // copy under a rotated name, into `tail`'s reader. Without a copy, counts and logs the
+  // bytes lost, known from `size_before` (the size at the last check).
+  void ReadTruncatedRest(Tail* tail, off_t size_before, const RecordCallback& emit);
+  // Records the copy at `path` as listed and read up to `size`.
+  void MarkCopyRead(const Key& key, const std::string& path, uint64_t size);
   void RestartTail(Tail* tail, const char* reason, const RecordCallback& emit);
   bool ReadTail(Tail* tail, std::chrono::steady_clock::time_point now, const RecordCallback& emit);
   // Logs (rate-limited) the records a Feed() truncated and the bytes it escaped.

@@ -12,11 +12,42 @@
 namespace vigil::collector {
 namespace {
 
-// v2 adds the fingerprint of the bytes before the offset and the replay mark; v1 files, which
-// start with "# vigil collector positions v1", still load.
-constexpr std::string_view kHeader = "# vigil collector positions v2";
+// v2 adds the fingerprint of the bytes before the offset and the replay mark. v3 replaces the
+// `@listed` line of <device> <inode> pairs with `@rotated` and `@closed` lines that add each
+// file's fingerprint. v1 and v2 files still load.
+constexpr std::string_view kHeader = "# vigil collector positions v3";
 constexpr std::string_view kCheckpointPrefix = "@checkpoint ";
 constexpr std::string_view kListedPrefix = "@listed";
+constexpr std::string_view kRotatedPrefix = "@rotated";
+constexpr std::string_view kClosedPrefix = "@closed";
+
+// Parses the entries of a `@rotated` line (<device> <inode> <length> <hash> each) or of a
+// `@closed` line (the same, then <offset>). Returns false on a malformed entry.
+bool ParseKnownFiles(std::string_view text, bool with_offset,
+                     std::vector<std::pair<PositionStore::Key, KnownFile>>* files) {
+  std::istringstream fields{std::string(text)};
+  unsigned long long device = 0, inode = 0;
+  while (fields >> device) {
+    KnownFile file;
+    fields >> inode >> file.fingerprint.length >> file.fingerprint.hash;
+    if (with_offset) fields >> file.offset;
+    if (!fields || file.fingerprint.length > Fingerprint::kFingerprintBytes) return false;
+    // Length 0 with hash 0 marks an entry whose first bytes are unknown, because the FNV-1a
+    // hash of no bytes is the offset basis, not 0.
+    file.fingerprint_known = file.fingerprint.length != 0 || file.fingerprint.hash != 0;
+    files->push_back({{static_cast<dev_t>(device), static_cast<ino_t>(inode)}, file});
+  }
+  return fields.eof();
+}
+
+void AppendKnownFile(const PositionStore::Key& key, const KnownFile& file, bool with_offset,
+                     std::string* out) {
+  Fingerprint print = file.fingerprint_known ? file.fingerprint : Fingerprint();
+  *out += ' ' + std::to_string(static_cast<unsigned long long>(key.first)) + ' ' +
+          std::to_string(static_cast<unsigned long long>(key.second)) + ' ' +
+          std::to_string(print.length) + ' ' + std::to_string(print.hash);
+  if (with_offset) *out += ' ' + std::to_string(file.offset);
+}
 
 }  // namespace
 
@@ -66,6 +97,7 @@ Status PositionStore::Load(std::vector<std::string>* warnings) {
   checkpoint_.clear();
   listed_.clear();
   listed_loaded_ = false;
+  closed_.clear();
   if (path_.empty() || access(path_.c_str(), F_OK) != 0) return Status::Ok();
   auto content = ReadFile(path_);
   if (!content.ok()) return content.status();
@@ -83,13 +115,38 @@ Status PositionStore::Load(std::vector<std::string>* warnings) {
       continue;
     }
     if (line.starts_with(kListedPrefix)) {
-      // Pairs of <device> <inode>.
+      // v2: pairs of <device> <inode>, without fingerprints.
       std::istringstream fields(line.substr(kListedPrefix.size()));
       unsigned long long device = 0, inode = 0;
       while (fields >> device >> inode) {
-        listed_.insert({static_cast<dev_t>(device), static_cast<ino_t>(inode)});
+        KnownFile file;
+        file.fingerprint_known = false;
+        listed_[{static_cast<dev_t>(device), static_cast<ino_t>(inode)}] = file;
       }
       listed_loaded_ = true;
+      continue;
+    }
+    bool rotated = line.starts_with(kRotatedPrefix);
+    if (rotated || line.starts_with(kClosedPrefix)) {
+      std::vector<std::pair<Key, KnownFile>> files;
+      std::string_view text(line);
+      text.remove_prefix(rotated ? kRotatedPrefix.size() : kClosedPrefix.size());
+      if (!ParseKnownFiles(text, /*with_offset=*/!rotated, &files)) {
+        if (warnings != nullptr) {
+          warnings->push_back(path_ + ":" + std::to_string(number) + ": malformed " +
+                              std::string(rotated ? kRotatedPrefix : kClosedPrefix) +
+                              " line skipped");
+        }
+        continue;
+      }
+      for (const auto& [key, file] : files) {
+        if (rotated) {
+          listed_[key] = file;
+        } else {
+          AddClosed(key, file);
+        }
+      }
+      if (rotated) listed_loaded_ = true;
       continue;
     }
     // <device> <inode> <offset> <fingerprint length> <fingerprint hash>, then in v2 only
@@ -132,10 +189,21 @@ Status PositionStore::Save() const {
   std::string content(kHeader);
   content += '\n';
   if (listed_loaded_) {
-    content += kListedPrefix;
-    for (const auto& [device, inode] : listed_) {
-      content += ' ' + std::to_string(static_cast<unsigned long long>(device)) + ' ' +
-                 std::to_string(static_cast<unsigned long long>(inode));
+    // An entry loaded from a v2 file has no fingerprint and is saved with length 0 and hash 0.
+    content += kRotatedPrefix;
+    for (const auto& [key, file] : listed_) {
+      AppendKnownFile(key, file, /*with_offset=*/false, &content);
+    }
+    content += '\n';
+  }
+  if (!closed_.empty()) {
+    std::vector<std::pair<Key, const KnownFile*>> oldest_first;
+    for (const auto& [key, file] : closed_) oldest_first.emplace_back(key, &file);
+    std::sort(oldest_first.begin(), oldest_first.end(),
+              [](const auto& a, const auto& b) { return a.second->sequence < b.second->sequence; });
+    content += kClosedPrefix;
+    for (const auto& [key, file] : oldest_first) {
+      AppendKnownFile(key, *file, /*with_offset=*/true, &content);
     }
     content += '\n';
   }
@@ -175,5 +243,17 @@ void PositionStore::set_checkpoint(std::string checkpoint) {
 }
 
 void PositionStore::Erase(dev_t device, ino_t inode) { positions_.erase({device, inode}); }
+
+void PositionStore::AddClosed(const Key& key, const KnownFile& file) {
+  KnownFile& entry = closed_[key];
+  entry = file;
+  entry.sequence = ++closed_sequence_;
+  if (closed_.size() <= kMaxClosed) return;
+  auto oldest = closed_.begin();
+  for (auto it = closed_.begin(); it != closed_.end(); ++it) {
+    if (it->second.sequence < oldest->second.sequence) oldest = it;
+  }
+  closed_.erase(oldest);
+}
 
 }  // namespace vigil::collector

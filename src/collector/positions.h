@@ -3,6 +3,7 @@
 #pragma once
 
 #include <sys/types.h>
+#include <time.h>
 
 #include <cstdint>
 #include <map>
@@ -50,6 +51,18 @@ struct FilePosition {
   std::string path;  // the name the file had when saved
 };
 
+// A file identified by device, inode and its first bytes, because a deleted file's inode can
+// be given to a new file.
+struct KnownFile {
+  // Of the first min(size, kFingerprintBytes) bytes when recorded.
+  Fingerprint fingerprint;
+  // False for entries loaded from positions files before v3, which have the inode only.
+  bool fingerprint_known = true;
+  uint64_t offset = 0;    // for a closed file, the offset where reading stopped
+  timespec born = {};     // creation time where known; not saved
+  uint64_t sequence = 0;  // order of AddClosed() calls, to drop the oldest closed files
+};
+
 // The set of saved positions, keyed by device and inode. Not thread-safe.
 class PositionStore {
  public:
@@ -80,19 +93,29 @@ class PositionStore {
   // Files with a rotated name (`app.log.1`) beside the locations at the last scan. A file
   // found there later that is not listed was created and rotated between two scans.
   // listed_loaded() is false until a scan or the state file set the list.
-  const std::set<Key>& listed() const { return listed_; }
+  const std::map<Key, KnownFile>& listed() const { return listed_; }
   bool listed_loaded() const { return listed_loaded_; }
-  void set_listed(std::set<Key> listed) {
+  void set_listed(std::map<Key, KnownFile> listed) {
     listed_ = std::move(listed);
     listed_loaded_ = true;
   }
+  void AddListed(const Key& key, const KnownFile& file) { listed_[key] = file; }
+
+  // Files read to their end and closed, the latest kMaxClosed of them, so that a closed file
+  // that a scan missed under one rotated name is not read again under the next one.
+  static constexpr size_t kMaxClosed = 1024;
+  const std::map<Key, KnownFile>& closed() const { return closed_; }
+  void AddClosed(const Key& key, const KnownFile& file);
+  void EraseClosed(const Key& key) { closed_.erase(key); }
 
  private:
   std::string path_;
   std::map<Key, FilePosition> positions_;
   std::string checkpoint_;
-  std::set<Key> listed_;
+  std::map<Key, KnownFile> listed_;
   bool listed_loaded_ = false;
+  std::map<Key, KnownFile> closed_;
+  uint64_t closed_sequence_ = 0;
 };
 
 }  // namespace vigil::collector

@@ -103,6 +103,59 @@ TEST_F(PositionStoreTest, LoadsVersion1Files) {
   EXPECT_EQ(found->path, "/var/log/old format.log");
 }
 
+TEST_F(PositionStoreTest, SavesRotatedAndClosedFilesWithFingerprints) {
+  PositionStore store(dir_ + "/positions");
+  KnownFile rotated;
+  rotated.fingerprint = ComputeFingerprint("rotated");
+  KnownFile empty;
+  empty.fingerprint = ComputeFingerprint("");
+  store.set_listed({{{1, 2}, rotated}, {{1, 3}, empty}});
+  KnownFile closed;
+  closed.fingerprint = ComputeFingerprint("closed");
+  closed.offset = 4096;
+  store.AddClosed({1, 4}, closed);
+  ASSERT_TRUE(store.Save().ok());
+
+  PositionStore loaded(dir_ + "/positions");
+  std::vector<std::string> warnings;
+  ASSERT_TRUE(loaded.Load(&warnings).ok());
+  EXPECT_TRUE(warnings.empty());
+  EXPECT_TRUE(loaded.listed_loaded());
+  ASSERT_EQ(loaded.listed().size(), 2u);
+  EXPECT_EQ(loaded.listed().at({1, 2}).fingerprint, rotated.fingerprint);
+  EXPECT_TRUE(loaded.listed().at({1, 3}).fingerprint_known) << "an empty file is known";
+  EXPECT_EQ(loaded.listed().at({1, 3}).fingerprint, empty.fingerprint);
+  ASSERT_EQ(loaded.closed().size(), 1u);
+  EXPECT_EQ(loaded.closed().at({1, 4}).fingerprint, closed.fingerprint);
+  EXPECT_EQ(loaded.closed().at({1, 4}).offset, 4096u);
+}
+
+TEST_F(PositionStoreTest, LoadsVersion2ListingWithoutFingerprints) {
+  std::ofstream(dir_ + "/positions") << "# vigil collector positions v2\n"
+                                        "@listed 7 8 7 9\n";
+  PositionStore store(dir_ + "/positions");
+  std::vector<std::string> warnings;
+  ASSERT_TRUE(store.Load(&warnings).ok());
+  EXPECT_TRUE(warnings.empty());
+  ASSERT_EQ(store.listed().size(), 2u);
+  EXPECT_FALSE(store.listed().at({7, 8}).fingerprint_known);
+  ASSERT_TRUE(store.Save().ok());
+  PositionStore loaded(dir_ + "/positions");
+  ASSERT_TRUE(loaded.Load(&warnings).ok());
+  ASSERT_EQ(loaded.listed().size(), 2u);
+  EXPECT_FALSE(loaded.listed().at({7, 9}).fingerprint_known) << "saved as unknown";
+}
+
+TEST_F(PositionStoreTest, KeepsLatestClosedFiles) {
+  PositionStore store(dir_ + "/positions");
+  for (size_t i = 0; i < PositionStore::kMaxClosed + 5; ++i) {
+    store.AddClosed({1, static_cast<ino_t>(i)}, KnownFile());
+  }
+  EXPECT_EQ(store.closed().size(), PositionStore::kMaxClosed);
+  EXPECT_EQ(store.closed().count({1, 4}), 0u) << "the oldest are dropped";
+  EXPECT_EQ(store.closed().count({1, 5}), 1u);
+}
+
 TEST_F(PositionStoreTest, MissingFileIsEmpty) {
   PositionStore store(dir_ + "/absent");
   ASSERT_TRUE(store.Load(nullptr).ok());
@@ -163,6 +216,7 @@ TEST_F(StatusFileTest, KeepsEveryCounter) {
   source.counters.rotations = 10;
   source.counters.open_errors = 11;
   source.counters.command_runs = 12;
+  source.counters.bytes_lost = 13;
   status.sources.push_back(source);
   ASSERT_TRUE(WriteStatusFile(dir_ + "/status.json", status).ok());
   auto loaded = ReadStatusFile(dir_ + "/status.json");

@@ -26,6 +26,7 @@ void VisitCounters(SourceCounters& counters, Visit visit) {
   visit("rotations", counters.rotations);
   visit("open_errors", counters.open_errors);
   visit("command_runs", counters.command_runs);
+  visit("bytes_lost", counters.bytes_lost);
 }
 
 }  // namespace
@@ -37,6 +38,7 @@ SourceCounters& SourceCounters::operator+=(const SourceCounters& other) {
   rotations += other.rotations;
   open_errors += other.open_errors;
   command_runs += other.command_runs;
+  bytes_lost += other.bytes_lost;
   return *this;
 }
 
@@ -100,16 +102,15 @@ std::string FormatCounters(const SourceCounters& counters) {
 }
 
 std::string FormatStatus(const CollectorStatus& status) {
-  std::string out =
-      fmt::format("{:<40} {:<14} {:>10} {:>10} {:>9} {:>9} {:>7} {:>6} {:>6}\n", "location",
-                  "format", "lines", "records", "truncated", "escaped", "rotated", "files",
-                  "errors");
+  std::string out = fmt::format(
+      "{:<40} {:<14} {:>10} {:>10} {:>9} {:>9} {:>7} {:>6} {:>6} {:>10}\n", "location", "format",
+      "lines", "records", "truncated", "escaped", "rotated", "files", "errors", "bytes_lost");
   for (const SourceStatus& source : status.sources) {
     const SourceCounters& c = source.counters;
-    out += fmt::format("{:<40} {:<14} {:>10} {:>10} {:>9} {:>9} {:>7} {:>6} {:>6}\n",
+    out += fmt::format("{:<40} {:<14} {:>10} {:>10} {:>9} {:>9} {:>7} {:>6} {:>6} {:>10}\n",
                        source.location, source.log_format, c.reader.lines, c.reader.records,
                        c.reader.truncated, c.reader.escaped_bytes, c.rotations, c.files_opened,
-                       c.open_errors);
+                       c.open_errors, c.bytes_lost);
   }
   return out;
 }

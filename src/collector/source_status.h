@@ -17,6 +17,8 @@ struct SourceCounters {
   uint64_t rotations = 0;     // renames, truncations and rewrites detected
   uint64_t open_errors = 0;   // files that exist but could not be opened or read
   uint64_t command_runs = 0;  // runs of a command source
+  // Bytes that a truncation removed before they were read, when no copy of them was found.
+  uint64_t bytes_lost = 0;
 
   SourceCounters& operator+=(const SourceCounters& other);
 };

@@ -21,6 +21,7 @@ TEST(FormatStatusTest, ShowsEveryCounterColumn) {
   source.counters.rotations = 1;
   source.counters.files_opened = 4;
   source.counters.open_errors = 3;
+  source.counters.bytes_lost = 7;
   status.sources.push_back(source);
 
   std::string table = FormatStatus(status);
@@ -30,8 +31,9 @@ TEST(FormatStatusTest, ShowsEveryCounterColumn) {
   std::string row = table.substr(header.size() + 1);
   EXPECT_THAT(row, HasSubstr("/var/log/app.log"));
   EXPECT_THAT(row, HasSubstr("syslog"));
-  // lines, records, truncated, escaped, rotated, files and errors, in that order.
-  EXPECT_THAT(row, HasSubstr("11         10         2         5       1      4      3\n"));
+  // lines, records, truncated, escaped, rotated, files, errors and lost bytes, in that order.
+  EXPECT_THAT(row,
+              HasSubstr("11         10         2         5       1      4      3          7\n"));
 }
 
 }  // namespace

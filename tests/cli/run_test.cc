@@ -1,6 +1,7 @@
 // End-to-end tests of the daemon, `vigil run`, as a real process following real files.
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -85,6 +86,18 @@ class DaemonTest : public ::testing::Test {
   bool WaitForAlerts(const std::string& needle, int count) {
     for (int i = 0; i < 200; ++i) {
       if (CountAlerts(needle) >= count) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return false;
+  }
+  std::string Archives() {
+    std::ifstream in(dir_ + "/var/alerts/archives.log");
+    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  }
+  // Waits up to 20 s for the line numbered `n` (`seq=<n> `) in archives.log.
+  bool WaitForArchived(int n) {
+    for (int i = 0; i < 400; ++i) {
+      if (Archives().find("seq=" + std::to_string(n) + " ") != std::string::npos) return true;
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
     return false;
@@ -204,13 +217,13 @@ TEST_F(DaemonTest, KillNineNeitherLosesNorRepeatsLines) {
                                            : "seq=" + std::to_string(total) + " done";
   bool caught_up = false;
   for (int i = 0; i < 1200 && !caught_up; ++i) {
-    caught_up = archives().find(last) != std::string::npos;
+    caught_up = Archives().find(last) != std::string::npos;
     if (!caught_up) std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   ASSERT_TRUE(caught_up) << "line " << total << " never reached the archives\n" << RunLog();
   ASSERT_EQ(Stop(), 0) << RunLog();
 
-  std::string archived = archives();
+  std::string archived = Archives();
   std::string alerts = Alerts();
   auto count = [](const std::string& text, const std::string& needle) {
     int found = 0;
@@ -262,20 +275,9 @@ TEST_F(DaemonTest, RotationBurstKeepsEveryLineInOrder) {
       out << "Dec  1 10:00:00 web1 app[7]: seq=" << ++written << " done\n";
     }
   };
-  auto archives = [&] {
-    std::ifstream in(dir_ + "/var/alerts/archives.log");
-    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  };
-  auto wait_for_line = [&](int n) {
-    for (int i = 0; i < 400; ++i) {
-      if (archives().find("seq=" + std::to_string(n) + " ") != std::string::npos) return true;
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    return false;
-  };
   Start();
   write("app.log", 3);
-  ASSERT_TRUE(wait_for_line(3)) << RunLog();
+  ASSERT_TRUE(WaitForArchived(3)) << RunLog();
 
   for (int rotation = 1; rotation <= 3; ++rotation) {
     write("app.log", 3);
@@ -293,10 +295,10 @@ TEST_F(DaemonTest, RotationBurstKeepsEveryLineInOrder) {
     write(dated, 1);
   }
   write("app.log", 2);
-  ASSERT_TRUE(wait_for_line(written)) << "line " << written << " never arrived\n" << RunLog();
+  ASSERT_TRUE(WaitForArchived(written)) << "line " << written << " never arrived\n" << RunLog();
   ASSERT_EQ(Stop(), 0) << RunLog();
 
-  std::string archived = archives();
+  std::string archived = Archives();
   size_t previous = 0;
   for (int n = 1; n <= written; ++n) {
     std::string needle = "seq=" + std::to_string(n) + " ";
@@ -307,6 +309,78 @@ TEST_F(DaemonTest, RotationBurstKeepsEveryLineInOrder) {
     previous = at;
   }
 }
+
+// Lines 0-99 go to a file rotated while Vigil runs, then Vigil stops (by the parameter's
+// signal). While it is stopped, the rotated file is deleted and a new file with lines 200-299,
+// which often gets its inode, goes through two numbered rotations. Every line must be read
+// once, in order.
+class ReusedInodeTest : public DaemonTest, public ::testing::WithParamInterface<int> {};
+
+TEST_P(ReusedInodeTest, FileWithDeletedFilesInodeIsRead) {
+  WriteConfig("  <global><logall>yes</logall></global>\n");
+  const std::string logs = dir_ + "/logs/";
+  auto write = [&](const std::string& name, int first, int last) {
+    std::ofstream out(logs + name, std::ios::app);
+    for (int n = first; n <= last; ++n) {
+      out << "Dec  1 10:00:00 web1 app[7]: seq=" << n << " done\n";
+    }
+  };
+  Start();
+  write("app.log", 0, 99);
+  ASSERT_TRUE(WaitForArchived(99)) << RunLog();
+  std::filesystem::rename(logs + "app.log", logs + "app.log.1");
+  write("app.log", 100, 199);
+  ASSERT_TRUE(WaitForArchived(199)) << RunLog();
+  // Past the save interval, so a kill -9 leaves the positions of every line read.
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  StopProcess(pid_, GetParam());
+  pid_ = -1;
+
+  struct stat deleted = {};
+  ASSERT_EQ(stat((logs + "app.log.1").c_str(), &deleted), 0);
+  std::filesystem::remove(logs + "app.log.1");
+  std::filesystem::rename(logs + "app.log", logs + "app.log.1");
+  write("app.log", 200, 299);
+  std::filesystem::rename(logs + "app.log.1", logs + "app.log.2");
+  std::filesystem::rename(logs + "app.log", logs + "app.log.1");
+  write("app.log", 300, 399);
+  struct stat reused = {};
+  ASSERT_EQ(stat((logs + "app.log.1").c_str(), &reused), 0);
+  if (reused.st_ino != deleted.st_ino) {
+    // The file system picked another inode: give the positions file the state it would have
+    // had, with the deleted file recorded under the new file's inode.
+    std::string positions;
+    for (const auto& entry : std::filesystem::recursive_directory_iterator(dir_)) {
+      if (entry.path().filename() == "collector.positions") positions = entry.path();
+    }
+    ASSERT_FALSE(positions.empty()) << "no positions file under " << dir_;
+    std::ifstream in(positions);
+    std::string saved((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    std::string from = " " + std::to_string(deleted.st_ino) + " ";
+    size_t at = saved.find(from, saved.find('@'));
+    ASSERT_NE(at, std::string::npos) << saved;
+    saved.replace(at, from.size(), " " + std::to_string(reused.st_ino) + " ");
+    std::ofstream(positions, std::ios::trunc) << saved;
+  }
+  Start();
+  ASSERT_TRUE(WaitForArchived(399)) << RunLog();
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  ASSERT_EQ(Stop(), 0) << RunLog();
+
+  std::string archived = Archives();
+  size_t previous = 0;
+  for (int n = 0; n <= 399; ++n) {
+    std::string needle = "seq=" + std::to_string(n) + " ";
+    size_t at = archived.find(needle);
+    ASSERT_NE(at, std::string::npos) << "line " << n << " is missing\n" << RunLog();
+    EXPECT_EQ(archived.find(needle, at + 1), std::string::npos) << "line " << n << " is repeated";
+    EXPECT_GE(at, previous) << "line " << n << " is out of order";
+    previous = at;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Stops, ReusedInodeTest, ::testing::Values(SIGTERM, SIGKILL),
+                         [](const auto& info) { return info.param == SIGTERM ? "Term" : "Kill"; });
 
 TEST_F(DaemonTest, StatusPrintsCollectorCounters) {
   Start();
@@ -322,6 +396,7 @@ TEST_F(DaemonTest, StatusPrintsCollectorCounters) {
   ASSERT_EQ(status.exit_code, 0) << status.err;
   EXPECT_NE(status.out.find("daemon: not running"), std::string::npos) << status.out;
   EXPECT_NE(status.out.find(dir_ + "/logs/*.log"), std::string::npos) << status.out;
+  EXPECT_NE(status.out.find("bytes_lost"), std::string::npos) << status.out;
 }
 
 TEST_F(DaemonTest, SecondDaemonOnSameStateIsRejected) {
