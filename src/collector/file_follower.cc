@@ -166,7 +166,7 @@ struct FileFollower::Tail {
   std::string rotated_suffix;
   uint64_t open_order = 0;
   std::chrono::steady_clock::time_point drain_deadline;
-  bool fresh = true;      // no byte read yet, so a predecessor's pending records can move here
+  bool fresh = true;  // no byte read yet, so a predecessor's pending records can move here
   // Set when the reader came from a closed predecessor with pending records, which start at
   // `inherited_at` in this file's offsets but were read from the predecessor. Until they are
   // emitted, the saved positions keep those of the closed files in `inherited_from`, so a
@@ -250,6 +250,13 @@ void FileFollower::Report(Source* source, const std::string& path, const std::st
   if (!inserted && it->second == problem) return;
   it->second = problem;
   log_->log(level, "{} ({}): {}", path, source->config.log_format, problem);
+}
+
+bool FileFollower::FollowsFileAt(const std::string& path) const {
+  for (const auto& [key, tail] : tails_) {
+    if (tail->path == path) return true;
+  }
+  return false;
 }
 
 void FileFollower::ClearReport(Source* source, const std::string& path) {
@@ -388,7 +395,12 @@ void FileFollower::Rescan(std::chrono::steady_clock::time_point now) {
       if (stat(path.c_str(), &st) != 0) {
         int error = errno;
         if (error == ENOENT) {
-          Report(source, path, "not found; waiting for it to appear", spdlog::level::warn);
+          // Right after a rename rotation the name stays free until the writer creates the
+          // new file. The followed file that left it is logged as rotated, so only a name
+          // that stays missing once that file has drained gets the warning.
+          if (!FollowsFileAt(path)) {
+            Report(source, path, "not found; waiting for it to appear", spdlog::level::warn);
+          }
         } else {
           ++source->counters.open_errors;
           Report(source, path, "cannot stat: " + ErrnoText(error), spdlog::level::err);
@@ -987,8 +999,8 @@ void FileFollower::ReportBadInput(const Tail& tail, const ReaderCounters& before
 }
 
 bool FileFollower::ComesBefore(const Tail& a, const Tail& b) {
-  bool both_born = (a.born.tv_sec != 0 || a.born.tv_nsec != 0) &&
-                   (b.born.tv_sec != 0 || b.born.tv_nsec != 0);
+  bool both_born =
+      (a.born.tv_sec != 0 || a.born.tv_nsec != 0) && (b.born.tv_sec != 0 || b.born.tv_nsec != 0);
   if (both_born && (a.born.tv_sec != b.born.tv_sec || a.born.tv_nsec != b.born.tv_nsec)) {
     return std::tie(a.born.tv_sec, a.born.tv_nsec) < std::tie(b.born.tv_sec, b.born.tv_nsec);
   }

@@ -198,6 +198,9 @@ class FileFollower {
   void ReleaseInherited(Tail* tail);
   void Report(Source* source, const std::string& path, const std::string& problem,
               spdlog::level::level_enum level);
+  // True when a file that had the name `path` is still followed: still there, or rotated
+  // away and being read to its end.
+  bool FollowsFileAt(const std::string& path) const;
   void ClearReport(Source* source, const std::string& path);
   void UpdatePositions();
   FilePosition PositionOf(const Tail& tail) const;
