@@ -210,10 +210,6 @@ TEST_F(DaemonTest, KillNineNeitherLosesNorRepeatsLines) {
   const int total = written;
 
   Start();
-  auto archives = [&] {
-    std::ifstream in(dir_ + "/var/alerts/archives.log");
-    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  };
   const std::string last = total % 10 == 0 ? "user probe" + std::to_string(total) + " "
                                            : "seq=" + std::to_string(total) + " done";
   bool caught_up = false;
