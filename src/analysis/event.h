@@ -52,11 +52,11 @@ std::string_view FieldLabel(Field field);
 // Parses an <order> name. "user" is dstuser and "extra_data" is data, as in OSSEC.
 bool ParseFieldName(std::string_view name, Field* field);
 
-// Which literals of the analyzer's LogPrefilter an event's log contains, from one scan that
-// the decoders and the rules share.
+// The result of one LogPrefilter scan of an event's log: the literals the log contains. The
+// decoders and the rules share it.
 struct LiteralHits {
   std::vector<uint64_t> bits;  // bit i: literal i occurs in the log
-  // True once the current log was scanned. Whoever replaces the log clears it.
+  // True once the current log was scanned. Code that replaces the log clears it.
   bool scanned = false;
   // True when `bits` may reject patterns: the log was scanned, is ASCII, and the prefilter
   // is built. Otherwise every pattern must run.

@@ -1,6 +1,7 @@
 #include "analysis/ip_list.h"
 
 #include <arpa/inet.h>
+#include <fmt/format.h>
 
 #include <cstring>
 
@@ -55,15 +56,15 @@ Status IpList::Add(std::string_view entry) {
     prefix = text.substr(slash + 1);
   }
   if (!ParseIpAddress(address, &e.address)) {
-    return Status::InvalidArgument("'" + std::string(entry) + "' is not an IP address or range");
+    return Status::InvalidArgument(fmt::format("'{}' is not an IP address or range", entry));
   }
   int max_bits = e.address.is_v4 && address.find(':') == std::string_view::npos ? 32 : 128;
   int bits = max_bits;
   if (!prefix.empty()) {
     uint64_t value = 0;
     if (!ParseUint(prefix, &value) || value > static_cast<uint64_t>(max_bits)) {
-      return Status::InvalidArgument("'" + std::string(entry) + "': prefix length must be 0 to " +
-                                     std::to_string(max_bits));
+      return Status::InvalidArgument(
+          fmt::format("'{}': prefix length must be 0 to {}", entry, max_bits));
     }
     bits = static_cast<int>(value);
   }

@@ -4,7 +4,8 @@
 
 #include <algorithm>
 #include <atomic>
-#include <cstring>
+
+#include "common/text.h"
 
 namespace vigil::analysis {
 namespace {
@@ -15,18 +16,6 @@ constexpr size_t kMinLiteralBytes = 3;
 char LowerAscii(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
 bool IsAscii(char c) { return static_cast<unsigned char>(c) < 0x80; }
 
-// True when no byte of `text` has its high bit set; tests eight bytes at a time.
-bool IsAsciiText(std::string_view text) {
-  uint64_t high = 0;
-  size_t i = 0;
-  for (; i + 8 <= text.size(); i += 8) {
-    uint64_t word;
-    std::memcpy(&word, text.data() + i, sizeof word);
-    high |= word;
-  }
-  for (; i < text.size(); ++i) high |= static_cast<unsigned char>(text[i]);
-  return (high & 0x8080808080808080ULL) == 0;
-}
 bool IsAlnum(char c) {
   return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
 }

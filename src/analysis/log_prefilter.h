@@ -27,10 +27,10 @@ namespace vigil::analysis {
 std::optional<std::vector<std::string>> RequiredLiterals(PatternSyntax syntax,
                                                          std::string_view text);
 
-// The decoders' and rules' patterns registered in one prefilter. Add() and Build() are not
-// thread-safe; after Build(), Scan(log, hits) and MayMatch(id, hits) may run on several
-// threads at once (each thread keeps its own Hyperscan scratch space). The one-argument
-// Scan() and MayMatch() keep the result in the prefilter and serve one thread.
+// A literal prefilter for the decoders' and rules' patterns. Add() and Build() are not
+// thread-safe. After Build(), Scan(log, hits) and MayMatch(id, hits) may run on several
+// threads at once, because each thread keeps its own Hyperscan scratch space. The
+// one-argument Scan() and MayMatch() keep the result in the prefilter and serve one thread.
 class LogPrefilter {
  public:
   LogPrefilter() = default;

@@ -14,7 +14,7 @@ namespace {
 constexpr size_t kMaxPreviousEvents = 11;
 // Upper bound on events kept per correlation list, whatever the timeframes allow.
 constexpr size_t kMaxListEvents = 16384;
-// Stored events kept for reuse once no list holds them, which saves their allocations.
+// Stored events kept for reuse once no list contains them, which saves their allocations.
 constexpr size_t kMaxSpareEvents = 256;
 
 bool MatchField(const std::optional<Pattern>& pattern, bool present, std::string_view value) {

@@ -41,10 +41,10 @@ struct EngineOptions {
 // first-time-seen, ignore, diff and history stores.
 class RuleEngine {
  public:
-  // `rules` must outlive the engine. Event times come from Event::time. With a `shared`
-  // prefilter (which must outlive the engine), the engine adds the rules' patterns to it and
-  // the owner builds it and fills each Event::literal_hits; without one, the engine keeps
-  // its own and scans each event's log itself.
+  // `rules` must outlive the engine. Event times come from Event::time. A `shared` prefilter
+  // must outlive the engine too: the engine adds the rules' patterns to it, and its owner
+  // builds it and fills each Event::literal_hits. Without one, the engine keeps its own
+  // prefilter and scans each event's log itself.
   explicit RuleEngine(RuleSet* rules, EngineOptions options = {}, LogPrefilter* shared = nullptr);
 
   bool prefilter_enabled() const { return options_.prefilter; }

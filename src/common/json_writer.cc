@@ -6,28 +6,18 @@
 namespace vigil {
 namespace {
 
-// True when one of the eight bytes in `word` is below 0x20, a quote or a backslash. Each test
-// is the "has a byte less than n" bit trick, which is exact when only the presence matters.
-bool NeedsEscape(uint64_t word) {
-  constexpr uint64_t kOnes = 0x0101010101010101ULL;
-  constexpr uint64_t kHigh = 0x8080808080808080ULL;
-  uint64_t quote = word ^ (kOnes * '"');
-  uint64_t backslash = word ^ (kOnes * '\\');
-  uint64_t control = (word - kOnes * 0x20) & ~word;
-  uint64_t is_quote = (quote - kOnes) & ~quote;
-  uint64_t is_backslash = (backslash - kOnes) & ~backslash;
-  return ((control | is_quote | is_backslash) & kHigh) != 0;
-}
-
-// NeedsEscape() for four bytes.
-bool NeedsEscape32(uint32_t word) {
-  constexpr uint32_t kOnes = 0x01010101U;
-  constexpr uint32_t kHigh = 0x80808080U;
-  uint32_t quote = word ^ (kOnes * '"');
-  uint32_t backslash = word ^ (kOnes * '\\');
-  uint32_t control = (word - kOnes * 0x20) & ~word;
-  uint32_t is_quote = (quote - kOnes) & ~quote;
-  uint32_t is_backslash = (backslash - kOnes) & ~backslash;
+// True when one of the bytes in `word` (a uint64_t or uint32_t) is below 0x20, a quote or a
+// backslash. Each test is the "has a byte less than n" bit trick, which is exact when only the
+// presence matters.
+template <typename Word>
+bool NeedsEscape(Word word) {
+  constexpr Word kOnes = static_cast<Word>(0x0101010101010101ULL);
+  constexpr Word kHigh = static_cast<Word>(0x8080808080808080ULL);
+  Word quote = word ^ (kOnes * '"');
+  Word backslash = word ^ (kOnes * '\\');
+  Word control = (word - kOnes * 0x20) & ~word;
+  Word is_quote = (quote - kOnes) & ~quote;
+  Word is_backslash = (backslash - kOnes) & ~backslash;
   return ((control | is_quote | is_backslash) & kHigh) != 0;
 }
 
@@ -42,7 +32,7 @@ bool HasEscape(std::string_view value) {
       uint32_t tail;
       std::memcpy(&head, p, sizeof head);
       std::memcpy(&tail, p + n - 4, sizeof tail);
-      return NeedsEscape32(head) || NeedsEscape32(tail);
+      return NeedsEscape(head) || NeedsEscape(tail);
     }
     for (char c : value) {
       if (static_cast<unsigned char>(c) < 0x20 || c == '"' || c == '\\') return true;

@@ -66,6 +66,18 @@ bool IsCleanUtf8(std::string_view text) {
   return true;
 }
 
+bool IsAsciiText(std::string_view text) {
+  uint64_t high = 0;
+  size_t i = 0;
+  for (; i + 8 <= text.size(); i += 8) {
+    uint64_t word;
+    __builtin_memcpy(&word, text.data() + i, 8);
+    high |= word;
+  }
+  for (; i < text.size(); ++i) high |= static_cast<unsigned char>(text[i]);
+  return (high & 0x8080808080808080ULL) == 0;
+}
+
 void SanitizeText(std::string* text, SanitizeCounts* counts) {
   if (IsCleanUtf8(*text)) return;
   static constexpr char kHex[] = "0123456789abcdef";

@@ -36,6 +36,9 @@ std::vector<std::string> SplitList(std::string_view text, std::string_view separ
 // ASCII lower-case copy.
 std::string ToLower(std::string_view text);
 
+// True when no byte of `text` has its high bit set. Tests eight bytes at a time.
+bool IsAsciiText(std::string_view text);
+
 // Parses a non-negative decimal integer that fills the whole text.
 bool ParseUint(std::string_view text, uint64_t* out);
 

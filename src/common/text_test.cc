@@ -20,6 +20,19 @@ TEST(IsCleanUtf8, RejectsNulAndInvalidBytes) {
   EXPECT_FALSE(IsCleanUtf8("12345678\xF5\x80\x80\x80"));  // above U+10FFFF
 }
 
+TEST(IsAsciiText, FindsHighByteAtEveryOffset) {
+  EXPECT_TRUE(IsAsciiText(""));
+  EXPECT_TRUE(IsAsciiText("plain text of more than eight bytes"));
+  // Words of eight bytes and a shorter tail: put one high byte at every position of both.
+  for (size_t length = 1; length < 20; ++length) {
+    for (size_t position = 0; position < length; ++position) {
+      std::string text(length, 'a');
+      text[position] = '\xc3';
+      EXPECT_FALSE(IsAsciiText(text)) << "length " << length << ", byte " << position;
+    }
+  }
+}
+
 TEST(SanitizeText, EscapesAndCountsWithoutDropping) {
   std::string text("ok\0\xff\xC3\xA4 end", 10);
   SanitizeCounts counts;

@@ -12,6 +12,7 @@
 #include "analysis/pattern/literal.h"
 #include "analysis/pattern/translate.h"
 #include "common/logging.h"
+#include "common/text.h"
 
 namespace vigil::analysis {
 namespace {
@@ -32,11 +33,6 @@ constexpr size_t kJitStackStartBytes = 32 * 1024;
 constexpr size_t kJitStackMaxBytes = 8 * 1024 * 1024;
 
 std::atomic<uint64_t> g_limit_hits{0};
-
-bool IsAscii(std::string_view text) {
-  return std::all_of(text.begin(), text.end(),
-                     [](char c) { return static_cast<unsigned char>(c) < 0x80; });
-}
 
 std::string Pcre2ErrorMessage(int code) {
   PCRE2_UCHAR buffer[256];
@@ -150,7 +146,7 @@ Expected<Pattern> Pattern::Compile(PatternSyntax syntax, std::string_view text) 
 
   switch (syntax) {
     case PatternSyntax::kOsMatch:
-      if (IsAscii(text)) {
+      if (IsAsciiText(text)) {
         impl->literals.emplace(pattern_internal::SplitOsMatch(text));
       } else {
         // PCRE2 rejects nothing in this translation but invalid UTF-8.
