@@ -66,7 +66,7 @@ class Analyzer {
   // start would.
   void ResetState();
 
-  // Whether Decode() fills Event::decoded_order, which only logtest prints (on by default).
+  // Whether Decode() fills Event::decoded_order, which only logtest prints (off by default).
   // Call before decoding starts, never while Decode() runs on other threads.
   void set_record_decoded_order(bool record) { decoders_.set_record_order(record); }
 

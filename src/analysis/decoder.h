@@ -99,8 +99,8 @@ class DecoderSet {
   // Runs the decoders on a pre-decoded event: sets event->decoder and the decoded fields.
   void Decode(Event* event) const;
 
-  // Whether Decode() lists each decoded field in event->decoded_order, for logtest (the
-  // default). Turning it off saves two strings per field.
+  // Whether Decode() also lists each decoded field in event->decoded_order, which logtest
+  // prints. Off by default, because it costs two strings per field.
   void set_record_order(bool record) { record_order_ = record; }
 
   // Returns the id for a decoder name (for rule <decoded_as>), or -1 when none has it.
@@ -120,7 +120,7 @@ class DecoderSet {
   std::vector<const Decoder*> with_program_;
   std::vector<const Decoder*> without_program_;
   const LogPrefilter* prefilter_ = nullptr;
-  bool record_order_ = true;
+  bool record_order_ = false;
 };
 
 }  // namespace vigil::analysis

@@ -41,6 +41,7 @@ const char* kDecoders = R"(
 
 TEST_F(DecoderTest, ChildDecodesFieldsAndReportsParentName) {
   ASSERT_EQ(Load(kDecoders, kTemplateRules), "");
+  analyzer_->set_record_decoded_order(true);
   Feed("Dec  1 10:00:00 web1 sshd[1]: Invalid user admin from 203.0.113.9 port 22");
   ASSERT_NE(event_.decoder, nullptr);
   EXPECT_EQ(event_.decoder->ReportedName(), "sshd");
@@ -52,7 +53,6 @@ TEST_F(DecoderTest, ChildDecodesFieldsAndReportsParentName) {
 
 TEST_F(DecoderTest, DecodedOrderIsOnlyRecordedWhenAsked) {
   ASSERT_EQ(Load(kDecoders, kTemplateRules), "");
-  analyzer_->set_record_decoded_order(false);
   Feed("Dec  1 10:00:00 web1 sshd[1]: Invalid user admin from 203.0.113.9 port 22");
   EXPECT_EQ(event_.Get(Field::kSrcUser), "admin");
   EXPECT_TRUE(event_.decoded_order.empty());

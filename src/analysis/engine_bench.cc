@@ -37,8 +37,6 @@ std::unique_ptr<vigil::analysis::Analyzer> CreateStockAnalyzer(benchmark::State&
     state.SkipWithError(analyzer.status().message().c_str());
     return nullptr;
   }
-  // As `vigil analyze` and `vigil run` do: only logtest lists the decoded fields.
-  (*analyzer)->set_record_decoded_order(false);
   return std::move(*analyzer);
 }
 

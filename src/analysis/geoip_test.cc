@@ -84,6 +84,7 @@ TEST_F(GeoIpTest, LogtestOrderListsCountryAfterAddress) {
   ASSERT_EQ(Load(kDecoders, Rules(R"(<rule id="100" level="3"><decoded_as>fw</decoded_as>
     <description>fw</description></rule>)")),
             "");
+  analyzer_->set_record_decoded_order(true);
   Feed("fw: 192.0.2.4 -> 198.51.100.3 user alice");
   ASSERT_EQ(event_.decoded_order.size(), 5u);
   EXPECT_EQ(event_.decoded_order[0].first, "srcip");

@@ -226,7 +226,6 @@ int Run(const AnalyzeOptions& options) {
     return kExitConfig;
   }
   analysis::Analyzer& analyzer = **created;
-  analyzer.set_record_decoded_order(false);
 
   std::unique_ptr<alerting::AlertFileWriter> files;
   if (!options.output_dir.empty()) {

@@ -82,6 +82,7 @@ int Run(const LogtestOptions& options) {
     return kExitConfig;
   }
   analysis::Analyzer& analyzer = **created;
+  analyzer.set_record_decoded_order(true);  // phase 2 lists the fields in decoding order
   if (!options.quiet) {
     std::fprintf(stderr,
                  "vigil logtest: loaded %zu decoders and %zu rules. Type one log per line.\n",
@@ -99,7 +100,8 @@ int Run(const LogtestOptions& options) {
     if (!line.empty() && line.back() == '\r') line.pop_back();
     if (line.size() < 2) continue;
     if (line.size() > options.max_record_bytes) {
-      std::fprintf(stderr, "vigil logtest: line %llu has %zu bytes; analysing its first %zu "
+      std::fprintf(stderr,
+                   "vigil logtest: line %llu has %zu bytes; analysing its first %zu "
                    "(--max-record-size)\n",
                    static_cast<unsigned long long>(line_number), line.size(),
                    options.max_record_bytes);

@@ -39,7 +39,6 @@ Expected<std::unique_ptr<Pipeline>> Pipeline::Create(const config::Config& confi
   Expected<std::unique_ptr<analysis::Analyzer>> analyzer =
       analysis::Analyzer::Create(config, clock);
   if (!analyzer.ok()) return analyzer.status();
-  (*analyzer)->set_record_decoded_order(false);
   pipeline->analyzer_ = std::move(*analyzer);
   alerting::AlertFileWriter::Options options;
   options.output_dir = output_dir;
@@ -125,7 +124,6 @@ Status Pipeline::Reload(const config::Config& config) {
   Expected<std::unique_ptr<analysis::Analyzer>> analyzer =
       analysis::Analyzer::Create(config, clock_);
   if (!analyzer.ok()) return analyzer.status();
-  (*analyzer)->set_record_decoded_order(false);
   std::lock_guard lock(mu_);
   // The old workers decode with the old analyzer, so they stop before it goes.
   parallel_.reset();
