@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <atomic>
 #include <functional>
+#include <mutex>
 #include <optional>
 
 #include "analysis/pattern/literal.h"
@@ -105,10 +106,13 @@ struct Pattern::Impl {
   std::optional<LiteralSet> literals;
   pcre2_code* code = nullptr;
   uint32_t capture_count = 0;
-  // True when code has JIT code: searches then call pcre2_jit_match directly, which skips
-  // pcre2_match's option checks and dispatch (the subject's UTF-8 is never checked either
-  // way, because of PCRE2_MATCH_INVALID_UTF).
-  bool jitted = false;
+  // Whether code has JIT code. The JIT compile waits for the first search: a ruleset's
+  // patterns mostly never run on a given log, and compiling them all took about a third of
+  // the start-up with OSSEC's stock rules. With JIT code, searches call pcre2_jit_match
+  // directly, which skips pcre2_match's option checks and dispatch (the subject's UTF-8 is
+  // never checked either way, because of PCRE2_MATCH_INVALID_UTF).
+  enum JitState : uint8_t { kJitPending, kJitted, kNoJit };
+  mutable std::atomic<uint8_t> jit_state{kJitPending};
 
   ~Impl() { pcre2_code_free(code); }
 
@@ -116,6 +120,11 @@ struct Pattern::Impl {
   // `text`, or to nothing when the translation keeps no such map.
   Status CompilePcre2(std::string_view pcre2,
                       const std::function<std::optional<size_t>(size_t)>& source_offset);
+
+  // Compiles the JIT code unless another thread did; returns the new state. Searches on
+  // other threads wait until it is done, because PCRE2 must not match with code that is
+  // being JIT-compiled.
+  uint8_t CompileJit() const;
 
   bool SearchLiterals(std::string_view subject, MatchResult* match) const;
   bool SearchPcre2(std::string_view subject, MatchResult* match) const;
@@ -212,10 +221,18 @@ Status Pattern::Impl::CompilePcre2(
   this->code = code;
   pcre2_pattern_info(code, PCRE2_INFO_CAPTURECOUNT, &capture_count);
 
+  return Status::Ok();
+}
+
+uint8_t Pattern::Impl::CompileJit() const {
+  static std::mutex mutex;
+  std::lock_guard lock(mutex);
+  uint8_t state = jit_state.load(std::memory_order_acquire);
+  if (state != kJitPending) return state;
   int jit_rc = pcre2_jit_compile(code, PCRE2_JIT_COMPLETE);
   // (*NO_JIT) in the pattern makes the compile succeed without JIT code.
   size_t jit_size = 0;
-  jitted =
+  bool jitted =
       jit_rc == 0 && pcre2_pattern_info(code, PCRE2_INFO_JITSIZE, &jit_size) == 0 && jit_size > 0;
   if (jit_rc != 0 && jit_rc != PCRE2_ERROR_JIT_BADOPTION) {
     // pcre2_match runs the interpreter when there is no JIT code, so this costs speed only.
@@ -225,10 +242,12 @@ Status Pattern::Impl::CompilePcre2(
           ->warn(
               "JIT compilation of {} pattern '{}' failed ({}); using the interpreter "
               "({} similar messages suppressed)",
-              name, text, Pcre2ErrorMessage(jit_rc), suppressed);
+              PatternSyntaxName(syntax), text, Pcre2ErrorMessage(jit_rc), suppressed);
     }
   }
-  return Status::Ok();
+  state = jitted ? kJitted : kNoJit;
+  jit_state.store(state, std::memory_order_release);
+  return state;
 }
 
 bool Pattern::Impl::SearchLiterals(std::string_view subject, MatchResult* match) const {
@@ -255,8 +274,11 @@ bool Pattern::Impl::SearchPcre2(std::string_view subject, MatchResult* match) co
   // PCRE2 takes no null subject pointer, even for an empty subject.
   const char* bytes = subject.data() != nullptr ? subject.data() : "";
   PCRE2_SPTR start = reinterpret_cast<PCRE2_SPTR>(bytes);
-  int rc = jitted ? pcre2_jit_match(code, start, subject.size(), 0, 0, data, state.context())
-                  : pcre2_match(code, start, subject.size(), 0, 0, data, state.context());
+  uint8_t jit = jit_state.load(std::memory_order_acquire);
+  if (jit == kJitPending) jit = CompileJit();
+  int rc = jit == kJitted
+               ? pcre2_jit_match(code, start, subject.size(), 0, 0, data, state.context())
+               : pcre2_match(code, start, subject.size(), 0, 0, data, state.context());
   if (rc < 0) {
     if (rc == PCRE2_ERROR_NOMATCH) return false;
     uint64_t suppressed = 0;
