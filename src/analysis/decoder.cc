@@ -1,6 +1,10 @@
 #include "analysis/decoder.h"
 
+#include <atomic>
+#include <functional>
 #include <map>
+#include <string>
+#include <unordered_map>
 
 #include "analysis/xml_vars.h"
 #include "common/file.h"
@@ -405,6 +409,8 @@ Expected<DecoderSet> DecoderSet::Load(const std::vector<std::string>& files,
     }
     return Status::ParseError(message);
   }
+  static std::atomic<uint64_t> next_serial{1};
+  set.serial_ = next_serial.fetch_add(1, std::memory_order_relaxed);
   for (const auto& decoder : set.all_) {
     if (decoder->parent != nullptr || decoder->builtin) continue;
     if (decoder->program_name.has_value()) {
@@ -431,13 +437,37 @@ void DecoderSet::UsePrefilter(LogPrefilter* prefilter) {
   prefilter_ = prefilter;
 }
 
+const std::vector<const Decoder*>& DecoderSet::RootsFor(std::string_view program_name) const {
+  // Program names come from logs, so the cache is bounded.
+  constexpr size_t kMaxProgramNames = 4096;
+  struct Hash {
+    using is_transparent = void;
+    size_t operator()(std::string_view text) const { return std::hash<std::string_view>{}(text); }
+  };
+  struct Cache {
+    uint64_t serial = 0;
+    std::unordered_map<std::string, std::vector<const Decoder*>, Hash, std::equal_to<>> roots;
+  };
+  thread_local Cache cache;
+  if (cache.serial != serial_) {
+    cache.roots.clear();
+    cache.serial = serial_;
+  }
+  if (auto it = cache.roots.find(program_name); it != cache.roots.end()) return it->second;
+  if (cache.roots.size() >= kMaxProgramNames) cache.roots.clear();
+  std::vector<const Decoder*> roots;
+  for (const Decoder* root : with_program_) {
+    if (root->program_name->Search(program_name)) roots.push_back(root);
+  }
+  return cache.roots.emplace(std::string(program_name), std::move(roots)).first->second;
+}
+
 void DecoderSet::Decode(Event* event) const {
   const std::vector<const Decoder*>& roots =
-      event->has_program_name ? with_program_ : without_program_;
+      event->has_program_name ? RootsFor(event->program_name) : without_program_;
   std::string_view log = event->log();
   thread_local MatchResult match;
   for (const Decoder* root : roots) {
-    if (root->program_name && !root->program_name->Search(event->program_name)) continue;
     size_t parent_end = 0;
     if (root->prematch) {
       if (!MayMatch(root->prematch_prefilter, *event) || !root->prematch->Search(log, &match)) {
