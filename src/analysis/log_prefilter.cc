@@ -283,6 +283,18 @@ int LogPrefilter::Add(const Pattern& pattern) {
   return static_cast<int>(requirements_.size() - 1);
 }
 
+bool LogPrefilter::SingleWord(int id, uint32_t* word, uint64_t* mask) const {
+  if (id < 0) return false;
+  const std::vector<uint32_t>& literals = requirements_[static_cast<size_t>(id)];
+  *word = literals.front() >> 6;
+  *mask = 0;
+  for (uint32_t literal : literals) {
+    if (literal >> 6 != *word) return false;
+    *mask |= uint64_t{1} << (literal & 63);
+  }
+  return true;
+}
+
 Status LogPrefilter::Build() {
   if (literals_.empty()) return Status::Ok();
   std::vector<const char*> expressions;

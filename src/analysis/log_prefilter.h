@@ -42,6 +42,11 @@ class LogPrefilter {
   // prefilter (it must then always be run). Call before Build().
   int Add(const Pattern& pattern);
 
+  // Returns true, with the word of LiteralHits::bits and the mask of the literals, when all
+  // the literals of requirement `id` share one word: MayMatch(id, hits) is then
+  // `!hits.filtering || (hits.bits[*word] & *mask) != 0`.
+  bool SingleWord(int id, uint32_t* word, uint64_t* mask) const;
+
   // Compiles the registered literals. With no literal, or after an error, the prefilter stays
   // inactive and every MayMatch() is true.
   Status Build();

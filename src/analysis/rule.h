@@ -218,11 +218,23 @@ struct Rule {
   uint32_t check_if_ignored_fields = 0;  // IgnoreField bits of <check_if_ignored>
 
   std::vector<Rule*> children;  // sorted by sort_level, level 0 first
+  // A child with the prefilter test of its <match> and <regex>, which the engine fills in:
+  // each mask is the child's literals in one 64-bit word of LiteralHits::bits, or 0 with the
+  // requirement id (-1 for none) when the literals span several words.
+  struct ChildGate {
+    Rule* rule = nullptr;
+    uint64_t match_mask = 0;
+    uint64_t regex_mask = 0;
+    uint32_t match_word = 0;
+    uint32_t regex_word = 0;
+    int match_requirement = -1;
+    int regex_requirement = -1;
+  };
   // The children an event can match, by the event's decoder id: those without <decoded_as>
   // and those whose <decoded_as> is that decoder, in `children` order. Built by the loader
   // once the tree is complete; a decoder id absent from the map selects children_generic.
-  std::unordered_map<int, std::vector<Rule*>> children_by_decoder;
-  std::vector<Rule*> children_generic;
+  std::unordered_map<int, std::vector<ChildGate>> children_by_decoder;
+  std::vector<ChildGate> children_generic;
 
   // Runtime state, owned by the engine thread.
   EventList* matched_list = nullptr;    // the list this rule searches, for if_matched_*

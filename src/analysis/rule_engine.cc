@@ -165,6 +165,23 @@ RuleEngine::RuleEngine(RuleSet* rules, EngineOptions options, LogPrefilter* shar
     if (rule->match) rule->match_prefilter = prefilter_->Add(*rule->match);
     if (rule->regex) rule->regex_prefilter = prefilter_->Add(*rule->regex);
   }
+  auto fill = [&](Rule::ChildGate* gate) {
+    const Rule& child = *gate->rule;
+    gate->match_requirement = child.match_prefilter;
+    gate->regex_requirement = child.regex_prefilter;
+    if (!prefilter_->SingleWord(child.match_prefilter, &gate->match_word, &gate->match_mask)) {
+      gate->match_mask = 0;
+    }
+    if (!prefilter_->SingleWord(child.regex_prefilter, &gate->regex_word, &gate->regex_mask)) {
+      gate->regex_mask = 0;
+    }
+  };
+  for (const auto& rule : rules_->all()) {
+    for (Rule::ChildGate& gate : rule->children_generic) fill(&gate);
+    for (auto& [decoder, gates] : rule->children_by_decoder) {
+      for (Rule::ChildGate& gate : gates) fill(&gate);
+    }
+  }
   if (own_prefilter_ == nullptr) return;
   Status built = own_prefilter_->Build();
   if (!built.ok()) {
@@ -504,18 +521,24 @@ const Rule* RuleEngine::Check(const Rule& rule, const Event& event, std::string*
   }
   if (!rule.children.empty()) {
     if (trace != nullptr) trace->append("       *Trying child rules.\n");
-    // Without a trace, children with another <decoded_as> are skipped unseen; with one,
-    // every child is tried so that the trace lists it.
-    const std::vector<Rule*>* children = &rule.children;
-    if (trace == nullptr) {
+    if (trace != nullptr) {
+      // Every child is tried so that the trace lists it.
+      for (const Rule* child : rule.children) {
+        const Rule* found = Check(*child, event, trace);
+        if (found != nullptr) return found;
+      }
+    } else {
+      // Children with another <decoded_as> are skipped unseen, and so are those whose
+      // <match> or <regex> literals the log lacks.
       int decoder_id = event.decoder != nullptr ? event.decoder->id : -1;
       auto it = rule.children_by_decoder.find(decoder_id);
-      children = it != rule.children_by_decoder.end() ? &it->second : &rule.children_generic;
-    }
-    for (const Rule* child : *children) {
-      if (trace == nullptr && QuickReject(*child, event)) continue;
-      const Rule* found = Check(*child, event, trace);
-      if (found != nullptr) return found;
+      const std::vector<Rule::ChildGate>& gates =
+          it != rule.children_by_decoder.end() ? it->second : rule.children_generic;
+      for (const Rule::ChildGate& gate : gates) {
+        if (!GatePasses(gate)) continue;
+        const Rule* found = Check(*gate.rule, event, trace);
+        if (found != nullptr) return found;
+      }
     }
   }
   if (rule.noalert) return nullptr;

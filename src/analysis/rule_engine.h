@@ -71,6 +71,18 @@ class RuleEngine {
   // (decoded_as, or a <match> or <regex> whose literals the log lacks). Those conditions have
   // no side effects, so skipping Check() for the rule decides the same.
   bool QuickReject(const Rule& rule, const Event& event) const;
+  // QuickReject() for a child in a list chosen by the event's decoder: the prefilter tests.
+  bool GatePasses(const Rule::ChildGate& gate) const {
+    const LiteralHits& hits = *hits_;
+    if (!hits.filtering) return true;
+    const uint64_t* bits = hits.bits.data();
+    if (gate.match_mask != 0 ? (bits[gate.match_word] & gate.match_mask) == 0
+                             : !prefilter_->MayMatch(gate.match_requirement, hits)) {
+      return false;
+    }
+    return gate.regex_mask != 0 ? (bits[gate.regex_word] & gate.regex_mask) != 0
+                                : prefilter_->MayMatch(gate.regex_requirement, hits);
+  }
   // Tests the conditions that need no state; on failure sets *why when it is not null.
   bool TestConditions(const Rule& rule, const Event& event, std::string* why) const;
   // Tests check_diff, if_fts and <list>, which follow the stateless tests in OSSEC's order.

@@ -255,10 +255,10 @@ class RuleLoader {
     }
     for (Rule* child : rule->children) {
       if (child->decoded_as < 0) {
-        rule->children_generic.push_back(child);
-        for (auto& [id, list] : rule->children_by_decoder) list.push_back(child);
+        rule->children_generic.push_back({.rule = child});
+        for (auto& [id, list] : rule->children_by_decoder) list.push_back({.rule = child});
       } else {
-        rule->children_by_decoder[child->decoded_as].push_back(child);
+        rule->children_by_decoder[child->decoded_as].push_back({.rule = child});
       }
     }
   }
