@@ -72,6 +72,7 @@ class Analyzer {
 
   const DecoderSet& decoders() const { return decoders_; }
   const RuleSet& rules() const { return rules_; }
+  const LogPrefilter& prefilter() const { return prefilter_; }
   const AnalyzerCounters& counters() const { return counters_; }
   // The database named by <global><geoipdb>, or nullptr.
   const GeoIpDatabase* geoip() const { return geoip_.get(); }

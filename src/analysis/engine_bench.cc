@@ -2,12 +2,14 @@
 // stock decoders and rules, on generated sshd and mixed logs. The stock ruleset is read from
 // ../shared/compat; the benchmarks are skipped when it is absent.
 #include <benchmark/benchmark.h>
+#include <hs/hs.h>
 
 #include <filesystem>
 #include <string>
 #include <vector>
 
 #include "analysis/analyzer.h"
+#include "analysis/literal_scanner.h"
 #include "analysis/parallel_analyzer.h"
 #include "common/logging.h"
 #include "config/loader.h"
@@ -91,6 +93,110 @@ void RunStockRulesParallel(benchmark::State& state) {
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * lines.size()));
   state.counters["alerts"] = static_cast<double>(alerts);
 }
+
+// The prefilter's literal scan alone, on the logs of the generated lines (pre-decoded, so
+// without their syslog headers), with the stock rules' literals: the LiteralScanner the
+// engine uses against Hyperscan, the reference multi-literal matcher, both caseless.
+template <typename Generator>
+std::vector<std::string> StockLiteralsAndLogs(benchmark::State& state,
+                                              std::vector<std::string>* logs) {
+  vigil::ManualClock clock;
+  std::unique_ptr<vigil::analysis::Analyzer> analyzer = CreateStockAnalyzer(state, &clock);
+  if (analyzer == nullptr) return {};
+  for (const std::string& line : GenerateLines<Generator>()) {
+    vigil::analysis::Event event;
+    analyzer->Decode("/var/log/auth.log", line, &event);
+    logs->emplace_back(event.log());
+  }
+  return analyzer->prefilter().literals();
+}
+
+template <typename Generator>
+void RunLiteralScanner(benchmark::State& state) {
+  std::vector<std::string> logs;
+  std::vector<std::string> literals = StockLiteralsAndLogs<Generator>(state, &logs);
+  if (literals.empty()) return;
+  vigil::analysis::LiteralScanner scanner(literals);
+  std::vector<uint64_t> bits((literals.size() + 63) / 64);
+  size_t i = 0;
+  uint64_t hits = 0;
+  for (auto _ : state) {
+    std::fill(bits.begin(), bits.end(), 0);
+    scanner.Scan(logs[i++ % logs.size()], bits.data());
+    hits += bits[0] & 1;
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations()));
+  state.counters["literals"] = static_cast<double>(literals.size());
+  benchmark::DoNotOptimize(hits);
+}
+
+int CountHit(unsigned int id, unsigned long long, unsigned long long, unsigned int, void* context) {
+  auto* bits = static_cast<uint64_t*>(context);
+  bits[id >> 6] |= uint64_t{1} << (id & 63);
+  return 0;
+}
+
+template <typename Generator>
+void RunHyperscan(benchmark::State& state) {
+  std::vector<std::string> logs;
+  std::vector<std::string> literals = StockLiteralsAndLogs<Generator>(state, &logs);
+  if (literals.empty()) return;
+  std::vector<const char*> texts;
+  std::vector<size_t> lengths;
+  std::vector<unsigned> flags(literals.size(), HS_FLAG_CASELESS);
+  std::vector<unsigned> ids;
+  for (size_t i = 0; i < literals.size(); ++i) {
+    texts.push_back(literals[i].data());
+    lengths.push_back(literals[i].size());
+    ids.push_back(static_cast<unsigned>(i));
+  }
+  hs_database_t* database = nullptr;
+  hs_compile_error_t* error = nullptr;
+  hs_scratch_t* scratch = nullptr;
+  if (hs_compile_lit_multi(texts.data(), flags.data(), ids.data(), lengths.data(),
+                           static_cast<unsigned>(literals.size()), HS_MODE_BLOCK, nullptr,
+                           &database, &error) != HS_SUCCESS ||
+      hs_alloc_scratch(database, &scratch) != HS_SUCCESS) {
+    state.SkipWithError("Hyperscan failed to compile the literals");
+    hs_free_compile_error(error);
+    hs_free_database(database);
+    return;
+  }
+  std::vector<uint64_t> bits((literals.size() + 63) / 64);
+  size_t i = 0;
+  uint64_t hits = 0;
+  for (auto _ : state) {
+    std::fill(bits.begin(), bits.end(), 0);
+    const std::string& log = logs[i++ % logs.size()];
+    hs_scan(database, log.data(), static_cast<unsigned>(log.size()), 0, scratch, CountHit,
+            bits.data());
+    hits += bits[0] & 1;
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations()));
+  benchmark::DoNotOptimize(hits);
+  hs_free_scratch(scratch);
+  hs_free_database(database);
+}
+
+void BM_LiteralScanSshd(benchmark::State& state) {
+  RunLiteralScanner<vigil::bench::SshdLogGenerator>(state);
+}
+BENCHMARK(BM_LiteralScanSshd);
+
+void BM_LiteralScanMixed(benchmark::State& state) {
+  RunLiteralScanner<vigil::bench::MixedLogGenerator>(state);
+}
+BENCHMARK(BM_LiteralScanMixed);
+
+void BM_HyperscanSshd(benchmark::State& state) {
+  RunHyperscan<vigil::bench::SshdLogGenerator>(state);
+}
+BENCHMARK(BM_HyperscanSshd);
+
+void BM_HyperscanMixed(benchmark::State& state) {
+  RunHyperscan<vigil::bench::MixedLogGenerator>(state);
+}
+BENCHMARK(BM_HyperscanMixed);
 
 void BM_StockRulesSshd(benchmark::State& state) {
   RunStockRules<vigil::bench::SshdLogGenerator>(state);

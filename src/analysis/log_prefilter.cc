@@ -1,9 +1,6 @@
 #include "analysis/log_prefilter.h"
 
-#include <hs/hs.h>
-
 #include <algorithm>
-#include <atomic>
 
 #include "common/text.h"
 
@@ -11,7 +8,7 @@ namespace vigil::analysis {
 namespace {
 
 // Shorter literals occur in too many logs to reject anything.
-constexpr size_t kMinLiteralBytes = 3;
+constexpr size_t kMinLiteralBytes = LiteralScanner::kMinLiteralBytes;
 
 char LowerAscii(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
 bool IsAscii(char c) { return static_cast<unsigned char>(c) < 0x80; }
@@ -262,22 +259,15 @@ std::optional<std::vector<std::string>> RequiredLiterals(PatternSyntax syntax,
   return std::nullopt;
 }
 
-LogPrefilter::~LogPrefilter() {
-  if (database_ != nullptr) hs_free_database(database_);
-}
-
 int LogPrefilter::Add(const Pattern& pattern) {
   std::optional<std::vector<std::string>> literals =
       RequiredLiterals(pattern.syntax(), pattern.text());
   if (!literals) return -1;
   std::vector<uint32_t> ids;
   for (const std::string& literal : *literals) {
-    auto it = std::find(literals_.begin(), literals_.end(), literal);
-    if (it == literals_.end()) {
-      literals_.push_back(literal);
-      it = literals_.end() - 1;
-    }
-    ids.push_back(static_cast<uint32_t>(it - literals_.begin()));
+    auto [it, added] = literal_ids_.try_emplace(literal, static_cast<uint32_t>(literals_.size()));
+    if (added) literals_.push_back(literal);
+    ids.push_back(it->second);
   }
   requirements_.push_back(std::move(ids));
   return static_cast<int>(requirements_.size() - 1);
@@ -296,73 +286,17 @@ bool LogPrefilter::SingleWord(int id, uint32_t* word, uint64_t* mask) const {
 }
 
 Status LogPrefilter::Build() {
-  if (literals_.empty()) return Status::Ok();
-  std::vector<const char*> expressions;
-  std::vector<size_t> lengths;
-  // Without HS_FLAG_SINGLEMATCH a literal found twice calls OnMatch twice, which costs less
-  // than the bookkeeping that flag adds to every scan (about a fifth of a scan of an sshd
-  // line with the bundled patterns).
-  std::vector<unsigned> flags(literals_.size(), HS_FLAG_CASELESS);
-  std::vector<unsigned> ids;
-  for (size_t i = 0; i < literals_.size(); ++i) {
-    expressions.push_back(literals_[i].data());
-    lengths.push_back(literals_[i].size());
-    ids.push_back(static_cast<unsigned>(i));
-  }
-  hs_compile_error_t* error = nullptr;
-  if (hs_compile_lit_multi(expressions.data(), flags.data(), ids.data(), lengths.data(),
-                           static_cast<unsigned>(literals_.size()), HS_MODE_BLOCK, nullptr,
-                           &database_, &error) != HS_SUCCESS) {
-    std::string message = error != nullptr ? error->message : "unknown error";
-    hs_free_compile_error(error);
-    database_ = nullptr;
-    return Status::Internal("Hyperscan failed to compile the pattern prefilter: " + message);
-  }
-  static std::atomic<uint64_t> next_generation{1};
-  generation_ = next_generation.fetch_add(1, std::memory_order_relaxed);
-  // Sizes this thread's scratch space now, so that a failure is reported here.
-  if (!ThreadScratch()) {
-    hs_free_database(database_);
-    database_ = nullptr;
-    return Status::Internal("Hyperscan failed to allocate scratch space for the prefilter");
-  }
+  scanner_ = LiteralScanner(literals_);
+  built_ = !literals_.empty();
   return Status::Ok();
-}
-
-hs_scratch* LogPrefilter::ThreadScratch() const {
-  struct Scratch {
-    hs_scratch* space = nullptr;
-    uint64_t generation = 0;
-    ~Scratch() {
-      if (space != nullptr) hs_free_scratch(space);
-    }
-  };
-  thread_local Scratch scratch;
-  if (scratch.generation != generation_) {
-    // hs_alloc_scratch grows an existing space so that it also fits this database.
-    if (hs_alloc_scratch(database_, &scratch.space) != HS_SUCCESS) return nullptr;
-    scratch.generation = generation_;
-  }
-  return scratch.space;
-}
-
-int LogPrefilter::OnMatch(unsigned int id, unsigned long long, unsigned long long, unsigned int,
-                          void* context) {
-  auto* bits = static_cast<uint64_t*>(context);
-  bits[id >> 6] |= uint64_t{1} << (id & 63);
-  return 0;
 }
 
 void LogPrefilter::Scan(std::string_view log, LiteralHits* hits) const {
   hits->scanned = true;
   hits->filtering = false;
-  if (database_ == nullptr || !IsAsciiText(log)) return;
+  if (!built_ || !IsAsciiText(log)) return;
   hits->bits.assign((literals_.size() + 63) / 64, 0);
-  hs_scratch* scratch = ThreadScratch();
-  if (scratch == nullptr || hs_scan(database_, log.data(), static_cast<unsigned>(log.size()), 0,
-                                    scratch, OnMatch, hits->bits.data()) != HS_SUCCESS) {
-    return;
-  }
+  scanner_.Scan(log, hits->bits.data());
   hits->filtering = true;
 }
 

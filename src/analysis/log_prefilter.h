@@ -1,21 +1,20 @@
-// A prefilter for the patterns that rules test against an event's log (<match>, <regex> and
-// their _pcre2 forms). Each pattern is reduced to literals that any match must contain. One
-// Hyperscan scan per event finds which of those literals the log contains, so a pattern
-// whose literals are all absent is rejected without running it.
+// A prefilter for the patterns that decoders and rules test against an event's log (<prematch>,
+// <regex>, <match> and their _pcre2 forms). Each pattern is reduced to literals that any match
+// must contain. One scan per event finds which of those literals the log contains, so a
+// pattern whose literals are all absent is rejected without running it.
 #pragma once
 
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "analysis/event.h"
+#include "analysis/literal_scanner.h"
 #include "analysis/pattern/pattern.h"
 #include "common/status.h"
-
-struct hs_database;
-struct hs_scratch;
 
 namespace vigil::analysis {
 
@@ -29,14 +28,13 @@ std::optional<std::vector<std::string>> RequiredLiterals(PatternSyntax syntax,
 
 // A literal prefilter for the decoders' and rules' patterns. Add() and Build() are not
 // thread-safe. After Build(), Scan(log, hits) and MayMatch(id, hits) may run on several
-// threads at once, because each thread keeps its own Hyperscan scratch space. The
-// one-argument Scan() and MayMatch() keep the result in the prefilter and serve one thread.
+// threads at once. The one-argument Scan() and MayMatch() keep the result in the prefilter
+// and serve one thread.
 class LogPrefilter {
  public:
   LogPrefilter() = default;
   LogPrefilter(const LogPrefilter&) = delete;
   LogPrefilter& operator=(const LogPrefilter&) = delete;
-  ~LogPrefilter();
 
   // Registers `pattern` and returns the id of its requirement, or -1 when the pattern gets no
   // prefilter (it must then always be run). Call before Build().
@@ -47,7 +45,7 @@ class LogPrefilter {
   // `!hits.filtering || (hits.bits[*word] & *mask) != 0`.
   bool SingleWord(int id, uint32_t* word, uint64_t* mask) const;
 
-  // Compiles the registered literals. With no literal, or after an error, the prefilter stays
+  // Prepares the scan for the registered literals. With no literal the prefilter stays
   // inactive and every MayMatch() is true.
   Status Build();
 
@@ -70,20 +68,16 @@ class LogPrefilter {
   bool MayMatch(int id) const { return MayMatch(id, hits_); }
 
   size_t literal_count() const { return literals_.size(); }
+  const std::vector<std::string>& literals() const { return literals_; }
   size_t requirement_count() const { return requirements_.size(); }
 
  private:
-  // This thread's scratch space, sized for the database; nullptr when out of memory.
-  hs_scratch* ThreadScratch() const;
-  static int OnMatch(unsigned int id, unsigned long long from, unsigned long long to,
-                     unsigned int flags, void* context);
-
   std::vector<std::string> literals_;
-  std::vector<std::vector<uint32_t>> requirements_;  // literal ids, any of which suffices
-  LiteralHits hits_;                                 // of the one-argument Scan()
-  hs_database* database_ = nullptr;
-  // Tells the threads' scratch spaces which database they were last sized for.
-  uint64_t generation_ = 0;
+  std::unordered_map<std::string, uint32_t> literal_ids_;  // literal text to id
+  std::vector<std::vector<uint32_t>> requirements_;        // literal ids, any of which suffices
+  LiteralHits hits_;                                       // of the one-argument Scan()
+  LiteralScanner scanner_;
+  bool built_ = false;
 };
 
 }  // namespace vigil::analysis
