@@ -168,6 +168,41 @@ LiteralScanner::Bucket<Key>* LiteralScanner::Insert(Table<Key>* table, Key key) 
   }
 }
 
+template <typename Key>
+inline void LiteralScanner::Verify(const Table<Key>& table, Key key, const unsigned char* text,
+                                   size_t key_start, size_t size, uint64_t* bits) const {
+  // A miss means that another key shares the filter bit.
+  const Bucket<Key>* bucket = Find(table, key);
+  if (bucket != nullptr) VerifyBucket(bucket->begin, bucket->end, text, key_start, size, bits);
+}
+
+inline void LiteralScanner::VerifyBucket(uint32_t begin, uint32_t end, const unsigned char* text,
+                                         size_t key_start, size_t size, uint64_t* bits) const {
+  for (uint32_t e = begin; e < end; ++e) {
+    const Entry& entry = entries_[e];
+    VerifyAt(entry, text, static_cast<int64_t>(key_start) - entry.offset, size, bits);
+  }
+}
+
+inline void LiteralScanner::VerifyAt(const Entry& entry, const unsigned char* text, int64_t start,
+                                     size_t size, uint64_t* bits) const {
+  if (start < 0 || static_cast<size_t>(start) + entry.length > size) return;
+  // The literal is stored padded with zeros to whole words, and the text has eight bytes
+  // after its end, so whole words can be compared with the bytes past the literal masked.
+  const unsigned char* at = text + start;
+  const char* literal = literal_text_.data() + entry.text_offset;
+  uint32_t length = entry.length;
+  uint32_t j = 0;
+  for (; j + 8 <= length; j += 8) {
+    if (Load64(at + j) != Load64(literal + j)) return;
+  }
+  if (j < length) {
+    uint64_t mask = ~uint64_t{0} >> (8 * (8 - (length - j)));
+    if ((Load64(at + j) ^ Load64(literal + j)) & mask) return;
+  }
+  bits[entry.id >> 6] |= uint64_t{1} << (entry.id & 63);
+}
+
 void LiteralScanner::Scan(std::string_view text, uint64_t* bits) const {
   if (entries_.empty() || text.size() < kMinLiteralBytes) return;
   size_t size = text.size();
@@ -200,41 +235,6 @@ void LiteralScanner::Scan(std::string_view text, uint64_t* bits) const {
       bits[entry.id >> 6] |= uint64_t{1} << (entry.id & 63);
     }
   }
-}
-
-template <typename Key>
-void LiteralScanner::Verify(const Table<Key>& table, Key key, const unsigned char* text,
-                            size_t key_start, size_t size, uint64_t* bits) const {
-  // A miss means that another key shares the filter bit.
-  const Bucket<Key>* bucket = Find(table, key);
-  if (bucket != nullptr) VerifyBucket(bucket->begin, bucket->end, text, key_start, size, bits);
-}
-
-void LiteralScanner::VerifyBucket(uint32_t begin, uint32_t end, const unsigned char* text,
-                                  size_t key_start, size_t size, uint64_t* bits) const {
-  for (uint32_t e = begin; e < end; ++e) {
-    const Entry& entry = entries_[e];
-    VerifyAt(entry, text, static_cast<int64_t>(key_start) - entry.offset, size, bits);
-  }
-}
-
-void LiteralScanner::VerifyAt(const Entry& entry, const unsigned char* text, int64_t start,
-                              size_t size, uint64_t* bits) const {
-  if (start < 0 || static_cast<size_t>(start) + entry.length > size) return;
-  // The literal is stored padded with zeros to whole words, and the text has eight bytes
-  // after its end, so whole words can be compared with the bytes past the literal masked.
-  const unsigned char* at = text + start;
-  const char* literal = literal_text_.data() + entry.text_offset;
-  uint32_t length = entry.length;
-  uint32_t j = 0;
-  for (; j + 8 <= length; j += 8) {
-    if (Load64(at + j) != Load64(literal + j)) return;
-  }
-  if (j < length) {
-    uint64_t mask = ~uint64_t{0} >> (8 * (8 - (length - j)));
-    if ((Load64(at + j) ^ Load64(literal + j)) & mask) return;
-  }
-  bits[entry.id >> 6] |= uint64_t{1} << (entry.id & 63);
 }
 
 }  // namespace vigil::analysis
