@@ -192,6 +192,17 @@ bool LiteralSet::ScanUnanchored(std::string_view subject, size_t last_begin, siz
   return false;
 }
 
+std::string RequiredPrefix(std::string_view text) {
+  if (text.empty() || text.front() != '^' || text.find('|') != std::string_view::npos) return {};
+  size_t end = 1;
+  while (end < text.size() && IsFastPathLiteralChar(text[end])) ++end;
+  bool quantified = end < text.size() && std::strchr("?*+{", text[end]) != nullptr;
+  if (quantified) --end;
+  std::string prefix;
+  for (size_t i = 1; i < end; ++i) prefix.push_back(static_cast<char>(Lower(text[i])));
+  return prefix;
+}
+
 std::optional<Literal> ParseAnchoredLiteral(std::string_view text) {
   bool start = !text.empty() && text.front() == '^';
   if (start) text.remove_prefix(1);

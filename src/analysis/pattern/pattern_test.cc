@@ -383,6 +383,40 @@ TEST(OsRegexSearch, FastPathLiteralsMatchLikeTheEngine) {
   }
 }
 
+TEST(RequiredPrefix, StopsWhereTheLiteralEnds) {
+  EXPECT_EQ(pattern_internal::RequiredPrefix("^User \\S+ from "), "user ");
+  EXPECT_EQ(pattern_internal::RequiredPrefix("^Failed (\\S+)"), "failed ");
+  EXPECT_EQ(pattern_internal::RequiredPrefix("^abc?d"), "ab") << "a quantified last character";
+  EXPECT_EQ(pattern_internal::RequiredPrefix("^abc{2}"), "ab");
+  EXPECT_EQ(pattern_internal::RequiredPrefix("^ab|^cd"), "") << "alternatives";
+  EXPECT_EQ(pattern_internal::RequiredPrefix("User \\S+"), "") << "not anchored";
+  EXPECT_EQ(pattern_internal::RequiredPrefix("^\\d+"), "");
+}
+
+// The prefix test must decide as PCRE2 does. A leading "(?:)" hides the anchor from
+// RequiredPrefix, so the same text runs through PCRE2 alone.
+TEST(RequiredPrefix, AgreesWithPcre2) {
+  const std::string kelvin = "\xE2\x84\xAA";  // U+212A, which PCRE2 folds to "k"
+  for (const auto& [pattern, subject] : std::vector<std::pair<std::string, std::string>>{
+           {"^User \\S+ from ", "User root from 203.0.113.4"},
+           {"^User \\S+ from ", "USER root FROM x"},
+           {"^User \\S+ from ", "Use"},
+           {"^User \\S+ from ", "Failed password for root"},
+           {"^abc?d", "abd"},
+           {"^abc?d", "abcd"},
+           {"^kelvin \\d", kelvin + "elvin 5"},
+           {"^kelvin \\d", "kelvin x"},
+       }) {
+    SCOPED_TRACE(pattern + " on " + subject);
+    EXPECT_EQ(MustCompile(kPcre2, pattern).Search(subject),
+              MustCompile(kPcre2, "(?:)" + pattern).Search(subject));
+    auto translation = pattern_internal::TranslateOsRegex(pattern);
+    ASSERT_TRUE(translation.ok());
+    EXPECT_EQ(MustCompile(kOsRegex, pattern).Search(subject),
+              MustCompile(kPcre2, "(?:)" + translation->pcre2).Search(subject));
+  }
+}
+
 TEST(OsRegexSearch, UnsetGroupsAreLeftOut) {
   RunSearchCases({
       {kOsRegex, "(a)|(b)", "b", true, {"b"}},
