@@ -84,10 +84,10 @@ bool EqualsIgnoreAsciiCase(std::string_view a, std::string_view b);
 // languages (letters, digits, space and !"#%&',/:;<=>@_`~-), with at least one anchor.
 std::optional<Literal> ParseAnchoredLiteral(std::string_view text);
 
-// Returns, in ASCII lower case, the literal text that every match of the OS_Regex or PCRE2
-// pattern `text` starts the subject with: the characters after a leading `^` up to the first
-// one that is not literal in both languages, less a last character that a quantifier
-// follows. Returns an empty string when there is none, or when the pattern has a `|`.
+// Returns the literal text that every match of the OS_Regex or PCRE2 pattern `text` starts
+// the subject with, in ASCII lower case. That text is the characters after a leading `^` up
+// to the first one that is not literal in both languages, less a last character that a
+// quantifier follows. Returns an empty string when there is none or the pattern has a `|`.
 std::string RequiredPrefix(std::string_view text);
 
 }  // namespace vigil::analysis::pattern_internal
