@@ -9,6 +9,7 @@
 #include <functional>
 #include <mutex>
 #include <optional>
+#include <vector>
 
 #include "analysis/pattern/literal.h"
 #include "analysis/pattern/translate.h"
@@ -104,10 +105,15 @@ struct Pattern::Impl {
   std::string text;
   // Native literal alternatives; used when code is null.
   std::optional<LiteralSet> literals;
-  // What every match starts the subject with, in lower case, for a PCRE2 search (see
-  // RequiredPrefix); empty when unknown. A subject without it is rejected before PCRE2 runs,
-  // which costs more in its call than in its search for short log lines.
+  // The text every match starts the subject with, in lower case (see RequiredPrefix), or
+  // empty. A subject without it is rejected before the PCRE2 call, which costs more than the
+  // search itself on a short log line.
   std::string required_prefix;
+  // For a pattern PCRE2 reports as anchored: the bytes a match can start with, by PCRE2's own
+  // analysis (the first code unit or the start bitmap), and the fewest characters a match
+  // takes. Empty first_bytes means any byte.
+  std::vector<uint64_t> first_bytes;
+  uint32_t min_length = 0;
   pcre2_code* code = nullptr;
   uint32_t capture_count = 0;
   // Whether code has JIT code. The JIT compile waits for the first search: a ruleset's
@@ -125,15 +131,23 @@ struct Pattern::Impl {
   Status CompilePcre2(std::string_view pcre2,
                       const std::function<std::optional<size_t>(size_t)>& source_offset);
 
+  // Sets first_bytes and min_length from PCRE2's analysis of code.
+  void SetStartFilter();
+
   // Compiles the JIT code unless another thread did; returns the new state. Searches on
   // other threads wait until it is done, because PCRE2 must not match with code that is
   // being JIT-compiled.
   uint8_t CompileJit() const;
 
-  // False when `subject` cannot start with required_prefix. A non-ASCII byte where the
-  // prefix is compared leaves the answer to PCRE2, whose caseless mode folds a few non-ASCII
-  // letters (U+017F, U+212A) to ASCII ones.
-  bool MayStartWithPrefix(std::string_view subject) const {
+  // Returns false when `subject` is too short or cannot start with first_bytes and
+  // required_prefix. A non-ASCII byte where they are compared leaves the decision to PCRE2,
+  // whose caseless mode folds a few non-ASCII letters (U+017F, U+212A) to ASCII ones.
+  bool MayMatchStart(std::string_view subject) const {
+    if (subject.size() < min_length) return false;
+    if (!first_bytes.empty() && !subject.empty()) {
+      auto first = static_cast<unsigned char>(subject[0]);
+      if (first < 0x80 && ((first_bytes[first >> 6] >> (first & 63)) & 1u) == 0) return false;
+    }
     if (subject.size() < required_prefix.size()) return false;
     for (size_t i = 0; i < required_prefix.size(); ++i) {
       auto c = static_cast<unsigned char>(subject[i]);
@@ -241,8 +255,39 @@ Status Pattern::Impl::CompilePcre2(
   this->code = code;
   pcre2_pattern_info(code, PCRE2_INFO_CAPTURECOUNT, &capture_count);
   if (syntax != PatternSyntax::kOsMatch) required_prefix = pattern_internal::RequiredPrefix(text);
+  SetStartFilter();
 
   return Status::Ok();
+}
+
+void Pattern::Impl::SetStartFilter() {
+  // PCRE2 reports the minimum in characters, and a character takes one byte or more, so a
+  // subject with fewer bytes cannot match.
+  if (pcre2_pattern_info(code, PCRE2_INFO_MINLENGTH, &min_length) != 0) min_length = 0;
+  uint32_t options = 0;
+  pcre2_pattern_info(code, PCRE2_INFO_ALLOPTIONS, &options);
+  if ((options & PCRE2_ANCHORED) == 0) return;
+  uint32_t first_type = 0;
+  uint32_t first_unit = 0;
+  const uint8_t* bitmap = nullptr;
+  pcre2_pattern_info(code, PCRE2_INFO_FIRSTCODETYPE, &first_type);
+  if (first_type == 1 && pcre2_pattern_info(code, PCRE2_INFO_FIRSTCODEUNIT, &first_unit) == 0 &&
+      first_unit < 0x80) {
+    // The unit may stand for both cases of a letter; both are allowed.
+    first_bytes.assign(4, 0);
+    for (uint32_t unit : {first_unit, first_unit ^ 0x20u}) {
+      bool letter = (unit | 0x20u) >= 'a' && (unit | 0x20u) <= 'z';
+      if (unit != first_unit && !letter) continue;
+      first_bytes[unit >> 6] |= uint64_t{1} << (unit & 63);
+    }
+  } else if (first_type == 0 && pcre2_pattern_info(code, PCRE2_INFO_FIRSTBITMAP, &bitmap) == 0 &&
+             bitmap != nullptr) {
+    first_bytes.assign(4, 0);
+    for (uint32_t byte = 0; byte < 0x80; ++byte) {
+      if ((bitmap[byte / 8] >> (byte % 8)) & 1u)
+        first_bytes[byte >> 6] |= uint64_t{1} << (byte & 63);
+    }
+  }
 }
 
 uint8_t Pattern::Impl::CompileJit() const {
@@ -279,7 +324,7 @@ bool Pattern::Impl::SearchLiterals(std::string_view subject, MatchResult* match)
 }
 
 bool Pattern::Impl::SearchPcre2(std::string_view subject, MatchResult* match) const {
-  if (!MayStartWithPrefix(subject)) return false;
+  if (!MayMatchStart(subject)) return false;
   ThreadMatchState& state = LocalMatchState();
   pcre2_match_data* data = state.DataFor(capture_count + 1);
   if (data == nullptr || state.context() == nullptr) {

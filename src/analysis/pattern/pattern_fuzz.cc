@@ -101,11 +101,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     auto literal = Pattern::Compile(PatternSyntax::kOsRegex, pattern_text);
     if (literal.ok()) CompareWithEngine(*literal, "(?:)" + std::string(pattern_text), subject);
   }
-  // The required-prefix test before a PCRE2 search must decide as PCRE2 alone does. A leading
-  // "(?:)" hides the anchor from that test.
-  if (!vigil::analysis::pattern_internal::RequiredPrefix(pattern_text).empty()) {
-    auto pcre2 = Pattern::Compile(PatternSyntax::kPcre2, pattern_text);
-    if (pcre2.ok()) CompareWithEngine(*pcre2, "(?:)" + std::string(pattern_text), subject);
-  }
+  // The tests made before a PCRE2 search (the required prefix, the first byte and the
+  // minimum length) must decide as PCRE2 alone does. A leading "(?:)" hides the anchor from
+  // them.
+  auto pcre2 = Pattern::Compile(PatternSyntax::kPcre2, pattern_text);
+  if (pcre2.ok()) CompareWithEngine(*pcre2, "(?:)" + std::string(pattern_text), subject);
   return 0;
 }

@@ -393,19 +393,32 @@ TEST(RequiredPrefix, StopsWhereTheLiteralEnds) {
   EXPECT_EQ(pattern_internal::RequiredPrefix("^\\d+"), "");
 }
 
-// The prefix test must decide as PCRE2 does. A leading "(?:)" hides the anchor from
-// RequiredPrefix, so the same text runs through PCRE2 alone.
+// The tests made before PCRE2 runs (the required prefix, the first byte and the minimum
+// length) must decide as PCRE2 does. A leading "(?:)" hides the anchor from them, so the
+// same text runs through PCRE2 alone.
 TEST(RequiredPrefix, AgreesWithPcre2) {
   const std::string kelvin = "\xE2\x84\xAA";  // U+212A, which PCRE2 folds to "k"
   for (const auto& [pattern, subject] : std::vector<std::pair<std::string, std::string>>{
            {"^User \\S+ from ", "User root from 203.0.113.4"},
            {"^User \\S+ from ", "USER root FROM x"},
+           {"^User \\S+ from ", "user root from x"},
            {"^User \\S+ from ", "Use"},
            {"^User \\S+ from ", "Failed password for root"},
            {"^abc?d", "abd"},
            {"^abc?d", "abcd"},
            {"^kelvin \\d", kelvin + "elvin 5"},
            {"^kelvin \\d", "kelvin x"},
+           // Anchored patterns whose first byte PCRE2 knows.
+           {"^\\d+-\\d+", "2024-12"},
+           {"^\\d+-\\d+", "x2024-12"},
+           {"^\\[\\w+", "[notice"},
+           {"^\\[\\w+", "notice"},
+           {"^(\\S+) port", "host port"},
+           {"^(\\S+) port", " port"},
+           {"^%\\w+-\\d", "%LINK-3"},
+           {"^%\\w+-\\d", "LINK-3"},
+           {"^k\\w+", kelvin + "elvin"},
+           {"^\\w+ \\d+ \\d+", "ab 1"},
        }) {
     SCOPED_TRACE(pattern + " on " + subject);
     EXPECT_EQ(MustCompile(kPcre2, pattern).Search(subject),
