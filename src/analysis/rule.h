@@ -197,6 +197,9 @@ struct Rule {
   uint8_t weekdays = 0;  // bit d for day d (0 = Sunday); 0 when not set
   bool if_fts = false;
   CompiledRule compiled_rule = nullptr;
+  // False when the rule has none of the conditions above from <action> on, so the engine
+  // can stop after <match> and <regex>. Set by the engine; true until then.
+  bool has_field_conditions = true;
   std::string compiled_rule_name;
   bool check_diff = false;
   std::vector<ListCondition> lists;

@@ -158,6 +158,15 @@ RuleEngine::RuleEngine(RuleSet* rules, EngineOptions options, LogPrefilter* shar
     if (rule->matched_list != nullptr) rule->matched_list->compared_fields |= rule->same;
     if (rule->searches_history) history_compared_fields_ |= rule->same;
   }
+  // Every condition that TestConditions() tests after <regex> must be listed here.
+  for (const auto& rule : rules_->all()) {
+    const Rule& r = *rule;
+    rule->has_field_conditions =
+        r.action || r.url || !r.dynamic_fields.empty() || !r.srcip.empty() || !r.dstip.empty() ||
+        r.srcport || r.dstport || r.compiled_rule != nullptr || r.user || r.srcgeoip ||
+        r.dstgeoip || r.maxsize > 0 || r.time || r.weekdays != 0 || r.extra_data || r.hostname ||
+        r.status;
+  }
   for (const auto& rule : rules_->all()) {
     rule->match_prefilter = -1;
     rule->regex_prefilter = -1;
@@ -229,6 +238,7 @@ bool RuleEngine::TestConditions(const Rule& rule, const Event& event, std::strin
       (!prefilter_->MayMatch(rule.regex_prefilter, *hits_) || !rule.regex->Search(event.log()))) {
     return fail("regex does not match the log");
   }
+  if (!rule.has_field_conditions) return true;
   if (rule.action && !(event.Has(Field::kAction) && event.Get(Field::kAction) == *rule.action)) {
     return fail(event.Has(Field::kAction) ? "action differs" : "action: the event has no action");
   }
