@@ -62,43 +62,46 @@ size_t HashKey(uint64_t seed, std::string_view key) {
 
 }  // namespace
 
-KeyIndex::KeyIndex() : seed_(ProcessSeed()) {}
+KeyIndex::KeyIndex(std::string StoredEvent::*key) : key_(key), seed_(ProcessSeed()) {}
 
-size_t KeyIndex::Probe(std::string_view key, size_t hash) const {
+size_t KeyIndex::Probe(std::string_view key, size_t hash,
+                       const PositionRing<ListEntry>& events) const {
   size_t i = hash & mask_;
-  while (slots_[i].position != 0 && (slots_[i].hash != hash || slots_[i].key != key)) {
+  while (slots_[i].position != 0 &&
+         (slots_[i].hash != hash || events.at(slots_[i].position).event->*key_ != key)) {
     i = (i + 1) & mask_;
   }
   return i;
 }
 
-uint64_t KeyIndex::Find(std::string_view key) const {
+uint64_t KeyIndex::Find(std::string_view key, const PositionRing<ListEntry>& events) const {
   if (used_ == 0) return 0;
-  return slots_[Probe(key, HashKey(seed_, key))].position;
+  return slots_[Probe(key, HashKey(seed_, key), events)].position;
 }
 
-uint64_t KeyIndex::Exchange(std::string_view key, uint64_t position) {
+uint64_t KeyIndex::Exchange(std::string_view key, uint64_t position,
+                            const PositionRing<ListEntry>& events) {
   if ((used_ + 1) * 2 > slots_.size()) Grow();
   size_t hash = HashKey(seed_, key);
-  Slot& slot = slots_[Probe(key, hash)];
+  Slot& slot = slots_[Probe(key, hash, events)];
   if (slot.position != 0) return std::exchange(slot.position, position);
-  slot.key.assign(key);
   slot.hash = hash;
   slot.position = position;
   ++used_;
   return 0;
 }
 
-void KeyIndex::EraseIf(std::string_view key, uint64_t position) {
+void KeyIndex::EraseIf(std::string_view key, uint64_t position,
+                       const PositionRing<ListEntry>& events) {
   if (used_ == 0) return;
-  size_t i = Probe(key, HashKey(seed_, key));
-  if (slots_[i].position == 0 || slots_[i].position != position) return;
+  size_t i = Probe(key, HashKey(seed_, key), events);
+  if (slots_[i].position != position) return;
   // Linear probing without tombstones: each later slot of the same run moves back into the
   // hole unless that would put it before its home slot.
   for (size_t j = (i + 1) & mask_; slots_[j].position != 0; j = (j + 1) & mask_) {
     size_t home = slots_[j].hash & mask_;
     if (((j - home) & mask_) < ((j - i) & mask_)) continue;
-    std::swap(slots_[i], slots_[j]);
+    slots_[i] = slots_[j];
     i = j;
   }
   slots_[i].position = 0;
@@ -114,8 +117,11 @@ void KeyIndex::Grow() {
   std::vector<Slot> old(slots_.empty() ? 16 : slots_.size() * 2);
   old.swap(slots_);
   mask_ = slots_.size() - 1;
-  for (Slot& slot : old) {
-    if (slot.position != 0) slots_[Probe(slot.key, slot.hash)] = std::move(slot);
+  for (const Slot& slot : old) {
+    if (slot.position == 0) continue;
+    size_t i = slot.hash & mask_;
+    while (slots_[i].position != 0) i = (i + 1) & mask_;
+    slots_[i] = slot;
   }
 }
 

@@ -91,49 +91,56 @@ class PositionRing {
   uint64_t end_ = 1;
 };
 
-// Maps keys (source addresses or user names) to positions in a PositionRing, in one table
-// with open addressing that keeps its slots and their strings: once it has grown, adding a
-// key allocates nothing unless the key is longer than any the slot held before.
+// An event of an EventList, with the positions in the list of the next older events with
+// the same source address and with the same user. A position is 0 when the list does not
+// index that key or the key had no older event.
+struct ListEntry {
+  StoredEvent* event = nullptr;
+  uint64_t older_srcip = 0;
+  uint64_t older_dstuser = 0;
+};
+
+// Maps the keys (source addresses or user names) of the events in a list to the position of
+// the newest event of each key. A slot keeps a hash and a position, and reads the key from
+// the event at that position, so the table allocates only when it grows.
 class KeyIndex {
  public:
-  KeyIndex();
+  // Indexes events by their member `key`.
+  explicit KeyIndex(std::string StoredEvent::*key);
 
-  // Returns the position stored for `key`, or 0 when there is none.
-  uint64_t Find(std::string_view key) const;
-  // Stores `position` (not 0) for `key` and returns the position it replaces, or 0.
-  uint64_t Exchange(std::string_view key, uint64_t position);
-  // Removes `key` when the position stored for it is `position`.
-  void EraseIf(std::string_view key, uint64_t position);
+  // Returns the position in `events` of the newest event whose key is `key`, or 0.
+  uint64_t Find(std::string_view key, const PositionRing<ListEntry>& events) const;
+  // Records `position` (not 0) as the newest for `key` and returns the position it replaces,
+  // or 0. The event at `position` may join `events` after the call.
+  uint64_t Exchange(std::string_view key, uint64_t position,
+                    const PositionRing<ListEntry>& events);
+  // Forgets `key` when its newest event is the one at `position`. Call this before that event
+  // leaves `events`.
+  void EraseIf(std::string_view key, uint64_t position, const PositionRing<ListEntry>& events);
   void clear();
   size_t size() const { return used_; }
 
  private:
   struct Slot {
-    std::string key;
     size_t hash = 0;
     uint64_t position = 0;  // 0 when the slot is free
   };
-  // The slot of `key`, or of the free slot where it would go.
-  size_t Probe(std::string_view key, size_t hash) const;
+  // Returns the slot of `key`, or the free slot where it would go.
+  size_t Probe(std::string_view key, size_t hash, const PositionRing<ListEntry>& events) const;
   void Grow();
 
+  std::string StoredEvent::*key_;
   std::vector<Slot> slots_;  // a power of two in size, at most half used
   size_t mask_ = 0;
   size_t used_ = 0;
-  uint64_t seed_;  // where hashes start; random per process
+  uint64_t seed_;  // where hashes start, random per process
 };
 
 // Earlier events that matched a rule (for if_matched_sid) or a group (for if_matched_group),
 // newest first, trimmed by age and count. The RuleEngine owns the events; the list holds
 // them while they are in it.
 struct EventList {
-  // An event of the list, with the positions in the list of the next older event with the
-  // same source address and with the same user; 0 when that event is not indexed.
-  struct Entry {
-    StoredEvent* event = nullptr;
-    uint64_t older_srcip = 0;
-    uint64_t older_dstuser = 0;
-  };
+  using Entry = ListEntry;
   PositionRing<Entry> events;
   int max_age_seconds = 0;  // the maximum timeframe of the rules that search this list
   // An index holds the position of the newest event of each key (a source address or a
@@ -143,10 +150,10 @@ struct EventList {
   // Set when a rule with same_source_ip searches this list: `by_srcip` then indexes the
   // events by source address, so the search skips other addresses.
   bool index_srcip = false;
-  KeyIndex by_srcip;
+  KeyIndex by_srcip{&StoredEvent::srcip};
   // The same for rules with same_user (and without same_source_ip), by dstuser.
   bool index_dstuser = false;
-  KeyIndex by_dstuser;
+  KeyIndex by_dstuser{&StoredEvent::dstuser};
   // Events of this list marked by a correlation rule (matched > 0), by sequence.
   std::map<uint64_t, StoredEvent*> marked;
   // The same_* and different_* bits (SameField) of the rules that search this list: the

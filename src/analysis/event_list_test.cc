@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <deque>
 #include <random>
 #include <string>
 #include <unordered_map>
@@ -36,36 +37,42 @@ TEST(PositionRing, KeepsPositionsAcrossGrowthAndWrap) {
 }
 
 TEST(KeyIndex, AgreesWithAMapUnderRandomChanges) {
-  // Few distinct keys and many removals make long probe runs with holes in them, which the
-  // removal must close without losing keys placed after them.
-  KeyIndex index;
-  std::unordered_map<std::string, uint64_t> expected;
+  // A list as the engine keeps it: events join at the front and leave from the back, and
+  // the index keeps the newest position of each address. Few distinct addresses and many
+  // removals make long probe runs with holes in them, which a removal must close without
+  // losing the addresses placed after them.
+  PositionRing<ListEntry> events;
+  std::deque<StoredEvent> stored;
+  KeyIndex index(&StoredEvent::srcip);
+  std::unordered_map<std::string, uint64_t> newest;
   std::mt19937 random(11);
-  uint64_t next_position = 1;
   for (int step = 0; step < 20000; ++step) {
-    std::string key = "198.51.100." + std::to_string(random() % 300);
-    if (step % 7 == 3) key += "-a-key-longer-than-fifteen-bytes";
-    auto it = expected.find(key);
-    if (random() % 3 == 0) {
-      // Removal succeeds only with the key's current position.
-      uint64_t position = it != expected.end() && random() % 4 != 0 ? it->second : next_position;
-      index.EraseIf(key, position);
-      if (it != expected.end() && it->second == position) expected.erase(it);
-    } else {
-      uint64_t replaced = index.Exchange(key, next_position);
-      EXPECT_EQ(replaced, it != expected.end() ? it->second : 0u) << key;
-      expected[key] = next_position;
+    if (random() % 5 < 3) {
+      StoredEvent& event = stored.emplace_back();
+      event.srcip = "198.51.100." + std::to_string(random() % 300);
+      if (step % 7 == 3) event.srcip += "-an-address-longer-than-the-short-string-buffer";
+      auto it = newest.find(event.srcip);
+      uint64_t position = events.end();
+      EXPECT_EQ(index.Exchange(event.srcip, position, events),
+                it != newest.end() ? it->second : 0u)
+          << event.srcip;
+      events.push_front(ListEntry{&event});
+      newest[event.srcip] = position;
+    } else if (!events.empty()) {
+      uint64_t position = events.begin();
+      const std::string& key = events.oldest().event->srcip;
+      index.EraseIf(key, position, events);
+      if (newest[key] == position) newest.erase(key);
+      events.pop_back();
     }
-    ++next_position;
-    ASSERT_EQ(index.size(), expected.size());
+    ASSERT_EQ(index.size(), newest.size()) << "step " << step;
   }
-  for (const auto& [key, position] : expected) EXPECT_EQ(index.Find(key), position) << key;
-  EXPECT_EQ(index.Find("192.0.2.1"), 0u);
+
+  for (const auto& [key, position] : newest) EXPECT_EQ(index.Find(key, events), position) << key;
+  EXPECT_EQ(index.Find("192.0.2.1", events), 0u);
   index.clear();
   EXPECT_EQ(index.size(), 0u);
-  EXPECT_EQ(index.Find(expected.begin()->first), 0u);
-  EXPECT_EQ(index.Exchange("192.0.2.1", 5), 0u);
-  EXPECT_EQ(index.Find("192.0.2.1"), 5u);
+  EXPECT_EQ(index.Find(newest.begin()->first, events), 0u);
 }
 
 }  // namespace

@@ -430,25 +430,28 @@ bool RuleEngine::TestContext(const Rule& rule, const Event& event, ContextResult
     // Only events with the same address (or user) can count. The full walk stops at the
     // newest event marked at this rule's level or above, so the indexed walk stops there too.
     if (!event.Has(key_field)) return false;
-    uint64_t position = index->Find(event.Get(key_field));
+    uint64_t position = index->Find(event.Get(key_field), events);
     if (position == 0) return false;
     uint64_t barrier = Barrier(*list, rule.level);
     bool by_user = key_field == Field::kDstUser;
+    // Every event of the chain has the key, so only the other elements need testing.
+    bool test = (rule.same & ~(by_user ? kSameUser : kSameSourceIp)) != 0;
     while (events.Contains(position)) {
       const EventList::Entry& entry = events.at(position);
       StoredEvent* stored = entry.event;
       if (stored->time < oldest_time || stored->sequence <= barrier) break;
       position = by_user ? entry.older_dstuser : entry.older_srcip;
-      if (!Qualifies(rule, *stored, event)) continue;
+      if (test && !Qualifies(rule, *stored, event)) continue;
       if (count_event(stored)) return fire();
     }
     return false;
   }
+  bool test = rule.searches_history || rule.same != 0;  // else every event qualifies
   for (size_t i = 0; i < events.size(); ++i) {
     StoredEvent* stored = events[i].event;
     if (stored->time < oldest_time) break;
     if (stored->matched >= rule.level && stored->matched != 0) break;
-    if (!Qualifies(rule, *stored, event)) continue;
+    if (test && !Qualifies(rule, *stored, event)) continue;
     if (count_event(stored)) return fire();
   }
   return false;
@@ -558,10 +561,10 @@ void RuleEngine::Store(const Rule& rule, const Event& event, int matched_level) 
     entry.event = stored;
     uint64_t position = list->events.end();
     if (list->index_srcip && stored->has_srcip) {
-      entry.older_srcip = list->by_srcip.Exchange(stored->srcip, position);
+      entry.older_srcip = list->by_srcip.Exchange(stored->srcip, position, list->events);
     }
     if (list->index_dstuser && stored->has_dstuser) {
-      entry.older_dstuser = list->by_dstuser.Exchange(stored->dstuser, position);
+      entry.older_dstuser = list->by_dstuser.Exchange(stored->dstuser, position, list->events);
     }
     list->events.push_front(entry);
     ++stored->holders;
@@ -600,9 +603,11 @@ StoredEvent* RuleEngine::NewStoredEvent() {
 void RuleEngine::PopOldest(EventList* list) {
   uint64_t position = list->events.begin();
   StoredEvent* oldest = list->events.oldest().event;
-  if (list->index_srcip && oldest->has_srcip) list->by_srcip.EraseIf(oldest->srcip, position);
+  if (list->index_srcip && oldest->has_srcip) {
+    list->by_srcip.EraseIf(oldest->srcip, position, list->events);
+  }
   if (list->index_dstuser && oldest->has_dstuser) {
-    list->by_dstuser.EraseIf(oldest->dstuser, position);
+    list->by_dstuser.EraseIf(oldest->dstuser, position, list->events);
   }
   if (!list->marked.empty()) list->marked.erase(oldest->sequence);
   list->events.pop_back();
