@@ -17,8 +17,8 @@ uint64_t Mix(uint64_t value) {
   return value;
 }
 
-// A random value per process that every hash starts from, so that whoever writes the logs
-// cannot choose addresses or user names that share slots and slow every lookup down.
+// A random value per process that every hash starts from. The logs come from outside, so a
+// fixed hash would let their writer choose addresses or user names that share slots.
 uint64_t ProcessSeed() {
   static const uint64_t seed = [] {
     std::random_device device;
@@ -97,7 +97,7 @@ void KeyIndex::EraseIf(std::string_view key, uint64_t position,
   size_t i = Probe(key, HashKey(seed_, key), events);
   if (slots_[i].position != position) return;
   // Linear probing without tombstones: each later slot of the same run moves back into the
-  // hole unless that would put it before its home slot.
+  // hole, unless that would put it before its home slot.
   for (size_t j = (i + 1) & mask_; slots_[j].position != 0; j = (j + 1) & mask_) {
     size_t home = slots_[j].hash & mask_;
     if (((j - home) & mask_) < ((j - i) & mask_)) continue;

@@ -37,16 +37,17 @@ struct StoredEvent {
   // rules at or below that level, so a rule does not fire again on the same events.
   int matched = 0;
   // The lists this event was stored in: `own_list`, or the group lists of the rule that
-  // alerted, which outlive the event.
+  // alerted. Either outlives the event.
   std::span<EventList* const> lists;
   EventList* own_list = nullptr;
-  // How many lists, plus the history, hold this event. The engine reuses it at zero.
+  // The number of lists, plus the history, that contain this event. The engine reuses the
+  // event when the number drops to zero.
   int holders = 0;
 };
 
 // A queue that numbers its items in the order they are added and keeps the newest at the
 // front. Positions start at 1, so 0 never names an item. Adding allocates only when the
-// queue is full; removing never frees.
+// queue is full, and removing never frees.
 template <typename T>
 class PositionRing {
  public:
@@ -137,8 +138,8 @@ class KeyIndex {
 };
 
 // Earlier events that matched a rule (for if_matched_sid) or a group (for if_matched_group),
-// newest first, trimmed by age and count. The RuleEngine owns the events; the list holds
-// them while they are in it.
+// newest first, trimmed by age and count. The RuleEngine owns the events, and a list refers
+// to them until they leave it.
 struct EventList {
   using Entry = ListEntry;
   PositionRing<Entry> events;

@@ -46,6 +46,7 @@ TEST(KeyIndex, AgreesWithAMapUnderRandomChanges) {
   KeyIndex index(&StoredEvent::srcip);
   std::unordered_map<std::string, uint64_t> newest;
   std::mt19937 random(11);
+
   for (int step = 0; step < 20000; ++step) {
     if (random() % 5 < 3) {
       StoredEvent& event = stored.emplace_back();
@@ -70,6 +71,7 @@ TEST(KeyIndex, AgreesWithAMapUnderRandomChanges) {
 
   for (const auto& [key, position] : newest) EXPECT_EQ(index.Find(key, events), position) << key;
   EXPECT_EQ(index.Find("192.0.2.1", events), 0u);
+
   index.clear();
   EXPECT_EQ(index.size(), 0u);
   EXPECT_EQ(index.Find(newest.begin()->first, events), 0u);

@@ -617,7 +617,7 @@ void RuleEngine::PopOldest(EventList* list) {
 void RuleEngine::Release(StoredEvent* stored) {
   if (--stored->holders > 0) return;
   // The event may be one of the previous events of the current match, which the caller reads
-  // after Store(); it is left as it is until the next Store() reuses it.
+  // after Store(). So it stays as it is until the next Store() reuses it.
   spare_events_.push_back(stored);
 }
 

@@ -85,12 +85,12 @@ class RuleEngine {
   bool CheckDiff(const Rule& rule, const Event& event);
   bool IsFirstTimeSeen(const Event& event);
   void Store(const Rule& rule, const Event& event, int matched_level);
-  // A stored event to fill, held by nothing yet: a spare one when there is one, else a new
-  // one.
+  // Returns an event to fill that no list contains yet: a spare one when there is one, else
+  // a new one.
   StoredEvent* NewStoredEvent();
   // Removes the oldest event of `list`, with its index entries, and releases it.
   void PopOldest(EventList* list);
-  // Drops one holder of `stored`; with none left, keeps it as a spare.
+  // Counts one list (or the history) less for `stored`, and keeps it as a spare at zero.
   void Release(StoredEvent* stored);
   // Empties `list`, releasing its events.
   void Clear(EventList* list);
@@ -114,7 +114,8 @@ class RuleEngine {
   std::unordered_map<std::string, std::string> diff_last_;  // "host rule-id" -> last log
   // Alerted events, newest first, as a list that nothing indexes or trims by age.
   EventList history_;
-  // Every stored event, allocated in blocks that never move, and those no list holds.
+  // Every stored event, allocated in blocks that never move, and the spare ones that no
+  // list contains.
   std::vector<std::unique_ptr<StoredEvent[]>> event_blocks_;
   size_t last_block_used_ = 0;  // events handed out from the last block
   std::vector<StoredEvent*> spare_events_;
