@@ -215,8 +215,8 @@ TEST_F(CorrelationTest, DifferentUrlNeedsDistinctUrls) {
 
 TEST_F(CorrelationTest, MarksDoNotCarryOverToReusedEvents) {
   // 103 (no same_* element) walks its whole list and stops at an event marked at its level.
-  // After it fires, the gap ages every event out of the list, and the engine reuses their
-  // storage for the next ones: those must start unmarked, or 103 could never fire again.
+  // After it fires, a 200-second gap ages every event out of the list, so the engine reuses
+  // their storage for the next events. Those must start unmarked, or 103 never fires again.
   auto invalid = [](int n) {
     return "Dec  1 10:00:00 web1 sshd[9]: Invalid user u" + std::to_string(n) + " from 192.0.2." +
            std::to_string(n);
@@ -227,6 +227,23 @@ TEST_F(CorrelationTest, MarksDoNotCarryOverToReusedEvents) {
     steps.back().rule = 103;
   }
   Run(steps);
+}
+
+TEST_F(CorrelationTest, ResetStateEmptiesTheLists) {
+  // Four failures from one address, then a reset: the fifth is a first failure again, and
+  // 102 fires only on the fifth failure after the reset, from events stored in reused space.
+  std::vector<Step> before;
+  for (int i = 0; i < 4; ++i) {
+    before.push_back({1, Failure("user" + std::to_string(i), "203.0.113.9"), 101});
+  }
+  Run(before);
+  analyzer_->ResetState();
+  std::vector<Step> after;
+  for (int i = 4; i < 9; ++i) {
+    after.push_back({1, Failure("user" + std::to_string(i), "203.0.113.9"), 101});
+  }
+  after.back().rule = 102;
+  Run(after);
 }
 
 TEST_F(CorrelationTest, IndexedSearchesDecideAsFullWalks) {
