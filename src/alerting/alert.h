@@ -15,7 +15,7 @@ struct Alert {
   std::string id;  // "<epoch>.<n>": OSSEC uses the byte offset in alerts.log as n
   const analysis::Rule* rule = nullptr;
   const analysis::Event* event = nullptr;
-  const std::vector<std::shared_ptr<const analysis::StoredEvent>>* previous = nullptr;
+  const std::vector<const analysis::StoredEvent*>* previous = nullptr;
 };
 
 // Appends an alert id "<epoch_seconds>.<number>" to `out`.

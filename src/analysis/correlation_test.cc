@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 
 #include <functional>
+#include <map>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -29,7 +31,8 @@ const char* kDecoders = R"(
 </decoder>
 )";
 
-const char* kRules = R"(
+// The root rule and the failed-password rule that the correlation rules watch.
+const std::string kFailureRules = R"(
 <group name="base,">
   <rule id="1" level="0" noalert="1"><category>syslog</category><description>syslog</description></rule>
 </group>
@@ -37,6 +40,11 @@ const char* kRules = R"(
   <rule id="100" level="0"><decoded_as>sshd</decoded_as><description>sshd</description></rule>
   <rule id="101" level="5"><if_sid>100</if_sid><match>Failed password</match>
     <group>authentication_failed,</group><description>failed password</description></rule>
+</group>
+)";
+
+const std::string kRules = kFailureRules + R"(
+<group name="sshd,">
   <rule id="102" level="10" frequency="3" timeframe="60">
     <if_matched_sid>101</if_matched_sid><same_source_ip />
     <description>brute force from one address</description></rule>
@@ -203,6 +211,125 @@ TEST_F(CorrelationTest, DifferentUrlNeedsDistinctUrls) {
        {1, Request(ip, "/b", 404), 201},
        {1, Request(ip, "/b", 404), 201},
        {1, Request(ip, "/c", 404), 202}});
+}
+
+TEST_F(CorrelationTest, MarksDoNotCarryOverToReusedEvents) {
+  // 103 (no same_* element) walks its whole list and stops at an event marked at its level.
+  // After it fires, a 200-second gap ages every event out of the list, so the engine reuses
+  // their storage for the next events. Those must start unmarked, or 103 never fires again.
+  auto invalid = [](int n) {
+    return "Dec  1 10:00:00 web1 sshd[9]: Invalid user u" + std::to_string(n) + " from 192.0.2." +
+           std::to_string(n);
+  };
+  std::vector<Step> steps;
+  for (int round = 0; round < 3; ++round) {
+    for (int i = 1; i <= 6; ++i) steps.push_back({i == 1 ? 200 : 1, invalid(i), 106});
+    steps.back().rule = 103;
+  }
+  Run(steps);
+}
+
+TEST_F(CorrelationTest, ResetStateEmptiesTheLists) {
+  // Four failures from one address, then a reset: the fifth is a first failure again, and
+  // 102 fires only on the fifth failure after the reset, from events stored in reused space.
+  std::vector<Step> before;
+  for (int i = 0; i < 4; ++i) {
+    before.push_back({1, Failure("user" + std::to_string(i), "203.0.113.9"), 101});
+  }
+  Run(before);
+  analyzer_->ResetState();
+  std::vector<Step> after;
+  for (int i = 4; i < 9; ++i) {
+    after.push_back({1, Failure("user" + std::to_string(i), "203.0.113.9"), 101});
+  }
+  after.back().rule = 102;
+  Run(after);
+}
+
+TEST_F(CorrelationTest, IndexedSearchesDecideAsFullWalks) {
+  // A pseudo-random script of failures and requests from a few addresses and users, with
+  // clock steps that age events out of the lists now and then. The engine with its
+  // per-address and per-user indexes must choose the same rules, alerts and previous events
+  // as the engine that walks every list in full.
+  config::Config config;
+  config.rules.decoder_files = {Write("decoders.xml", kDecoders)};
+  config.rules.rule_files = {Write("rules.xml", kRules)};
+  EngineOptions plain;
+  plain.index_by_source = false;
+  Expected<std::unique_ptr<Analyzer>> walking = Analyzer::Create(config, &clock_, plain);
+  ASSERT_TRUE(walking.ok()) << walking.status().message();
+  std::mt19937 random(7);
+  auto pick = [&](int n) { return static_cast<int>(random() % static_cast<unsigned>(n)); };
+  std::map<int, int> fired;  // correlation rule id -> times chosen
+  for (int i = 0; i < 3000; ++i) {
+    std::string ip = "198.51.100." + std::to_string(pick(3));
+    std::string line;
+    switch (pick(4)) {
+      case 0:
+      case 1:
+        line = Failure("user" + std::to_string(pick(8)), ip);
+        break;
+      case 2:
+        line = "Dec  1 10:00:00 web1 sshd[9]: Invalid user x from " + ip;
+        break;
+      default:
+        line = Request(ip, "/" + std::to_string(pick(3)), pick(4) == 0 ? 200 : 404);
+        break;
+    }
+    SCOPED_TRACE("line " + std::to_string(i + 1) + ": " + line);
+    clock_.Advance(std::chrono::seconds(pick(50) == 0 ? 61 + pick(100) : pick(2)));
+    Event other;
+    RuleMatch expected = (*walking)->Process("test.log", line, &other);
+    RuleMatch match = Feed(line);
+    ASSERT_EQ(match.rule != nullptr, expected.rule != nullptr);
+    if (match.rule == nullptr) continue;
+    ASSERT_EQ(match.rule->id, expected.rule->id);
+    ASSERT_EQ(match.alert, expected.alert);
+    ASSERT_EQ(match.previous.size(), expected.previous.size());
+    for (size_t j = 0; j < match.previous.size(); ++j) {
+      EXPECT_EQ(match.previous[j]->full_log, expected.previous[j]->full_log);
+      EXPECT_EQ(match.previous[j]->time, expected.previous[j]->time);
+    }
+    if (!match.previous.empty()) ++fired[match.rule->id];
+  }
+  for (int id : {102, 103, 104, 202}) {
+    EXPECT_GT(fired[id], 5) << "rule " << id << " should fire often in the script";
+
+  }
+}
+
+// Two if_matched_group rules over one group keep an event in two lists at once: 110 for 10
+// seconds, 111 for 100. An event that leaves the short list must stay as it was in the long
+// one.
+TEST_F(AnalyzerFixture, EventLeavingOneListStaysInTheOther) {
+  ASSERT_EQ(Load(kDecoders, kFailureRules + R"(
+<group name="sshd,">
+  <rule id="110" level="8" frequency="5" timeframe="10">
+    <if_matched_group>authentication_failed</if_matched_group>
+    <description>burst of failures</description></rule>
+  <rule id="111" level="9" frequency="2" timeframe="100">
+    <if_matched_group>authentication_failed</if_matched_group><same_source_ip />
+    <description>failures from one address</description></rule>
+</group>)"),
+            "");
+  const std::string a = "203.0.113.7";
+  const std::string b = "203.0.113.8";
+  // Each failure comes 20 s after the last, so storing it drops the previous ones from 110's
+  // list while 111's list keeps them.
+  const std::vector<std::pair<std::string, std::string>> script = {
+      {"u1", a}, {"u2", b}, {"u3", a}, {"u4", b}, {"u5", a}, {"u6", a}};
+  RuleMatch match;
+  for (size_t i = 0; i < script.size(); ++i) {
+    clock_.Advance(std::chrono::seconds(20));
+    match = Feed(Failure(script[i].first, script[i].second));
+    ASSERT_NE(match.rule, nullptr);
+    EXPECT_EQ(match.rule->id, i + 1 == script.size() ? 111 : 101) << "line " << i + 1;
+  }
+  ASSERT_EQ(match.previous.size(), 3u);
+  const char* users[] = {"u5", "u3", "u1"};
+  for (size_t i = 0; i < 3; ++i) {
+    EXPECT_EQ(match.previous[i]->full_log, Failure(users[i], a)) << "previous event " << i;
+  }
 }
 
 // same_id, same_src_port, same_dst_port and same_location each compare one stored field: a

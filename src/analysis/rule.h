@@ -2,7 +2,6 @@
 #pragma once
 
 #include <cstdint>
-#include <deque>
 #include <map>
 #include <memory>
 #include <optional>
@@ -13,6 +12,7 @@
 
 #include "analysis/cdb_list.h"
 #include "analysis/decoder.h"
+#include "analysis/event_list.h"
 #include "analysis/ip_list.h"
 #include "analysis/pattern/pattern.h"
 
@@ -91,57 +91,6 @@ struct TimeRange {
 struct RuleInfo {
   std::string type;  // text, link, cve or osvdb
   std::string value;
-};
-
-// One earlier event kept for correlation: the fields that same_* and different_* compare.
-struct EventList;
-
-struct StoredEvent {
-  int64_t time = 0;
-  uint64_t sequence = 0;  // order of storing, engine-wide; larger is newer
-  std::string full_log;
-  size_t log_offset = 0;  // the event's log is full_log from this offset
-  std::string_view log() const { return std::string_view(full_log).substr(log_offset); }
-  std::string srcip;
-  std::string srcport;
-  std::string dstport;
-  std::string dstuser;
-  std::string hostname;
-  std::string id;
-  std::string url;
-  std::string srcgeoip;  // empty when the event had none
-  Category category = Category::kSyslog;
-  bool has_srcip = false, has_srcport = false, has_dstport = false, has_dstuser = false;
-  bool has_id = false, has_url = false;
-  // Level of the correlation rule this event last helped fire; it stops later searches by
-  // rules at or below that level, so a rule does not fire again on the same events.
-  int matched = 0;
-  std::vector<EventList*> lists;  // the lists this event was stored in
-};
-
-// Earlier events that matched a rule (for if_matched_sid) or a group (for if_matched_group),
-// newest first, trimmed by age and count.
-struct EventList {
-  std::deque<std::shared_ptr<StoredEvent>> events;
-  int max_age_seconds = 0;  // the maximum timeframe of the rules that search this list
-  // The events of one key (a source address or a user) in a list, oldest first from `head`.
-  struct KeyEvents {
-    std::vector<std::shared_ptr<StoredEvent>> events;
-    size_t head = 0;  // events before it have left the list
-  };
-  using KeyIndex = std::unordered_map<std::string, KeyEvents>;
-  // Set when a rule with same_source_ip searches this list: `by_srcip` then holds the events
-  // of each source address, so the search skips other addresses.
-  bool index_srcip = false;
-  KeyIndex by_srcip;
-  // The same for rules with same_user (and without same_source_ip), by dstuser.
-  bool index_dstuser = false;
-  KeyIndex by_dstuser;
-  // Events of this list marked by a correlation rule (matched > 0), by sequence.
-  std::map<uint64_t, StoredEvent*> marked;
-  // The same_* and different_* bits (SameField) of the rules that search this list: the
-  // fields of a stored event that some search compares. RuleEngine sets it.
-  uint32_t compared_fields = 0;
 };
 
 struct Rule {

@@ -14,8 +14,10 @@ namespace {
 constexpr size_t kMaxPreviousEvents = 11;
 // Upper bound on events kept per correlation list, whatever the timeframes allow.
 constexpr size_t kMaxListEvents = 16384;
-// Stored events kept for reuse once no list contains them, which saves their allocations.
-constexpr size_t kMaxSpareEvents = 256;
+// Stored events are allocated this many at a time.
+constexpr size_t kEventBlockSize = 64;
+// A spare event keeps the storage of its log for the next one, up to this many bytes.
+constexpr size_t kMaxKeptLogCapacity = 4096;
 
 bool MatchField(const std::optional<Pattern>& pattern, bool present, std::string_view value) {
   return !pattern || (present && pattern->Search(value));
@@ -72,7 +74,9 @@ void Mark(StoredEvent* event, int level) {
   event->matched = level;
   for (EventList* list : event->lists) {
     // A list keeps its newest events, so one whose oldest is newer has dropped this event.
-    if (list->events.empty() || list->events.back()->sequence > event->sequence) continue;
+    if (list->events.empty() || list->events.oldest().event->sequence > event->sequence) {
+      continue;
+    }
     list->marked[event->sequence] = event;
   }
 }
@@ -84,36 +88,6 @@ uint64_t Barrier(const EventList& list, int level) {
     if (it->second->matched >= level) return it->first;
   }
   return 0;
-}
-
-// Removes `oldest`, the oldest event of its list, from the list's `index` under `key`.
-void DropFromIndex(EventList::KeyIndex* index, const std::string& key, const StoredEvent* oldest) {
-  auto it = index->find(key);
-  if (it == index->end()) return;
-  EventList::KeyEvents& keyed = it->second;
-  if (keyed.head < keyed.events.size() && keyed.events[keyed.head].get() == oldest) {
-    keyed.events[keyed.head++].reset();
-  }
-  if (keyed.head == keyed.events.size()) {
-    index->erase(it);
-  } else if (keyed.head >= 32 && keyed.head * 2 >= keyed.events.size()) {
-    keyed.events.erase(keyed.events.begin(),
-                       keyed.events.begin() + static_cast<ptrdiff_t>(keyed.head));
-    keyed.head = 0;
-  }
-}
-
-// Removes the oldest event of `list` and its index entries, and returns it.
-std::shared_ptr<StoredEvent> PopOldest(EventList* list) {
-  StoredEvent* oldest = list->events.back().get();
-  if (list->index_srcip && oldest->has_srcip) DropFromIndex(&list->by_srcip, oldest->srcip, oldest);
-  if (list->index_dstuser && oldest->has_dstuser) {
-    DropFromIndex(&list->by_dstuser, oldest->dstuser, oldest);
-  }
-  list->marked.erase(oldest->sequence);
-  std::shared_ptr<StoredEvent> popped = std::move(list->events.back());
-  list->events.pop_back();
-  return popped;
 }
 
 }  // namespace
@@ -199,11 +173,20 @@ RuleEngine::RuleEngine(RuleSet* rules, EngineOptions options, LogPrefilter* shar
   }
 }
 
+RuleEngine::~RuleEngine() {
+  for (const auto& rule : rules_->all()) {
+    if (rule->matched_list != nullptr) Clear(rule->matched_list);
+  }
+}
+
 void RuleEngine::ResetState() {
   fts_seen_.clear();
   ignored_.clear();
   diff_last_.clear();
-  history_.clear();
+  Clear(&history_);
+  for (const auto& rule : rules_->all()) {
+    if (rule->matched_list != nullptr) Clear(rule->matched_list);
+  }
 }
 
 bool RuleEngine::QuickReject(const Rule& rule, const Event& event) const {
@@ -427,43 +410,42 @@ bool RuleEngine::Qualifies(const Rule& rule, const StoredEvent& stored, const Ev
 }
 
 bool RuleEngine::TestContext(const Rule& rule, const Event& event, ContextResult* result) const {
-  const std::deque<std::shared_ptr<StoredEvent>>* events = nullptr;
+  const EventList* list = nullptr;
   if (rule.matched_list != nullptr) {
-    events = &rule.matched_list->events;
+    list = rule.matched_list;
   } else if (rule.searches_history) {
-    events = &history_;
+    list = &history_;
   } else {
     return false;
   }
-  if (events->empty()) return false;
+  const PositionRing<EventList::Entry>& events = list->events;
+  if (events.empty()) return false;
   int64_t oldest_time = event.time - rule.timeframe;
   int needed = rule.frequency + 1;
   int count = 0;
-  // Most searches fail, so the counted events are kept as pointers into the lists, which do
-  // not change during the search, and copied only when the rule fires.
-  std::vector<const std::shared_ptr<StoredEvent>*>& counted = counted_scratch_;
+  // Most searches fail, so the counted events are copied to the result only when the rule
+  // fires.
+  std::vector<const StoredEvent*>& counted = counted_scratch_;
   counted.clear();
   StoredEvent* last_counted = nullptr;
   // Counts `stored`; returns true when the rule fires.
-  auto count_event = [&](const std::shared_ptr<StoredEvent>& stored) {
+  auto count_event = [&](StoredEvent* stored) {
     ++count;
-    last_counted = stored.get();
-    if (counted.size() < kMaxPreviousEvents) counted.push_back(&stored);
+    last_counted = stored;
+    if (counted.size() < kMaxPreviousEvents) counted.push_back(stored);
     return count >= needed;
   };
   auto fire = [&] {
-    result->counted.clear();
-    for (const std::shared_ptr<StoredEvent>* stored : counted) result->counted.push_back(*stored);
+    result->counted.assign(counted.begin(), counted.end());
     result->marks[0] = last_counted;
-    result->marks[1] = events->front().get();
+    result->marks[1] = events.newest().event;
     result->level = rule.level;
     return true;
   };
 
-  const EventList* list = rule.matched_list;
-  const EventList::KeyIndex* index = nullptr;
+  const KeyIndex* index = nullptr;
   Field key_field = Field::kSrcIp;
-  if (options_.index_by_source && list != nullptr) {
+  if (options_.index_by_source && rule.matched_list != nullptr) {
     if (list->index_srcip && (rule.same & kSameSourceIp)) {
       index = &list->by_srcip;
     } else if (list->index_dstuser && (rule.same & kSameUser)) {
@@ -475,22 +457,28 @@ bool RuleEngine::TestContext(const Rule& rule, const Event& event, ContextResult
     // Only events with the same address (or user) can count. The full walk stops at the
     // newest event marked at this rule's level or above, so the indexed walk stops there too.
     if (!event.Has(key_field)) return false;
-    auto it = index->find(std::string(event.Get(key_field)));
-    if (it == index->end()) return false;
+    uint64_t position = index->Find(event.Get(key_field), events);
+    if (position == 0) return false;
     uint64_t barrier = Barrier(*list, rule.level);
-    const EventList::KeyEvents& keyed = it->second;
-    for (size_t i = keyed.events.size(); i-- > keyed.head;) {
-      const std::shared_ptr<StoredEvent>& stored = keyed.events[i];
+    bool by_user = key_field == Field::kDstUser;
+    // Every event of the chain has the key, so only the other elements need testing.
+    bool test = (rule.same & ~(by_user ? kSameUser : kSameSourceIp)) != 0;
+    while (events.Contains(position)) {
+      const EventList::Entry& entry = events.at(position);
+      StoredEvent* stored = entry.event;
       if (stored->time < oldest_time || stored->sequence <= barrier) break;
-      if (!Qualifies(rule, *stored, event)) continue;
+      position = by_user ? entry.older_dstuser : entry.older_srcip;
+      if (test && !Qualifies(rule, *stored, event)) continue;
       if (count_event(stored)) return fire();
     }
     return false;
   }
-  for (const std::shared_ptr<StoredEvent>& stored : *events) {
+  bool test = rule.searches_history || rule.same != 0;  // else every event qualifies
+  for (size_t i = 0; i < events.size(); ++i) {
+    StoredEvent* stored = events[i].event;
     if (stored->time < oldest_time) break;
     if (stored->matched >= rule.level && stored->matched != 0) break;
-    if (!Qualifies(rule, *stored, event)) continue;
+    if (test && !Qualifies(rule, *stored, event)) continue;
     if (count_event(stored)) return fire();
   }
   return false;
@@ -563,10 +551,12 @@ const Rule* RuleEngine::Check(const Rule& rule, const Event& event, std::string*
 void RuleEngine::Store(const Rule& rule, const Event& event, int matched_level) {
   bool keep_history = rules_->uses_history();
   if (!rule.own_list && rule.group_lists.empty() && !keep_history) return;
-  std::shared_ptr<StoredEvent> stored = NewStoredEvent();
+  StoredEvent* stored = NewStoredEvent();
   if (rule.own_list) {
-    stored->lists.push_back(rule.own_list.get());
+    stored->own_list = rule.own_list.get();
+    stored->lists = std::span<EventList* const>(&stored->own_list, 1);
   } else {
+    stored->own_list = nullptr;
     stored->lists = rule.group_lists;
   }
   stored->time = event.time;
@@ -600,43 +590,75 @@ void RuleEngine::Store(const Rule& rule, const Event& event, int matched_level) 
   copy(kDifferentSrcGeoIp, event.srcgeoip, &stored->srcgeoip);
   stored->category = event.category;
   for (EventList* list : stored->lists) {
-    list->events.push_front(stored);
+    EventList::Entry entry;
+    entry.event = stored;
+    uint64_t position = list->events.end();
     if (list->index_srcip && stored->has_srcip) {
-      list->by_srcip[stored->srcip].events.push_back(stored);
+      entry.older_srcip = list->by_srcip.Exchange(stored->srcip, position, list->events);
     }
     if (list->index_dstuser && stored->has_dstuser) {
-      list->by_dstuser[stored->dstuser].events.push_back(stored);
+      entry.older_dstuser = list->by_dstuser.Exchange(stored->dstuser, position, list->events);
     }
+    list->events.push_front(entry);
+    ++stored->holders;
     int64_t oldest = event.time - list->max_age_seconds;
-    while (!list->events.empty() &&
-           (list->events.back()->time < oldest || list->events.size() > kMaxListEvents)) {
-      Recycle(PopOldest(list));
+    while (!list->events.empty() && (list->events.oldest().event->time < oldest ||
+                                     list->events.size() > kMaxListEvents)) {
+      PopOldest(list);
     }
   }
-  if (matched_level > 0) Mark(stored.get(), matched_level);
+  if (matched_level > 0) Mark(stored, matched_level);
   if (keep_history) {
-    history_.push_front(stored);
-    while (history_.size() > options_.memory_size) {
-      Recycle(std::move(history_.back()));
-      history_.pop_back();
-    }
+    history_.events.push_front(EventList::Entry{stored});
+    ++stored->holders;
+    while (history_.events.size() > options_.memory_size) PopOldest(&history_);
   }
 }
 
-std::shared_ptr<StoredEvent> RuleEngine::NewStoredEvent() {
-  if (spare_events_.empty()) return std::make_shared<StoredEvent>();
-  std::shared_ptr<StoredEvent> stored = std::move(spare_events_.back());
-  spare_events_.pop_back();
+StoredEvent* RuleEngine::NewStoredEvent() {
+  StoredEvent* stored = nullptr;
+  if (!spare_events_.empty()) {
+    stored = spare_events_.back();
+    spare_events_.pop_back();
+    if (stored->full_log.capacity() > kMaxKeptLogCapacity) std::string().swap(stored->full_log);
+  } else {
+    if (event_blocks_.empty() || last_block_used_ == kEventBlockSize) {
+      event_blocks_.push_back(std::make_unique<StoredEvent[]>(kEventBlockSize));
+      last_block_used_ = 0;
+    }
+    stored = &event_blocks_.back()[last_block_used_++];
+  }
   stored->matched = 0;
-  stored->lists.clear();
+  stored->holders = 0;
   return stored;
 }
 
-void RuleEngine::Recycle(std::shared_ptr<StoredEvent> stored) {
-  // Only an event no list, history or result refers to any more can be reused.
-  if (stored.use_count() == 1 && spare_events_.size() < kMaxSpareEvents) {
-    spare_events_.push_back(std::move(stored));
+void RuleEngine::PopOldest(EventList* list) {
+  uint64_t position = list->events.begin();
+  StoredEvent* oldest = list->events.oldest().event;
+  if (list->index_srcip && oldest->has_srcip) {
+    list->by_srcip.EraseIf(oldest->srcip, position, list->events);
   }
+  if (list->index_dstuser && oldest->has_dstuser) {
+    list->by_dstuser.EraseIf(oldest->dstuser, position, list->events);
+  }
+  if (!list->marked.empty()) list->marked.erase(oldest->sequence);
+  list->events.pop_back();
+  Release(oldest);
+}
+
+void RuleEngine::Release(StoredEvent* stored) {
+  if (--stored->holders > 0) return;
+  // The event may be one of the previous events of the current match, which the caller reads
+  // after Store(). So it stays as it is until the next Store() reuses it.
+  spare_events_.push_back(stored);
+}
+
+void RuleEngine::Clear(EventList* list) {
+  while (!list->events.empty()) PopOldest(list);
+  list->by_srcip.clear();
+  list->by_dstuser.clear();
+  list->marked.clear();
 }
 
 RuleMatch RuleEngine::Match(const Event& event, std::string* trace) {

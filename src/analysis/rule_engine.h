@@ -1,7 +1,6 @@
 // Matches decoded events against the rule tree, with OSSEC's correlation semantics.
 #pragma once
 
-#include <deque>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -17,8 +16,9 @@ namespace vigil::analysis {
 // The outcome of matching one event.
 struct RuleMatch {
   const Rule* rule = nullptr;  // nullptr when no rule matched
-  // For correlation rules: the earlier events that counted, newest first (at most 11).
-  std::vector<std::shared_ptr<const StoredEvent>> previous;
+  // For correlation rules: the earlier events that counted, newest first (at most 11). The
+  // engine owns them; they stay valid until its next Match() or ResetState() call.
+  std::vector<const StoredEvent*> previous;
   // True when the rule should produce an alert: level above 0 and not suppressed by the
   // ignore attribute or by <check_if_ignored>.
   bool alert = false;
@@ -38,7 +38,7 @@ struct EngineOptions {
 };
 
 // Not thread-safe: one engine owns the correlation state inside its RuleSet and its own
-// first-time-seen, ignore, diff and history stores.
+// first-time-seen, ignore, diff and history stores. One engine at a time may use a RuleSet.
 class RuleEngine {
  public:
   // `rules` must outlive the engine. Event times come from Event::time. A `shared` prefilter
@@ -46,6 +46,10 @@ class RuleEngine {
   // builds it and fills each Event::literal_hits. Without one, the engine keeps its own
   // prefilter and scans each event's log itself.
   explicit RuleEngine(RuleSet* rules, EngineOptions options = {}, LogPrefilter* shared = nullptr);
+  // Empties the correlation lists of the RuleSet, whose events the engine owns.
+  ~RuleEngine();
+  RuleEngine(const RuleEngine&) = delete;
+  RuleEngine& operator=(const RuleEngine&) = delete;
 
   bool prefilter_enabled() const { return options_.prefilter; }
 
@@ -54,14 +58,14 @@ class RuleEngine {
   // with the reason each one failed.
   RuleMatch Match(const Event& event, std::string* trace = nullptr);
 
-  // Drops the first-time-seen keys, the ignore store, the diff state kept in memory and the
-  // event history.
+  // Drops the first-time-seen keys, the ignore store, the diff state kept in memory, the
+  // event history and the events of the correlation lists.
   void ResetState();
 
  private:
   // Result of a successful correlation search.
   struct ContextResult {
-    std::vector<std::shared_ptr<const StoredEvent>> counted;  // newest first, at most 11
+    std::vector<const StoredEvent*> counted;     // newest first, at most 11
     StoredEvent* marks[2] = {nullptr, nullptr};  // the last counted and the newest listed event
     int level = 0;                               // 0 when the rule has no context
   };
@@ -93,10 +97,15 @@ class RuleEngine {
   bool CheckDiff(const Rule& rule, const Event& event);
   bool IsFirstTimeSeen(const Event& event);
   void Store(const Rule& rule, const Event& event, int matched_level);
-  // A stored event to fill: a spare one when there is one, else a new one.
-  std::shared_ptr<StoredEvent> NewStoredEvent();
-  // Keeps `stored` as a spare when nothing else refers to it.
-  void Recycle(std::shared_ptr<StoredEvent> stored);
+  // Returns an event to fill that no list contains yet: a spare one when there is one, else
+  // a new one.
+  StoredEvent* NewStoredEvent();
+  // Removes the oldest event of `list`, with its index entries, and releases it.
+  void PopOldest(EventList* list);
+  // Counts one list (or the history) less for `stored`, and keeps it as a spare at zero.
+  void Release(StoredEvent* stored);
+  // Empties `list`, releasing its events.
+  void Clear(EventList* list);
 
   RuleSet* rules_;
   EngineOptions options_;
@@ -106,7 +115,7 @@ class RuleEngine {
   const LiteralHits* hits_ = nullptr;
   LiteralHits own_hits_;
   // The events TestContext() has counted so far, reused between searches.
-  mutable std::vector<const std::shared_ptr<StoredEvent>*> counted_scratch_;
+  mutable std::vector<const StoredEvent*> counted_scratch_;
   // Context of the rule Check() returned last.
   ContextResult selected_context_;
   // Level of the last correlation rule whose search succeeded for the current event.
@@ -115,8 +124,13 @@ class RuleEngine {
   std::unordered_set<std::string> fts_seen_;
   std::unordered_set<std::string> ignored_;
   std::unordered_map<std::string, std::string> diff_last_;  // "host rule-id" -> last log
-  std::deque<std::shared_ptr<StoredEvent>> history_;        // alerted events, newest first
-  std::vector<std::shared_ptr<StoredEvent>> spare_events_;
+  // Alerted events, newest first, as a list that nothing indexes or trims by age.
+  EventList history_;
+  // Every stored event, allocated in blocks that never move, and the spare ones that no
+  // list contains.
+  std::vector<std::unique_ptr<StoredEvent[]>> event_blocks_;
+  size_t last_block_used_ = 0;  // events handed out from the last block
+  std::vector<StoredEvent*> spare_events_;
   // The same_* bits of the rules that search the history (if_matched_regex alone).
   uint32_t history_compared_fields_ = 0;
 };

@@ -836,12 +836,6 @@ Rule* RuleSet::Find(int id) const {
 }
 
 void RuleSet::ResetState() {
-  for (const auto& list : lists_) {
-    list->events.clear();
-    list->by_srcip.clear();
-    list->by_dstuser.clear();
-    list->marked.clear();
-  }
   for (const auto& rule : rules_) {
     rule->ignore_until = 0;
     rule->fired_times = 0;

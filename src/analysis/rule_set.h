@@ -40,7 +40,8 @@ class RuleSet {
   size_t size() const { return rules_.size(); }
   const std::vector<std::unique_ptr<Rule>>& all() const { return rules_; }
 
-  // Drops all correlation state (stored events, ignore windows, fired counts).
+  // Drops the ignore windows and fired counts. RuleEngine::ResetState() drops the stored
+  // events.
   void ResetState();
 
  private:
