@@ -94,9 +94,10 @@ void RunStockRulesParallel(benchmark::State& state) {
   state.counters["alerts"] = static_cast<double>(alerts);
 }
 
-// The prefilter's literal scan alone, on the logs of the generated lines (pre-decoded, so
-// without their syslog headers), with the stock rules' literals: the LiteralScanner the
-// engine uses against Hyperscan, the reference multi-literal matcher, both caseless.
+// The prefilter's literal scan alone, with the stock rules' literals, on the logs of the
+// generated lines (pre-decoded, so without their syslog headers). It compares the
+// LiteralScanner the engine uses with Hyperscan, the reference multi-literal matcher, both
+// ignoring case.
 template <typename Generator>
 std::vector<std::string> StockLiteralsAndLogs(benchmark::State& state,
                                               std::vector<std::string>* logs) {

@@ -75,7 +75,8 @@ class RuleEngine {
   // (decoded_as, or a <match> or <regex> whose literals the log lacks). Those conditions have
   // no side effects, so skipping Check() for the rule decides the same.
   bool QuickReject(const Rule& rule, const Event& event) const;
-  // QuickReject() for a child in a list chosen by the event's decoder: the prefilter tests.
+  // Returns false when the prefilter shows that a child from a list chosen by the event's
+  // decoder cannot match: QuickReject() without the <decoded_as> test the list already made.
   bool GatePasses(const Rule::ChildGate& gate) const {
     const LiteralHits& hits = *hits_;
     if (!hits.filtering) return true;

@@ -408,7 +408,7 @@ TEST(RequiredPrefix, AgreesWithPcre2) {
            {"^abc?d", "abcd"},
            {"^kelvin \\d", kelvin + "elvin 5"},
            {"^kelvin \\d", "kelvin x"},
-           // Anchored patterns whose first byte PCRE2 knows.
+           // Anchored patterns whose first byte PCRE2 reports.
            {"^\\d+-\\d+", "2024-12"},
            {"^\\d+-\\d+", "x2024-12"},
            {"^\\[\\w+", "[notice"},
