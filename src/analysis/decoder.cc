@@ -438,8 +438,10 @@ void DecoderSet::UsePrefilter(LogPrefilter* prefilter) {
 }
 
 const std::vector<const Decoder*>& DecoderSet::RootsFor(std::string_view program_name) const {
-  // Program names come from logs, so the cache is bounded.
+  // Program names come from logs, so the cache is bounded: at most this many names of at most
+  // this many bytes each, about 1 MiB per thread. A longer name is tested without the cache.
   constexpr size_t kMaxProgramNames = 4096;
+  constexpr size_t kMaxCachedNameBytes = 256;
   struct Hash {
     using is_transparent = void;
     size_t operator()(std::string_view text) const { return std::hash<std::string_view>{}(text); }
@@ -449,6 +451,14 @@ const std::vector<const Decoder*>& DecoderSet::RootsFor(std::string_view program
     std::unordered_map<std::string, std::vector<const Decoder*>, Hash, std::equal_to<>> roots;
   };
   thread_local Cache cache;
+  if (program_name.size() > kMaxCachedNameBytes) {
+    thread_local std::vector<const Decoder*> uncached;
+    uncached.clear();
+    for (const Decoder* root : with_program_) {
+      if (root->program_name->Search(program_name)) uncached.push_back(root);
+    }
+    return uncached;
+  }
   if (cache.serial != serial_) {
     cache.roots.clear();
     cache.serial = serial_;

@@ -111,9 +111,10 @@ class DecoderSet {
 
  private:
   // Returns the roots with <program_name> whose program_name matches `program_name`, in
-  // order. The result is kept per program name on each thread (up to a bound), because logs
-  // repeat a few program names and testing every root's pattern cost about a quarter of the
-  // decoders' work on an sshd line.
+  // order. The result is kept per program name on each thread (up to a bound in names and
+  // bytes), because logs repeat a few program names and testing every root's pattern cost
+  // about a quarter of the decoders' work on an sshd line. The list stays valid until the
+  // thread's next call.
   const std::vector<const Decoder*>& RootsFor(std::string_view program_name) const;
   void RunChildren(const Decoder& root, size_t parent_end, Event* event) const;
   // False when the prefilter shows that requirement `id` cannot match the event's log.

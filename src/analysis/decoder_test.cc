@@ -80,6 +80,24 @@ TEST_F(DecoderTest, ProgramNameDecodersOnlyForEventsWithProgram) {
   EXPECT_EQ(event_.decoder, nullptr);
 }
 
+// The roots matching a program name are kept per name; names over 256 bytes are tested
+// without that cache, and each name must get its own answer either way.
+TEST_F(DecoderTest, ProgramNamesOfAnyLengthPickTheirRoots) {
+  ASSERT_EQ(Load(kDecoders, kTemplateRules), "");
+  const std::string long_sshd = "sshd" + std::string(300, 'x');
+  const std::string long_other = "app" + std::string(300, 'x');
+  for (int round = 0; round < 2; ++round) {
+    for (const std::string& program :
+         {std::string("sshd"), std::string("app"), long_sshd, long_other}) {
+      SCOPED_TRACE(program.substr(0, 8) + " of " + std::to_string(program.size()) + " bytes");
+      Feed("Dec  1 10:00:00 web1 " + program + ": Invalid user admin from 203.0.113.9");
+      bool sshd = program.rfind("sshd", 0) == 0;
+      ASSERT_EQ(event_.decoder != nullptr, sshd);
+      if (sshd) EXPECT_EQ(event_.Get(Field::kSrcUser), "admin");
+    }
+  }
+}
+
 TEST_F(DecoderTest, SameNameSiblingsContinueAfterRegex) {
   ASSERT_EQ(Load(kDecoders, kTemplateRules), "");
   Feed("kv: a=one b=two");

@@ -208,6 +208,11 @@ void LiteralScanner::Scan(std::string_view text, uint64_t* bits) const {
   size_t size = text.size();
   // Eight zero bytes after the text let every window load eight bytes.
   thread_local std::string lowered;
+  // A copy of a very long line is not kept for the next one.
+  constexpr size_t kKeptCopyBytes = 64 * 1024;
+  if (lowered.capacity() > kKeptCopyBytes && size + 8 <= kKeptCopyBytes) {
+    std::string().swap(lowered);
+  }
   lowered.resize(size + 8);
   LowerInto(text, lowered.data());
   std::memset(lowered.data() + size, 0, 8);
