@@ -1,6 +1,5 @@
 #include "analysis/analyzer.h"
 
-#include "common/logging.h"
 #include "common/text.h"
 
 namespace vigil::analysis {
@@ -25,11 +24,7 @@ Analyzer::Analyzer(DecoderSet decoders, RuleSet rules, const Clock* clock,
       predecoder_(PreDecoder::ShortHostname()),
       engine_(&rules_, std::move(engine_options), &prefilter_) {
   if (engine_.prefilter_enabled()) decoders_.UsePrefilter(&prefilter_);
-  Status built = prefilter_.Build();
-  if (!built.ok()) {
-    // The prefilter only saves work; unbuilt, it lets every pattern run.
-    GetLogger("analysis")->warn("{}; every decoder and rule pattern will be run", built.message());
-  }
+  prefilter_.Build();
 }
 
 Expected<std::unique_ptr<Analyzer>> Analyzer::Create(const config::Config& config,

@@ -273,22 +273,21 @@ int LogPrefilter::Add(const Pattern& pattern) {
   return static_cast<int>(requirements_.size() - 1);
 }
 
-bool LogPrefilter::SingleWord(int id, uint32_t* word, uint64_t* mask) const {
-  if (id < 0) return false;
+PrefilterTest LogPrefilter::TestFor(int id) const {
+  PrefilterTest test{.id = id};
+  if (id < 0) return test;
   const std::vector<uint32_t>& literals = requirements_[static_cast<size_t>(id)];
-  *word = literals.front() >> 6;
-  *mask = 0;
+  test.word = literals.front() >> 6;
   for (uint32_t literal : literals) {
-    if (literal >> 6 != *word) return false;
-    *mask |= uint64_t{1} << (literal & 63);
+    if (literal >> 6 != test.word) return PrefilterTest{.id = id};
+    test.mask |= uint64_t{1} << (literal & 63);
   }
-  return true;
+  return test;
 }
 
-Status LogPrefilter::Build() {
+void LogPrefilter::Build() {
   scanner_ = LiteralScanner(literals_);
   built_ = !literals_.empty();
-  return Status::Ok();
 }
 
 void LogPrefilter::Scan(std::string_view log, LiteralHits* hits) const {

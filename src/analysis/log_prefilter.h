@@ -14,7 +14,6 @@
 #include "analysis/event.h"
 #include "analysis/literal_scanner.h"
 #include "analysis/pattern/pattern.h"
-#include "common/status.h"
 
 namespace vigil::analysis {
 
@@ -26,10 +25,18 @@ namespace vigil::analysis {
 std::optional<std::vector<std::string>> RequiredLiterals(PatternSyntax syntax,
                                                          std::string_view text);
 
+// A requirement of a LogPrefilter in the form its hot loops test. When all its literals share
+// one 64-bit word of LiteralHits::bits, `mask` marks them in word `word`; otherwise `mask`
+// is 0 and the literals of requirement `id` (-1 for none) are tested one by one.
+struct PrefilterTest {
+  int id = -1;
+  uint32_t word = 0;
+  uint64_t mask = 0;
+};
+
 // A literal prefilter for the decoders' and rules' patterns. Add() and Build() are not
 // thread-safe. After Build(), Scan(log, hits) and MayMatch(id, hits) may run on several
-// threads at once. The one-argument Scan() and MayMatch() keep the result in the prefilter
-// and serve one thread.
+// threads at once.
 class LogPrefilter {
  public:
   LogPrefilter() = default;
@@ -40,14 +47,12 @@ class LogPrefilter {
   // prefilter (it must then always be run). Call before Build().
   int Add(const Pattern& pattern);
 
-  // Returns true, with the word of LiteralHits::bits and the mask of the literals, when all
-  // the literals of requirement `id` share one word: MayMatch(id, hits) is then
-  // `!hits.filtering || (hits.bits[*word] & *mask) != 0`.
-  bool SingleWord(int id, uint32_t* word, uint64_t* mask) const;
+  // Returns the test of requirement `id` (-1 for none) for the MayMatch() below.
+  PrefilterTest TestFor(int id) const;
 
   // Prepares the scan for the registered literals. With no literal the prefilter stays
   // inactive and every MayMatch() is true.
-  Status Build();
+  void Build();
 
   // Scans `log` for every literal into `hits`, whose `scanned` becomes true.
   void Scan(std::string_view log, LiteralHits* hits) const;
@@ -63,9 +68,12 @@ class LogPrefilter {
     return false;
   }
 
-  // The same, with the hits kept in the prefilter. Not thread-safe.
-  void Scan(std::string_view log) { Scan(log, &hits_); }
-  bool MayMatch(int id) const { return MayMatch(id, hits_); }
+  // The same for a test from TestFor(), with one AND when its literals share a word.
+  bool MayMatch(const PrefilterTest& test, const LiteralHits& hits) const {
+    if (!hits.filtering) return true;
+    if (test.mask != 0) return (hits.bits[test.word] & test.mask) != 0;
+    return MayMatch(test.id, hits);
+  }
 
   size_t literal_count() const { return literals_.size(); }
   const std::vector<std::string>& literals() const { return literals_; }
@@ -75,7 +83,6 @@ class LogPrefilter {
   std::vector<std::string> literals_;
   std::unordered_map<std::string, uint32_t> literal_ids_;  // literal text to id
   std::vector<std::vector<uint32_t>> requirements_;        // literal ids, any of which suffices
-  LiteralHits hits_;                                       // of the one-argument Scan()
   LiteralScanner scanner_;
   bool built_ = false;
 };

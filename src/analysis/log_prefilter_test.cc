@@ -56,17 +56,18 @@ TEST(LogPrefilter, RejectsOnlyWhenLiteralsAreAbsent) {
   int loose_id = prefilter.Add(*loose);
   EXPECT_GE(failed_id, 0);
   EXPECT_EQ(loose_id, -1);
-  ASSERT_TRUE(prefilter.Build().ok());
+  prefilter.Build();
 
-  prefilter.Scan("FAILED password for root");
-  EXPECT_TRUE(prefilter.MayMatch(failed_id)) << "the scan is case-insensitive";
-  prefilter.Scan("Accepted password for root");
-  EXPECT_FALSE(prefilter.MayMatch(failed_id));
-  EXPECT_TRUE(prefilter.MayMatch(loose_id));
+  LiteralHits hits;
+  prefilter.Scan("FAILED password for root", &hits);
+  EXPECT_TRUE(prefilter.MayMatch(failed_id, hits)) << "the scan is case-insensitive";
+  prefilter.Scan("Accepted password for root", &hits);
+  EXPECT_FALSE(prefilter.MayMatch(failed_id, hits));
+  EXPECT_TRUE(prefilter.MayMatch(loose_id, hits));
   // A non-ASCII log turns the prefilter off: caseless PCRE2 folds some non-ASCII letters to
   // ASCII ones.
-  prefilter.Scan("Accepted \xC5\xBF password");
-  EXPECT_TRUE(prefilter.MayMatch(failed_id));
+  prefilter.Scan("Accepted \xC5\xBF password", &hits);
+  EXPECT_TRUE(prefilter.MayMatch(failed_id, hits));
 }
 
 }  // namespace

@@ -147,7 +147,7 @@ struct Rule {
   bool if_fts = false;
   CompiledRule compiled_rule = nullptr;
   // False when the rule has none of the conditions above from <action> on, so the engine
-  // can stop after <match> and <regex>. Set by the engine; true until then.
+  // can stop after <match> and <regex>. The engine sets it, and it is true until then.
   bool has_field_conditions = true;
   std::string compiled_rule_name;
   bool check_diff = false;
@@ -170,17 +170,11 @@ struct Rule {
   uint32_t check_if_ignored_fields = 0;  // IgnoreField bits of <check_if_ignored>
 
   std::vector<Rule*> children;  // sorted by sort_level, level 0 first
-  // A child with the prefilter test of its <match> and <regex>, which the engine fills in:
-  // each mask is the child's literals in one 64-bit word of LiteralHits::bits, or 0 with the
-  // requirement id (-1 for none) when the literals span several words.
+  // A child with the prefilter tests of its <match> and <regex>, which the engine fills in.
   struct ChildGate {
     Rule* rule = nullptr;
-    uint64_t match_mask = 0;
-    uint64_t regex_mask = 0;
-    uint32_t match_word = 0;
-    uint32_t regex_word = 0;
-    int match_requirement = -1;
-    int regex_requirement = -1;
+    PrefilterTest match;
+    PrefilterTest regex;
   };
   // The children an event can match, by the event's decoder id: those without <decoded_as>
   // and those whose <decoded_as> is that decoder, in `children` order. Built by the loader

@@ -6,8 +6,6 @@
 #include <optional>
 #include <sstream>
 
-#include "common/logging.h"
-
 namespace vigil::analysis {
 namespace {
 
@@ -135,11 +133,11 @@ RuleEngine::RuleEngine(RuleSet* rules, EngineOptions options, LogPrefilter* shar
   // Every condition that TestConditions() tests after <regex> must be listed here.
   for (const auto& rule : rules_->all()) {
     const Rule& r = *rule;
-    rule->has_field_conditions =
-        r.action || r.url || !r.dynamic_fields.empty() || !r.srcip.empty() || !r.dstip.empty() ||
-        r.srcport || r.dstport || r.compiled_rule != nullptr || r.user || r.srcgeoip ||
-        r.dstgeoip || r.maxsize > 0 || r.time || r.weekdays != 0 || r.extra_data || r.hostname ||
-        r.status;
+    rule->has_field_conditions = r.action || r.url || !r.dynamic_fields.empty() ||
+                                 !r.srcip.empty() || !r.dstip.empty() || r.srcport || r.dstport ||
+                                 r.compiled_rule != nullptr || r.user || r.srcgeoip || r.dstgeoip ||
+                                 r.maxsize > 0 || r.time || r.weekdays != 0 || r.extra_data ||
+                                 r.hostname || r.status;
   }
   for (const auto& rule : rules_->all()) {
     rule->match_prefilter = -1;
@@ -149,15 +147,8 @@ RuleEngine::RuleEngine(RuleSet* rules, EngineOptions options, LogPrefilter* shar
     if (rule->regex) rule->regex_prefilter = prefilter_->Add(*rule->regex);
   }
   auto fill = [&](Rule::ChildGate* gate) {
-    const Rule& child = *gate->rule;
-    gate->match_requirement = child.match_prefilter;
-    gate->regex_requirement = child.regex_prefilter;
-    if (!prefilter_->SingleWord(child.match_prefilter, &gate->match_word, &gate->match_mask)) {
-      gate->match_mask = 0;
-    }
-    if (!prefilter_->SingleWord(child.regex_prefilter, &gate->regex_word, &gate->regex_mask)) {
-      gate->regex_mask = 0;
-    }
+    gate->match = prefilter_->TestFor(gate->rule->match_prefilter);
+    gate->regex = prefilter_->TestFor(gate->rule->regex_prefilter);
   };
   for (const auto& rule : rules_->all()) {
     for (Rule::ChildGate& gate : rule->children_generic) fill(&gate);
@@ -166,11 +157,7 @@ RuleEngine::RuleEngine(RuleSet* rules, EngineOptions options, LogPrefilter* shar
     }
   }
   if (own_prefilter_ == nullptr) return;
-  Status built = own_prefilter_->Build();
-  if (!built.ok()) {
-    // The prefilter only saves work; unbuilt, it lets every pattern run.
-    GetLogger("analysis")->warn("{}; every rule pattern will be run", built.message());
-  }
+  own_prefilter_->Build();
 }
 
 RuleEngine::~RuleEngine() {
@@ -347,7 +334,7 @@ bool RuleEngine::CheckDiff(const Rule& rule, const Event& event) {
   for (char& c : host) {
     if (c == '/' || c == '\0') c = '_';
   }
-  if (host.empty() || host == "." || host == "..") host = "_";
+  if (host.empty() || host == "." || host == "..") host.assign(1, '_');
   std::filesystem::path dir =
       std::filesystem::path(options_.diff_dir) / host / std::to_string(rule.id);
   std::filesystem::path file = dir / "last-entry";
@@ -602,8 +589,8 @@ void RuleEngine::Store(const Rule& rule, const Event& event, int matched_level) 
     list->events.push_front(entry);
     ++stored->holders;
     int64_t oldest = event.time - list->max_age_seconds;
-    while (!list->events.empty() && (list->events.oldest().event->time < oldest ||
-                                     list->events.size() > kMaxListEvents)) {
+    while (!list->events.empty() &&
+           (list->events.oldest().event->time < oldest || list->events.size() > kMaxListEvents)) {
       PopOldest(list);
     }
   }

@@ -78,15 +78,7 @@ class RuleEngine {
   // Returns false when the prefilter shows that a child from a list chosen by the event's
   // decoder cannot match: QuickReject() without the <decoded_as> test the list already made.
   bool GatePasses(const Rule::ChildGate& gate) const {
-    const LiteralHits& hits = *hits_;
-    if (!hits.filtering) return true;
-    const uint64_t* bits = hits.bits.data();
-    if (gate.match_mask != 0 ? (bits[gate.match_word] & gate.match_mask) == 0
-                             : !prefilter_->MayMatch(gate.match_requirement, hits)) {
-      return false;
-    }
-    return gate.regex_mask != 0 ? (bits[gate.regex_word] & gate.regex_mask) != 0
-                                : prefilter_->MayMatch(gate.regex_requirement, hits);
+    return prefilter_->MayMatch(gate.match, *hits_) && prefilter_->MayMatch(gate.regex, *hits_);
   }
   // Tests the conditions that need no state; on failure sets *why when it is not null.
   bool TestConditions(const Rule& rule, const Event& event, std::string* why) const;

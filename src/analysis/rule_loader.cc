@@ -254,11 +254,13 @@ class RuleLoader {
       if (child->decoded_as >= 0) rule->children_by_decoder.try_emplace(child->decoded_as);
     }
     for (Rule* child : rule->children) {
+      // The engine fills in the prefilter tests.
+      Rule::ChildGate gate{.rule = child, .match = {}, .regex = {}};
       if (child->decoded_as < 0) {
-        rule->children_generic.push_back({.rule = child});
-        for (auto& [id, list] : rule->children_by_decoder) list.push_back({.rule = child});
+        rule->children_generic.push_back(gate);
+        for (auto& [id, list] : rule->children_by_decoder) list.push_back(gate);
       } else {
-        rule->children_by_decoder[child->decoded_as].push_back({.rule = child});
+        rule->children_by_decoder[child->decoded_as].push_back(gate);
       }
     }
   }
