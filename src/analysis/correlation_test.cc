@@ -294,14 +294,13 @@ TEST_F(CorrelationTest, IndexedSearchesDecideAsFullWalks) {
   }
   for (int id : {102, 103, 104, 202}) {
     EXPECT_GT(fired[id], 5) << "rule " << id << " should fire often in the script";
-
   }
 }
 
 // Two if_matched_group rules over one group keep an event in two lists at once: 110 for 10
 // seconds, 111 for 100. An event that leaves the short list must stay as it was in the long
 // one.
-TEST_F(AnalyzerFixture, EventLeavingOneListStaysInTheOther) {
+TEST_F(AnalyzerFixture, EventStaysInTheLongerList) {
   ASSERT_EQ(Load(kDecoders, kFailureRules + R"(
 <group name="sshd,">
   <rule id="110" level="8" frequency="5" timeframe="10">
@@ -316,8 +315,8 @@ TEST_F(AnalyzerFixture, EventLeavingOneListStaysInTheOther) {
   const std::string b = "203.0.113.8";
   // Each failure comes 20 s after the last, so storing it drops the previous ones from 110's
   // list while 111's list keeps them.
-  const std::vector<std::pair<std::string, std::string>> script = {
-      {"u1", a}, {"u2", b}, {"u3", a}, {"u4", b}, {"u5", a}, {"u6", a}};
+  const std::vector<std::pair<std::string, std::string>> script = {{"u1", a}, {"u2", b}, {"u3", a},
+                                                                   {"u4", b}, {"u5", a}, {"u6", a}};
   RuleMatch match;
   for (size_t i = 0; i < script.size(); ++i) {
     clock_.Advance(std::chrono::seconds(20));

@@ -442,34 +442,31 @@ const std::vector<const Decoder*>& DecoderSet::RootsFor(std::string_view program
   // this many bytes each, about 1 MiB per thread. A longer name is tested without the cache.
   constexpr size_t kMaxProgramNames = 4096;
   constexpr size_t kMaxCachedNameBytes = 256;
-  struct Hash {
-    using is_transparent = void;
-    size_t operator()(std::string_view text) const { return std::hash<std::string_view>{}(text); }
-  };
   struct Cache {
     uint64_t serial = 0;
-    std::unordered_map<std::string, std::vector<const Decoder*>, Hash, std::equal_to<>> roots;
+    std::unordered_map<std::string, std::vector<const Decoder*>, TransparentStringHash,
+                       std::equal_to<>>
+        roots;
   };
   thread_local Cache cache;
-  if (program_name.size() > kMaxCachedNameBytes) {
-    thread_local std::vector<const Decoder*> uncached;
-    uncached.clear();
+  thread_local std::vector<const Decoder*> uncached;
+
+  auto matching = [&](std::vector<const Decoder*>* roots) -> std::vector<const Decoder*>& {
+    roots->clear();
     for (const Decoder* root : with_program_) {
-      if (root->program_name->Search(program_name)) uncached.push_back(root);
+      if (root->program_name->Search(program_name)) roots->push_back(root);
     }
-    return uncached;
-  }
+    return *roots;
+  };
+  if (program_name.size() > kMaxCachedNameBytes) return matching(&uncached);
+
   if (cache.serial != serial_) {
     cache.roots.clear();
     cache.serial = serial_;
   }
   if (auto it = cache.roots.find(program_name); it != cache.roots.end()) return it->second;
   if (cache.roots.size() >= kMaxProgramNames) cache.roots.clear();
-  std::vector<const Decoder*> roots;
-  for (const Decoder* root : with_program_) {
-    if (root->program_name->Search(program_name)) roots.push_back(root);
-  }
-  return cache.roots.emplace(std::string(program_name), std::move(roots)).first->second;
+  return matching(&cache.roots[std::string(program_name)]);
 }
 
 void DecoderSet::Decode(Event* event) const {

@@ -80,9 +80,9 @@ TEST_F(DecoderTest, ProgramNameDecodersOnlyForEventsWithProgram) {
   EXPECT_EQ(event_.decoder, nullptr);
 }
 
-// The roots matching a program name are kept per name; names over 256 bytes are tested
-// without that cache, and each name must get its own answer either way.
-TEST_F(DecoderTest, ProgramNamesOfAnyLengthPickTheirRoots) {
+// The roots matching a program name are kept per name, and names over 256 bytes are tested
+// without that cache. Either way each name must get its own roots.
+TEST_F(DecoderTest, LongProgramNamesPickTheirRoots) {
   ASSERT_EQ(Load(kDecoders, kTemplateRules), "");
   const std::string long_sshd = "sshd" + std::string(300, 'x');
   const std::string long_other = "app" + std::string(300, 'x');
@@ -93,7 +93,9 @@ TEST_F(DecoderTest, ProgramNamesOfAnyLengthPickTheirRoots) {
       Feed("Dec  1 10:00:00 web1 " + program + ": Invalid user admin from 203.0.113.9");
       bool sshd = program.rfind("sshd", 0) == 0;
       ASSERT_EQ(event_.decoder != nullptr, sshd);
-      if (sshd) EXPECT_EQ(event_.Get(Field::kSrcUser), "admin");
+      if (sshd) {
+        EXPECT_EQ(event_.Get(Field::kSrcUser), "admin");
+      }
     }
   }
 }

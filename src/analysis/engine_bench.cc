@@ -156,10 +156,14 @@ void RunHyperscan(benchmark::State& state) {
   hs_scratch_t* scratch = nullptr;
   if (hs_compile_lit_multi(texts.data(), flags.data(), ids.data(), lengths.data(),
                            static_cast<unsigned>(literals.size()), HS_MODE_BLOCK, nullptr,
-                           &database, &error) != HS_SUCCESS ||
-      hs_alloc_scratch(database, &scratch) != HS_SUCCESS) {
-    state.SkipWithError("Hyperscan failed to compile the literals");
+                           &database, &error) != HS_SUCCESS) {
+    std::string message = error != nullptr ? error->message : "unknown error";
+    state.SkipWithError(("Hyperscan failed to compile the literals: " + message).c_str());
     hs_free_compile_error(error);
+    return;
+  }
+  if (hs_alloc_scratch(database, &scratch) != HS_SUCCESS) {
+    state.SkipWithError("Hyperscan failed to allocate scratch space for the literals");
     hs_free_database(database);
     return;
   }

@@ -39,8 +39,8 @@ uint64_t Load32(const char* data) {
   return word;
 }
 
-// Hashes eight bytes at a time, the last eight overlapping the ones before: the keys are
-// short (addresses and user names), where std::hash costs more than the lookup itself.
+// Hashes eight bytes at a time, the last eight overlapping the ones before, because the keys
+// are short (addresses and user names).
 size_t HashKey(uint64_t seed, std::string_view key) {
   const char* data = key.data();
   size_t size = key.size();

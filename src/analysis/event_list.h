@@ -33,8 +33,8 @@ struct StoredEvent {
   Category category = Category::kSyslog;
   bool has_srcip = false, has_srcport = false, has_dstport = false, has_dstuser = false;
   bool has_id = false, has_url = false;
-  // Level of the correlation rule this event last helped fire; it stops later searches by
-  // rules at or below that level, so a rule does not fire again on the same events.
+  // Level of the correlation rule this event last helped fire. Later searches by rules at or
+  // below that level stop at this event, so a rule does not fire again on the same events.
   int matched = 0;
   // The lists this event was stored in: `own_list`, or the group lists of the rule that
   // alerted. Either outlives the event.
@@ -113,8 +113,7 @@ class KeyIndex {
   uint64_t Find(std::string_view key, const PositionRing<ListEntry>& events) const;
   // Records `position` (not 0) as the newest for `key` and returns the position it replaces,
   // or 0. The event at `position` may join `events` after the call.
-  uint64_t Exchange(std::string_view key, uint64_t position,
-                    const PositionRing<ListEntry>& events);
+  uint64_t Exchange(std::string_view key, uint64_t position, const PositionRing<ListEntry>& events);
   // Forgets `key` when its newest event is the one at `position`. Call this before that event
   // leaves `events`.
   void EraseIf(std::string_view key, uint64_t position, const PositionRing<ListEntry>& events);
@@ -144,9 +143,9 @@ struct EventList {
   using Entry = ListEntry;
   PositionRing<Entry> events;
   int max_age_seconds = 0;  // the maximum timeframe of the rules that search this list
-  // An index holds the position of the newest event of each key (a source address or a
-  // user). The events of a key chain from there through Entry::older_*; a position that has
-  // left the list ends the chain. A key leaves the index with its newest event.
+  // An index maps each key (a source address or a user) to the position of its newest event.
+  // The older events of a key chain from there through Entry::older_*, and a position that
+  // has left the list ends the chain. A key leaves the index with its newest event.
   //
   // Set when a rule with same_source_ip searches this list: `by_srcip` then indexes the
   // events by source address, so the search skips other addresses.

@@ -54,8 +54,7 @@ TEST(KeyIndex, AgreesWithAMapUnderRandomChanges) {
       if (step % 7 == 3) event.srcip += "-an-address-longer-than-the-short-string-buffer";
       auto it = newest.find(event.srcip);
       uint64_t position = events.end();
-      EXPECT_EQ(index.Exchange(event.srcip, position, events),
-                it != newest.end() ? it->second : 0u)
+      EXPECT_EQ(index.Exchange(event.srcip, position, events), it != newest.end() ? it->second : 0u)
           << event.srcip;
       events.push_front(ListEntry{&event});
       newest[event.srcip] = position;

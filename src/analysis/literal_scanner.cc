@@ -55,6 +55,22 @@ void LowerInto(std::string_view text, char* out) {
   }
 }
 
+// Returns this thread's copy of `text` with ASCII letters lowercased and eight zero bytes
+// after it, so that every window can load eight bytes. The copy is valid until the thread's
+// next call.
+const unsigned char* LoweredCopy(std::string_view text) {
+  thread_local std::string lowered;
+  // A copy of a very long line is not kept for the next one.
+  constexpr size_t kKeptCopyBytes = 64 * 1024;
+  if (lowered.capacity() > kKeptCopyBytes && text.size() + 8 <= kKeptCopyBytes) {
+    std::string().swap(lowered);
+  }
+  lowered.resize(text.size() + 8);
+  LowerInto(text, lowered.data());
+  std::memset(lowered.data() + text.size(), 0, 8);
+  return reinterpret_cast<const unsigned char*>(lowered.data());
+}
+
 bool IsLowerAscii(std::string_view literal) {
   return std::all_of(literal.begin(), literal.end(), [](char c) {
     auto byte = static_cast<unsigned char>(c);
@@ -206,17 +222,8 @@ inline void LiteralScanner::VerifyAt(const Entry& entry, const unsigned char* te
 void LiteralScanner::Scan(std::string_view text, uint64_t* bits) const {
   if (entries_.empty() || text.size() < kMinLiteralBytes) return;
   size_t size = text.size();
-  // Eight zero bytes after the text let every window load eight bytes.
-  thread_local std::string lowered;
-  // A copy of a very long line is not kept for the next one.
-  constexpr size_t kKeptCopyBytes = 64 * 1024;
-  if (lowered.capacity() > kKeptCopyBytes && size + 8 <= kKeptCopyBytes) {
-    std::string().swap(lowered);
-  }
-  lowered.resize(size + 8);
-  LowerInto(text, lowered.data());
-  std::memset(lowered.data() + size, 0, 8);
-  const auto* bytes = reinterpret_cast<const unsigned char*>(lowered.data());
+  const unsigned char* bytes = LoweredCopy(text);
+
   const uint64_t* window_filter = window_filter_.data();
   const uint64_t* long_filter = long_filter_.data();
   for (size_t i = 0; i + 4 <= size; ++i) {
@@ -233,7 +240,9 @@ void LiteralScanner::Scan(std::string_view text, uint64_t* bits) const {
       }
     }
   }
-  // The last three bytes are no window's start, so three-byte literals are tested there.
+
+  // No four-byte window starts in the last three bytes, so three-byte literals are compared
+  // with them here.
   uint32_t last = Load32(bytes + size - 3) & 0xFFFFFF;
   for (const Entry& entry : short_entries_) {
     if ((Load32(literal_text_.data() + entry.text_offset) & 0xFFFFFF) == last) {

@@ -11,12 +11,12 @@
 //
 // With the 1,017 literals of OSSEC's stock rules and decoders it reports the same literals as
 // Hyperscan in a little less time per log line (engine_bench's BM_LiteralScan* and
-// BM_Hyperscan*), and it needs no compile step, where Hyperscan's took about 130 million
+// BM_Hyperscan*). It also needs no compile step, where Hyperscan's took about 130 million
 // instructions, half of the start-up of `vigil analyze`.
 //
 // NOTE: a long line made mostly of the literals themselves (crafted input) makes most windows
 // candidates. On 8 to 60 KB lines of stock rule fragments the whole analysis took 20 to 40 %
-// longer than with Hyperscan; real logs, 5 KB ModSecurity JSON lines included, run faster.
+// longer than with Hyperscan. Real logs, 5 KB ModSecurity JSON lines included, run faster.
 #pragma once
 
 #include <cstdint>

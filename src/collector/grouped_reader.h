@@ -11,6 +11,7 @@
 
 #include "collector/line_reader.h"
 #include "collector/regex.h"
+#include "common/text.h"
 
 namespace vigil::collector {
 
@@ -96,19 +97,15 @@ class GroupedReader final : public LineBasedReader {
   };
   using GroupList = std::list<Group>;
 
-  // Heterogeneous lookup, so finding a key allocates nothing.
-  struct KeyHash {
-    using is_transparent = void;
-    size_t operator()(std::string_view key) const { return std::hash<std::string_view>{}(key); }
-  };
-
   void EmitGroup(GroupList::iterator group, const RecordCallback& emit);
   std::chrono::steady_clock::time_point Deadline(const Group& group) const;
 
   std::unique_ptr<KeyExtractor> keys_;
   GroupedOptions grouped_;
   GroupList groups_;  // in order of their first line
-  std::unordered_map<std::string, GroupList::iterator, KeyHash, std::equal_to<>> index_;
+  // Heterogeneous lookup, so finding a key allocates nothing.
+  std::unordered_map<std::string, GroupList::iterator, TransparentStringHash, std::equal_to<>>
+      index_;
   std::string key_;  // scratch for the current line's key
 };
 

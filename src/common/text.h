@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -32,6 +33,13 @@ std::string_view Trim(std::string_view text);
 
 // Splits at every `separator` and trims the parts; empty parts are dropped.
 std::vector<std::string> SplitList(std::string_view text, std::string_view separators);
+
+// A hash for unordered containers keyed by std::string that also finds a std::string_view
+// key without building a string (with std::equal_to<> as the key equality).
+struct TransparentStringHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view text) const { return std::hash<std::string_view>{}(text); }
+};
 
 // ASCII lower-case copy.
 std::string ToLower(std::string_view text);

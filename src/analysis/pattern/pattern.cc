@@ -116,9 +116,9 @@ struct Pattern::Impl {
   uint32_t min_length = 0;
   pcre2_code* code = nullptr;
   uint32_t capture_count = 0;
-  // Whether code has JIT code. The JIT compile waits for the first search: a ruleset's
-  // patterns mostly never run on a given log, and compiling them all took about a third of
-  // the start-up with OSSEC's stock rules. With JIT code, searches call pcre2_jit_match
+  // Whether code has JIT code. The JIT compile waits for the first search, because most of a
+  // ruleset's patterns never run on a given log, and compiling them all took more than a
+  // quarter of the start-up with OSSEC's stock rules. With JIT code, searches call pcre2_jit_match
   // directly, which skips pcre2_match's option checks and dispatch (the subject's UTF-8 is
   // never checked either way, because of PCRE2_MATCH_INVALID_UTF).
   enum JitState : uint8_t { kJitPending, kJitted, kNoJit };
@@ -134,7 +134,7 @@ struct Pattern::Impl {
   // Sets first_bytes and min_length from PCRE2's analysis of code.
   void SetStartFilter();
 
-  // Compiles the JIT code unless another thread did; returns the new state. Searches on
+  // Compiles the JIT code unless another thread did, and returns the new state. Searches on
   // other threads wait until it is done, because PCRE2 must not match with code that is
   // being JIT-compiled.
   uint8_t CompileJit() const;
@@ -273,7 +273,7 @@ void Pattern::Impl::SetStartFilter() {
   pcre2_pattern_info(code, PCRE2_INFO_FIRSTCODETYPE, &first_type);
   if (first_type == 1 && pcre2_pattern_info(code, PCRE2_INFO_FIRSTCODEUNIT, &first_unit) == 0 &&
       first_unit < 0x80) {
-    // The unit may stand for both cases of a letter; both are allowed.
+    // The unit may stand for both cases of a letter, so both are allowed.
     first_bytes.assign(4, 0);
     for (uint32_t unit : {first_unit, first_unit ^ 0x20u}) {
       bool letter = (unit | 0x20u) >= 'a' && (unit | 0x20u) <= 'z';
