@@ -76,20 +76,18 @@ class RenderedMember {
 
   // Appends the member for `value`, which must not be the member that opens an object.
   void Append(std::string_view value, JsonWriter* json) {
-    if (!rendered_ || value != value_) {
+    // The text is empty only before the first call, because it starts with a comma.
+    if (text_.empty() || value != value_) {
       value_.assign(value);
-      text_.clear();
-      text_.push_back(',');
+      text_.assign(1, ',');
       JsonWriter member(&text_);
       member.Member(name_, value);
-      rendered_ = true;
     }
     json->Raw(text_);
   }
 
  private:
   std::string_view name_;
-  bool rendered_ = false;
   std::string value_;
   std::string text_;
 };
