@@ -41,7 +41,7 @@ TEST(JsonWriter, ContinuesAfterRawText) {
 }
 
 TEST(JsonWriter, MembersShortLongEscapedAndEmpty) {
-  // Short members without escapes take the one-append path; the others take the general one.
+  // Short members without escapes take the one-append path, and the others the general one.
   std::string long_value(300, 'v');
   std::string out;
   JsonWriter json(&out);

@@ -58,7 +58,7 @@ bool IsCleanUtf8(std::string_view text) {
     }
     if (i >= n) break;
     if (n - i < 8 && n >= 8) {
-      // The last eight bytes cover the short tail; plain ASCII there ends the test.
+      // The last eight bytes cover the short tail, so plain ASCII there ends the test.
       uint64_t word;
       __builtin_memcpy(&word, p + n - 8, 8);
       if (IsPlainAsciiWord(word)) break;
