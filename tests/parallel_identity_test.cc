@@ -71,6 +71,15 @@ std::vector<std::string> GeneratedLines(size_t count) {
   return lines;
 }
 
+// Returns the lines of `parts`, one part after another.
+std::vector<std::string> Concatenate(std::initializer_list<std::vector<std::string>> parts) {
+  std::vector<std::string> lines;
+  for (const std::vector<std::string>& part : parts) {
+    lines.insert(lines.end(), part.begin(), part.end());
+  }
+  return lines;
+}
+
 // Returns the offset of the first byte where `a` and `b` differ.
 size_t FirstDifference(const std::string& a, const std::string& b) {
   return static_cast<size_t>(std::mismatch(a.begin(), a.end(), b.begin(), b.end()).first -
@@ -82,6 +91,16 @@ struct Output {
   std::string alerts_json;
   uint64_t alerts = 0;
 };
+
+// Expects `actual` to have the alert count and the alert files of `expected`.
+void ExpectEqualOutputs(const Output& expected, const Output& actual) {
+  EXPECT_EQ(actual.alerts, expected.alerts);
+  EXPECT_TRUE(actual.alerts_log == expected.alerts_log)
+      << "alerts.log differs at byte " << FirstDifference(expected.alerts_log, actual.alerts_log);
+  EXPECT_TRUE(actual.alerts_json == expected.alerts_json)
+      << "alerts.json differs at byte "
+      << FirstDifference(expected.alerts_json, actual.alerts_json);
+}
 
 // Analyses `lines` with `threads` decoding threads and returns what the alert files contain.
 Output Analyze(const config::Config& config, const std::vector<std::string>& lines, int threads,
@@ -137,15 +156,9 @@ class ParallelIdentityTest : public testing::Test {
     Output single = Analyze(config, lines, 1, dir_ / "1");
     ASSERT_GT(single.alerts, 0u) << "the input should raise alerts";
     for (int threads : {2, 4}) {
-      SCOPED_TRACE(testing::Message() << threads << " threads");
+      SCOPED_TRACE(testing::Message() << threads << " threads against one");
       Output parallel = Analyze(config, lines, threads, dir_ / std::to_string(threads));
-      EXPECT_EQ(parallel.alerts, single.alerts);
-      EXPECT_TRUE(parallel.alerts_log == single.alerts_log)
-          << "alerts.log differs from one thread's at byte "
-          << FirstDifference(single.alerts_log, parallel.alerts_log);
-      EXPECT_TRUE(parallel.alerts_json == single.alerts_json)
-          << "alerts.json differs from one thread's at byte "
-          << FirstDifference(single.alerts_json, parallel.alerts_json);
+      ExpectEqualOutputs(single, parallel);
     }
   }
 
@@ -160,11 +173,7 @@ class ParallelIdentityTest : public testing::Test {
     Output without = Analyze(config, lines, 1, dir_ / "plain", plain);
     Output with = Analyze(config, lines, 1, dir_ / "shortcuts");
     ASSERT_GT(without.alerts, 0u) << "the input should raise alerts";
-    EXPECT_EQ(with.alerts, without.alerts);
-    EXPECT_TRUE(with.alerts_log == without.alerts_log)
-        << "alerts.log differs at byte " << FirstDifference(without.alerts_log, with.alerts_log);
-    EXPECT_TRUE(with.alerts_json == without.alerts_json)
-        << "alerts.json differs at byte " << FirstDifference(without.alerts_json, with.alerts_json);
+    ExpectEqualOutputs(without, with);
   }
 
   std::filesystem::path dir_;
@@ -173,11 +182,9 @@ class ParallelIdentityTest : public testing::Test {
 TEST_F(ParallelIdentityTest, ShortcutsKeepBundledOutput) {
   Expected<config::Config> config = config::LoadBundledConfig();
   ASSERT_TRUE(config.ok()) << config.status().message();
-  std::vector<std::string> lines = GoldenLines();
-  std::vector<std::string> sshd = GeneratedLines<bench::SshdLogGenerator>(20000);
-  std::vector<std::string> mixed = GeneratedLines<bench::MixedLogGenerator>(5000);
-  lines.insert(lines.end(), sshd.begin(), sshd.end());
-  lines.insert(lines.end(), mixed.begin(), mixed.end());
+  std::vector<std::string> lines =
+      Concatenate({GoldenLines(), GeneratedLines<bench::SshdLogGenerator>(20000),
+                   GeneratedLines<bench::MixedLogGenerator>(5000)});
   // A line with non-ASCII text, which the prefilter leaves to the patterns.
   lines.push_back(
       "Dec  1 10:00:00 web1 sshd[12]: Failed password for \xc3\xa9t\xc3\xa9 from "
@@ -192,11 +199,9 @@ TEST_F(ParallelIdentityTest, ShortcutsKeepStockOutput) {
   }
   Expected<config::Config> config = config::LoadConfig(kStockConfig);
   ASSERT_TRUE(config.ok()) << config.status().message();
-  std::vector<std::string> lines = GoldenLines();
-  std::vector<std::string> sshd = GeneratedLines<bench::SshdLogGenerator>(10000);
-  std::vector<std::string> mixed = GeneratedLines<bench::MixedLogGenerator>(10000);
-  lines.insert(lines.end(), sshd.begin(), sshd.end());
-  lines.insert(lines.end(), mixed.begin(), mixed.end());
+  std::vector<std::string> lines =
+      Concatenate({GoldenLines(), GeneratedLines<bench::SshdLogGenerator>(10000),
+                   GeneratedLines<bench::MixedLogGenerator>(10000)});
   ExpectShortcutsKeepOutput(*config, lines);
 }
 
@@ -211,9 +216,8 @@ TEST_F(ParallelIdentityTest, BundledRulesOnGoldenLines) {
 TEST_F(ParallelIdentityTest, BundledRulesOnGeneratedLogs) {
   Expected<config::Config> config = config::LoadBundledConfig();
   ASSERT_TRUE(config.ok()) << config.status().message();
-  std::vector<std::string> lines = GeneratedLines<bench::SshdLogGenerator>(5000);
-  std::vector<std::string> mixed = GeneratedLines<bench::MixedLogGenerator>(5000);
-  lines.insert(lines.end(), mixed.begin(), mixed.end());
+  std::vector<std::string> lines = Concatenate({GeneratedLines<bench::SshdLogGenerator>(5000),
+                                                GeneratedLines<bench::MixedLogGenerator>(5000)});
   ExpectSameOutput(*config, lines);
 }
 
@@ -223,11 +227,9 @@ TEST_F(ParallelIdentityTest, StockRulesOnGeneratedLogs) {
   }
   Expected<config::Config> config = config::LoadConfig(kStockConfig);
   ASSERT_TRUE(config.ok()) << config.status().message();
-  std::vector<std::string> lines = GeneratedLines<bench::MixedLogGenerator>(5000);
-  std::vector<std::string> sshd = GeneratedLines<bench::SshdLogGenerator>(5000);
-  lines.insert(lines.end(), sshd.begin(), sshd.end());
-  std::vector<std::string> golden = GoldenLines();
-  lines.insert(lines.end(), golden.begin(), golden.end());
+  std::vector<std::string> lines =
+      Concatenate({GeneratedLines<bench::MixedLogGenerator>(5000),
+                   GeneratedLines<bench::SshdLogGenerator>(5000), GoldenLines()});
   ExpectSameOutput(*config, lines);
 }
 

@@ -67,29 +67,28 @@ std::string_view AlertTimeText(int64_t epoch_seconds) {
   return std::string_view(cached_text, cached_length);
 }
 
-// The JSON text `,"name":"value"` of the last value one member had on this thread. Alerts in a
-// row mostly share their time, decoder, location and program, so their members are rendered
-// once and copied after that.
+// Cache of one member's JSON text `,"name":"value"` for the last value it had on this thread.
+// Alerts in a row mostly share their time, decoder, location and program, so their members
+// are rendered once and copied after that.
 class RenderedMember {
  public:
   explicit RenderedMember(std::string_view name) : name_(name) {}
 
-  // Appends the member for `value`, which must not be the member that opens an object.
+  // Appends the member with `value` to `json`. The text starts with a comma, so it must not be
+  // the first member of an object.
   void Append(std::string_view value, JsonWriter* json) {
-    if (!rendered_ || value != value_) {
+    // The text is empty only before the first call, because it starts with a comma.
+    if (text_.empty() || value != value_) {
       value_.assign(value);
-      text_.clear();
-      text_.push_back(',');
+      text_.assign(1, ',');
       JsonWriter member(&text_);
       member.Member(name_, value);
-      rendered_ = true;
     }
     json->Raw(text_);
   }
 
  private:
   std::string_view name_;
-  bool rendered_ = false;
   std::string value_;
   std::string text_;
 };

@@ -75,8 +75,8 @@ TEST_F(AlertFormatTest, JsonCarriesRuleAndFields) {
   EXPECT_EQ(json["id"], "1796398180.1");
 }
 
-// Members that repeat from one alert to the next are rendered once per value: a change of
-// host, location, program or time must show in the next alert all the same.
+// Members that repeat from one alert to the next are rendered once per value, so a change of
+// host, location or time must still show in the next alert.
 TEST_F(AlertFormatTest, JsonFollowsChangingRepeatedMembers) {
   struct Case {
     const char* location;

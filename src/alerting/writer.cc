@@ -14,16 +14,15 @@ Expected<FILE*> OpenAppend(const std::string& path, std::unique_ptr<char[]>* buf
   if (file == nullptr) {
     return Status::IoError(path + ": cannot open for writing: " + std::strerror(errno));
   }
-  // A buffer larger than stdio's default of one block saves write calls in bursts (one
-  // write(2) per 4 KiB before). When setvbuf fails, stdio keeps its default buffer, so the
-  // result needs no check.
+  // A buffer larger than stdio's default of one block (usually 4 KiB) saves write calls in
+  // bursts. When setvbuf fails, stdio keeps its default buffer, so the result needs no check.
   *buffer = std::make_unique_for_overwrite<char[]>(AlertFileWriter::kBufferBytes);
   std::setvbuf(file, buffer->get(), _IOFBF, AlertFileWriter::kBufferBytes);
   return file;
 }
 
 // The writer is not shared between threads, so the stream needs no lock. `name` is the file's
-// name in `dir`; the path is only built for an error.
+// name in `dir`, joined to it only for an error message.
 Status WriteAll(FILE* file, const std::string& text, const std::string& dir, const char* name) {
   if (fwrite_unlocked(text.data(), 1, text.size(), file) != text.size()) {
     return Status::IoError(dir + "/" + name + ": write failed: " + std::strerror(errno));

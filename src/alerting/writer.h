@@ -46,8 +46,9 @@ class AlertFileWriter {
   FILE* json_ = nullptr;
   FILE* archives_ = nullptr;
   FILE* archives_json_ = nullptr;
-  // The files' stdio buffers of kBufferBytes each. glibc ignores the size given to setvbuf
-  // without a buffer, so the writer supplies them; they must outlive the streams.
+  // Stdio buffers of kBufferBytes for log_, json_, archives_ and archives_json_, in that order.
+  // glibc ignores setvbuf's size without a buffer, so the writer supplies them. They must
+  // outlive the streams.
   std::unique_ptr<char[]> buffers_[4];
   long log_offset_ = 0;
   // Reused for every alert, so formatting allocates nothing once they have grown.

@@ -48,7 +48,8 @@ class AlertSink {
     if (files_ != nullptr) return files_->WriteAlert(match, event);
     if (!match.rule->log_alert) return Status::Ok();
     // Alert ids are `<time>.<offset of the alert in alerts.log>`, as OSSEC's are, so that
-    // stdout gives the ids that --output into a new folder would.
+    // stdout gives the ids that --output into a new folder would. JSON output therefore
+    // renders the alerts.log text too, only for its size.
     alert_.id.clear();
     alerting::AppendAlertId(event.time, log_offset_, &alert_.id);
     alert_.rule = match.rule;
@@ -79,7 +80,7 @@ class AlertSink {
  private:
   bool json_;
   std::unique_ptr<alerting::AlertFileWriter> files_;
-  uint64_t log_offset_ = 0;  // size of the alerts.log text of the alerts so far
+  uint64_t log_offset_ = 0;  // bytes of alerts.log text of the alerts written so far
   // Reused for every alert written to stdout.
   alerting::Alert alert_;
   std::string text_;
@@ -242,9 +243,9 @@ int Run(const AnalyzeOptions& options) {
     files = std::move(*opened);
   }
   if (files == nullptr && ::isatty(STDOUT_FILENO) != 1) {
-    // Alerts go to a file or a pipe: a large buffer saves write calls (stdio's default is one
-    // 4 KiB block). glibc ignores setvbuf's size without a buffer, so one is given; it must
-    // stay valid until exit, when stdio flushes stdout.
+    // Alerts go to a file or a pipe, where a large buffer saves write calls (stdio's default is
+    // one block, usually 4 KiB). glibc ignores setvbuf's size without a buffer, so one is
+    // given. It must stay valid until exit, when stdio flushes stdout.
     static char stdout_buffer[alerting::AlertFileWriter::kBufferBytes];
     std::setvbuf(stdout, stdout_buffer, _IOFBF, sizeof stdout_buffer);
   }
@@ -267,7 +268,7 @@ int Run(const AnalyzeOptions& options) {
     if (!written.ok() && write_status.ok()) write_status = written;
   };
   analysis::ParallelAnalyzer parallel(&analyzer, options.threads, on_event);
-  // A reader's records are valid UTF-8 without NUL bytes: it escapes anything else.
+  // A reader's records are valid UTF-8 without NUL bytes, because it escapes anything else.
   auto on_record = [&](collector::Record&& record) {
     parallel.Add(record.location, record.text, /*text_is_clean=*/true);
   };
@@ -284,9 +285,9 @@ int Run(const AnalyzeOptions& options) {
     std::fputs(text.c_str(), stderr);
   }
   // The process exits after this command, and freeing the correlation state (one allocation
-  // per stored event, up to 16,384 per list) took about 4 % of a run over 50,000 sshd lines.
-  // The analyzer is left to the exit instead; a static pointer keeps it reachable, so leak
-  // checkers do not report it.
+  // per stored event, up to 16,384 per list) took an estimated 4 % of a run over 50,000 sshd
+  // lines. The analyzer is left to the exit instead. A static pointer keeps it reachable, so
+  // leak checkers do not report it.
   [[maybe_unused]] static analysis::Analyzer* left_to_exit = nullptr;
   left_to_exit = created->release();
   if (!write_status.ok()) {

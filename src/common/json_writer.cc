@@ -62,8 +62,8 @@ void JsonWriter::Member(std::string_view name, std::string_view value) {
   // Most members are short and need no escape: they are put together on the stack and
   // appended in one piece, which costs less than the six appends of the general path.
   char buffer[256];
-  size_t length = 1 + name.size() + 3 + value.size() + 1;  // ,"name":"value"
-  if (length <= sizeof buffer && !after_key_ && !HasEscape(name) && !HasEscape(value)) {
+  size_t max_length = name.size() + value.size() + 6;  // ,"name":"value"
+  if (max_length <= sizeof buffer && !after_key_ && !HasEscape(name) && !HasEscape(value)) {
     char* p = buffer;
     if (!first_) *p++ = ',';
     *p++ = '"';

@@ -40,7 +40,7 @@ class JsonWriter {
   void Int(int64_t value);
   void UInt(uint64_t value);
 
-  // Writes `"name":"value"` (with its comma).
+  // Writes `"name":"value"`, after a comma unless the member opens the object.
   void Member(std::string_view name, std::string_view value);
   void MemberInt(std::string_view name, int64_t value) {
     Key(name);

@@ -41,7 +41,7 @@ TEST(JsonWriter, ContinuesAfterRawText) {
 }
 
 TEST(JsonWriter, MembersShortLongEscapedAndEmpty) {
-  // Short members without escapes take the one-append path; the others take the general one.
+  // Short members without escapes take the one-append path, and the others the general one.
   std::string long_value(300, 'v');
   std::string out;
   JsonWriter json(&out);
@@ -63,6 +63,21 @@ TEST(JsonWriter, MembersShortLongEscapedAndEmpty) {
   EXPECT_EQ(parsed["quote\"d"], "tab\there");
   EXPECT_EQ(parsed["long"], long_value);
   EXPECT_EQ(parsed[""], "");
+}
+
+TEST(JsonWriter, MembersAroundStackBufferSize) {
+  // Members of up to 256 bytes with their comma are put together in a 256-byte stack buffer.
+  for (size_t length = 240; length < 260; ++length) {
+    std::string value(length, 'v');
+    std::string out;
+    JsonWriter json(&out);
+    json.BeginObject();
+    json.Member("a", "1");
+    json.Member("k", value);
+    json.EndObject();
+    SCOPED_TRACE(testing::Message() << "value of " << length << " bytes");
+    EXPECT_EQ(out, "{\"a\":\"1\",\"k\":\"" + value + "\"}");
+  }
 }
 
 TEST(JsonWriter, EscapesControlCharactersQuotesAndBackslashes) {

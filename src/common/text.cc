@@ -34,6 +34,14 @@ size_t ValidSequenceLength(const unsigned char* p, size_t remaining) {
   return length;
 }
 
+// True when none of the eight bytes in `word` is NUL or has its high bit set.
+bool IsPlainAsciiWord(uint64_t word) {
+  constexpr uint64_t kHigh = 0x8080808080808080ULL;
+  bool has_high = (word & kHigh) != 0;
+  bool has_zero = ((word - 0x0101010101010101ULL) & ~word & kHigh) != 0;
+  return !has_high && !has_zero;
+}
+
 }  // namespace
 
 bool IsCleanUtf8(std::string_view text) {
@@ -45,19 +53,15 @@ bool IsCleanUtf8(std::string_view text) {
     while (i + 8 <= n) {
       uint64_t word;
       __builtin_memcpy(&word, p + i, 8);
-      bool has_high = (word & 0x8080808080808080ULL) != 0;
-      bool has_zero = ((word - 0x0101010101010101ULL) & ~word & 0x8080808080808080ULL) != 0;
-      if (has_high || has_zero) break;
+      if (!IsPlainAsciiWord(word)) break;
       i += 8;
     }
     if (i >= n) break;
     if (n - i < 8 && n >= 8) {
-      // The last eight bytes cover the short tail; plain ASCII there ends the test.
+      // The last eight bytes cover the short tail, so plain ASCII there ends the test.
       uint64_t word;
       __builtin_memcpy(&word, p + n - 8, 8);
-      bool has_high = (word & 0x8080808080808080ULL) != 0;
-      bool has_zero = ((word - 0x0101010101010101ULL) & ~word & 0x8080808080808080ULL) != 0;
-      if (!has_high && !has_zero) break;
+      if (IsPlainAsciiWord(word)) break;
     }
     size_t length = ValidSequenceLength(p + i, n - i);
     if (length == 0) return false;

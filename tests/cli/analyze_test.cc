@@ -101,8 +101,8 @@ TEST_F(CliTest, OpenSshSampleRaisesExpectedAlerts) {
       << "the address with the most failures must be reported as brute force";
 }
 
-// A pipe on stdin may be a live stream (`tail -f auth.log | vigil analyze`): each alert must
-// reach stdout while the input is still open, although stdout is a pipe and fully buffered.
+// A pipe on stdin may be a live stream (`tail -f auth.log | vigil analyze`), so each alert
+// must reach stdout while the input is still open, although stdout is a fully buffered pipe.
 TEST_F(CliTest, AlertsFromLiveStdinAreNotHeld) {
   int to_child[2];
   int from_child[2];
