@@ -810,51 +810,53 @@ void FileFollower::RestartTail(Tail* tail, const char* reason, const RecordCallb
   positions_dirty_ = true;
 }
 
-void FileFollower::ReadTruncatedRest(Tail* tail, off_t size_before, const RecordCallback& emit) {
+bool FileFollower::FindTruncatedCopy(const Tail& tail, RotatedFile* copy, uint64_t* copy_size) {
   // copytruncate copies the file to a rotated name, then truncates it. The copy contains the
-  // bytes the truncation removed at the same offsets, the unread ones included: it starts
+  // bytes the truncation removed at the same offsets, the unread ones included, so it starts
   // with the same bytes and has the same bytes just before the read offset. A copy shorter
   // than the read offset was read in full already.
-  std::string copy_path;
-  Key copy_key;
-  uint64_t copy_size = 0;
+  bool found = false;
   for (const RotatedFile& file : ListRotatedFiles()) {
-    if (file.owner != tail->source || file.stem_path != tail->path) continue;
-    if (IsShorterCopyOf(file.path, tail->offset, /*fd=*/-1, tail->read_ends)) {
-      struct stat st = {};
-      if (stat(file.path.c_str(), &st) == 0) {
-        MarkCopyRead(file.key, file.path, static_cast<uint64_t>(st.st_size));
-      }
-      continue;
-    }
-    if (!IsCopyOf(file.path, tail->fingerprint, tail->offset, tail->before_offset)) continue;
+    if (file.owner != tail.source || file.stem_path != tail.path) continue;
     struct stat st = {};
     if (stat(file.path.c_str(), &st) != 0) continue;
+    uint64_t size = static_cast<uint64_t>(st.st_size);
+    if (IsShorterCopyOf(file.path, tail.offset, /*fd=*/-1, tail.read_ends)) {
+      MarkCopyRead(file.key, file.path, size);
+      continue;
+    }
+    if (!IsCopyOf(file.path, tail.fingerprint, tail.offset, tail.before_offset)) continue;
     // The newest copy is the largest one.
-    if (copy_path.empty() || static_cast<uint64_t>(st.st_size) > copy_size) {
-      copy_path = file.path;
-      copy_key = file.key;
-      copy_size = static_cast<uint64_t>(st.st_size);
+    if (!found || size > *copy_size) {
+      *copy = file;
+      *copy_size = size;
+      found = true;
     }
   }
+  return found;
+}
+
+void FileFollower::ReadTruncatedRest(Tail* tail, off_t size_before, const RecordCallback& emit) {
   uint64_t read_end = tail->offset;
-  int fd = copy_path.empty() ? -1 : open(copy_path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
+  RotatedFile copy;
+  uint64_t copy_size = 0;
+  int fd = FindTruncatedCopy(*tail, &copy, &copy_size)
+               ? open(copy.path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY)
+               : -1;
   if (fd >= 0) {
     log_->info("{}: truncated; reading its unread bytes from its copy {}, offset {} to {}",
-               tail->path, copy_path, tail->offset, copy_size);
+               tail->path, copy.path, tail->offset, copy_size);
     while (tail->reader != nullptr) {
       ssize_t n = pread(fd, buffer_.data(), buffer_.size(), static_cast<off_t>(read_end));
       if (n < 0 && errno == EINTR) continue;
       if (n <= 0) break;
       read_end += static_cast<uint64_t>(n);
-      tail->source->counters.bytes_read += static_cast<uint64_t>(n);
-      ReaderCounters before = tail->reader->counters();
-      tail->reader->Feed(std::string_view(buffer_.data(), static_cast<size_t>(n)), emit);
-      ReportBadInput(*tail, before);
+      FeedChunk(tail, static_cast<size_t>(n), emit);
     }
     close(fd);
-    MarkCopyRead(copy_key, copy_path, read_end);
+    MarkCopyRead(copy.key, copy.path, read_end);
   }
+
   // Bytes written after the copy was made and before the truncation are in neither file. Only
   // those that the last check saw are known.
   uint64_t lost = size_before > 0 && static_cast<uint64_t>(size_before) > read_end
@@ -942,11 +944,8 @@ bool FileFollower::ReadTail(Tail* tail, std::chrono::steady_clock::time_point no
       }
     }
     tail->offset += static_cast<uint64_t>(n);
-    tail->source->counters.bytes_read += static_cast<uint64_t>(n);
     budget -= static_cast<size_t>(n);
-    ReaderCounters before = tail->reader->counters();
-    tail->reader->Feed(std::string_view(buffer_.data(), static_cast<size_t>(n)), emit);
-    ReportBadInput(*tail, before);
+    FeedChunk(tail, static_cast<size_t>(n), emit);
     tail->last_data = now;
     positions_dirty_ = true;
     if (polling_ && options_.between_reads) options_.between_reads();
@@ -973,6 +972,13 @@ bool FileFollower::ReadTail(Tail* tail, std::chrono::steady_clock::time_point no
                     &tail->fingerprint);
   }
   return budget == 0;
+}
+
+void FileFollower::FeedChunk(Tail* tail, size_t size, const RecordCallback& emit) {
+  tail->source->counters.bytes_read += size;
+  ReaderCounters before = tail->reader->counters();
+  tail->reader->Feed(std::string_view(buffer_.data(), size), emit);
+  ReportBadInput(*tail, before);
 }
 
 void FileFollower::ReportBadInput(const Tail& tail, const ReaderCounters& before) {
