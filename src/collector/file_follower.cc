@@ -673,6 +673,7 @@ void FileFollower::ReadNewRotatedFiles(std::chrono::steady_clock::time_point now
       if (IsCopyOf(file->path, tail->fingerprint, tail->offset, tail->before_offset) ||
           IsShorterCopyOf(file->path, tail->offset, truncated ? -1 : tail->fd, tail->read_ends)) {
         copy_of_followed = true;
+        break;
       }
     }
     const FilePosition* copied = nullptr;
@@ -692,18 +693,13 @@ void FileFollower::ReadNewRotatedFiles(std::chrono::steady_clock::time_point now
     if (copy_of_followed) continue;
 
     auto closed = resume_closed.find(file);
-    const char* origin = "its first byte";
-    FilePosition resume;
+    const FilePosition* resume = copied;
+    const char* origin = copied != nullptr ? "the copied file's position" : "its first byte";
     if (closed != resume_closed.end()) {
-      resume = closed->second;
+      resume = &closed->second;
       origin = "the offset where it was closed";
-    } else if (copied != nullptr) {
-      resume = *copied;
-      origin = "the copied file's position";
     }
-    bool resumed = closed != resume_closed.end() || copied != nullptr;
-    Tail* tail = OpenTail(file->owner, file->stem_path, /*at_startup=*/false,
-                          resumed ? &resume : nullptr, &file->path);
+    Tail* tail = OpenTail(file->owner, file->stem_path, /*at_startup=*/false, resume, &file->path);
     if (tail == nullptr) continue;
     tail->rotated_suffix = file->path.substr(file->stem_path.size());
     // A copy was created after the file it copies, but its lines are older than the lines
