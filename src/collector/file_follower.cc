@@ -175,7 +175,7 @@ struct FileFollower::Tail {
   uint64_t inherited_at = 0;
   std::vector<Key> inherited_from;
   size_t last_chunk = 0;  // bytes of the last read(), still at the start of buffer_
-  // The latest kMaxReadEnds reads, to recognise a copy made between two of them.
+  // End offsets of the latest kMaxReadEnds reads, to recognise a copy made between two reads.
   ReadEnds read_ends;
   std::string head;  // the first bytes read, up to kFingerprintBytes, when read from offset 0
 };
@@ -579,7 +579,7 @@ bool FileFollower::ListRotatedFile(const RotatedFile& file, std::map<Key, KnownF
   }
   struct stat st = {};
   if (fstat(fd, &st) != 0 || st.st_dev != file.key.first || st.st_ino != file.key.second) {
-    // Renamed or replaced since the listing: the next scan lists it.
+    // The file was renamed or replaced since the listing, so the next scan lists it.
     if (previous != positions_.listed().end()) listed->emplace(*previous);
     close(fd);
     return false;
@@ -707,7 +707,7 @@ void FileFollower::ReadNewRotatedFiles(std::chrono::steady_clock::time_point now
     // comes before the file at the location (see ComesBefore()).
     if (closed == resume_closed.end() && copied != nullptr) tail->born = {};
     // The same holds for a copy of a followed file that was truncated before Vigil read any
-    // byte written since its previous truncation: no read offset matches the copy then.
+    // byte written since its previous truncation, because no read offset matches the copy.
     for (const auto& [key, live] : tails_) {
       if (live.get() != tail && live->path == file->stem_path && !live->draining && !live->fresh &&
           live->offset == 0) {
@@ -908,7 +908,7 @@ void FileFollower::CheckRewritten(Tail* tail, const RecordCallback& emit) {
   // an append, and its new bytes before that offset are not read.
   if (tail->before_offset.length > 0 && (!ReadFingerprintBefore(tail->fd, tail->offset, &current) ||
                                          !(current == tail->before_offset))) {
-    // copytruncate, then new lines past the old read offset before this check.
+    // This is also copytruncate when new lines passed the old read offset before this check.
     ReadTruncatedRest(tail, size_before, emit);
     RestartTail(tail, "rewritten (its bytes before the read offset changed)", emit);
   }

@@ -203,8 +203,8 @@ class FileFollower {
   void ReleaseInherited(Tail* tail);
   void Report(Source* source, const std::string& path, const std::string& problem,
               spdlog::level::level_enum level);
-  // True when a file that had the name `path` is still followed: still there, or rotated
-  // away and being read to its end.
+  // Returns true when a file that had the name `path` is still followed, either still there
+  // or rotated away and being read to its end.
   bool FollowsFileAt(const std::string& path) const;
   void ClearReport(Source* source, const std::string& path);
   void UpdatePositions();
