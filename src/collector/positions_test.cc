@@ -106,7 +106,7 @@ TEST_F(PositionStoreTest, LoadsVersion1Files) {
   EXPECT_EQ(found->path, "/var/log/old format.log");
 }
 
-TEST_F(PositionStoreTest, SavesRotatedAndClosedFilesWithFingerprints) {
+TEST_F(PositionStoreTest, SavesListedAndClosedFiles) {
   PositionStore store(dir_ + "/positions");
   KnownFile rotated;
   rotated.fingerprint = ComputeFingerprint("rotated");
@@ -131,7 +131,7 @@ TEST_F(PositionStoreTest, SavesRotatedAndClosedFilesWithFingerprints) {
   EXPECT_EQ(loaded.closed().at({1, 4}).offset, 4096u);
 }
 
-TEST_F(PositionStoreTest, LoadsVersion2ListingWithoutFingerprints) {
+TEST_F(PositionStoreTest, LoadsVersion2Listing) {
   std::ofstream(dir_ + "/positions") << "# vigil collector positions v2\n"
                                         "@listed 7 8 7 9\n";
   PositionStore store(dir_ + "/positions");
