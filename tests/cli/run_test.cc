@@ -343,7 +343,7 @@ TEST_F(DaemonTest, RenameRotationGapIsNotWarned) {
 // once, in order.
 class ReusedInodeTest : public DaemonTest, public ::testing::WithParamInterface<int> {};
 
-TEST_P(ReusedInodeTest, FileWithDeletedFilesInodeIsRead) {
+TEST_P(ReusedInodeTest, NewFileIsRead) {
   WriteConfig("  <global><logall>yes</logall></global>\n");
   const std::string logs = dir_ + "/logs/";
   Start();
