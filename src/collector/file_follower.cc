@@ -121,10 +121,12 @@ bool IsShorterCopyOf(const std::string& path, uint64_t offset, int fd, const Rea
 
 // Returns true when the open file `fd` of `size` bytes starts with the bytes that `known`
 // recorded. A file recorded empty matches only while it is empty, because no byte of it was
-// read or listed.
-bool StartsAsRecorded(int fd, uint64_t size, const KnownFile& known) {
+// read or listed. `start` is the file's fingerprint as read, and is reused when it covers the
+// same bytes as the recorded one.
+bool StartsAsRecorded(int fd, uint64_t size, const Fingerprint& start, const KnownFile& known) {
   if (!known.fingerprint_known) return true;
   if (known.fingerprint.length == 0) return size == 0;
+  if (start.length == known.fingerprint.length) return start == known.fingerprint;
   Fingerprint print;
   return size >= known.fingerprint.length &&
          ReadFingerprint(fd, known.fingerprint.length, &print) && print == known.fingerprint;
@@ -588,8 +590,8 @@ bool FileFollower::ListRotatedFile(const RotatedFile& file, std::map<Key, KnownF
   KnownFile now;
   now.born = file.born;
   ReadFingerprint(fd, std::min<uint64_t>(size, Fingerprint::kFingerprintBytes), &now.fingerprint);
-  bool was_listed =
-      previous != positions_.listed().end() && StartsAsRecorded(fd, size, previous->second);
+  bool was_listed = previous != positions_.listed().end() &&
+                    StartsAsRecorded(fd, size, now.fingerprint, previous->second);
   listed->emplace(file.key, now);
   bool is_new = positions_.listed_loaded() && !was_listed && tails_.count(file.key) == 0 &&
                 !file.owner->config.only_future_events;
@@ -597,10 +599,11 @@ bool FileFollower::ListRotatedFile(const RotatedFile& file, std::map<Key, KnownF
   if (is_new && saved != nullptr) {
     KnownFile saved_start;
     saved_start.fingerprint = saved->fingerprint;
-    is_new = !StartsAsRecorded(fd, size, saved_start);
+    is_new = !StartsAsRecorded(fd, size, now.fingerprint, saved_start);
   }
   auto closed = positions_.closed().find(file.key);
-  if (is_new && closed != positions_.closed().end() && StartsAsRecorded(fd, size, closed->second)) {
+  if (is_new && closed != positions_.closed().end() &&
+      StartsAsRecorded(fd, size, now.fingerprint, closed->second)) {
     // Read to its end and closed already. Lines that a late writer appended since then are
     // read from the closed offset.
     is_new = size > closed->second.offset;
