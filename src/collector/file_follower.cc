@@ -121,10 +121,12 @@ bool IsShorterCopyOf(const std::string& path, uint64_t offset, int fd, const Rea
 
 // Returns true when the open file `fd` of `size` bytes starts with the bytes that `known`
 // recorded. A file recorded empty matches only while it is empty, because no byte of it was
-// read or listed.
-bool StartsAsRecorded(int fd, uint64_t size, const KnownFile& known) {
+// read or listed. `start` is the file's fingerprint as read, and is reused when it covers the
+// same bytes as the recorded one.
+bool StartsAsRecorded(int fd, uint64_t size, const Fingerprint& start, const KnownFile& known) {
   if (!known.fingerprint_known) return true;
   if (known.fingerprint.length == 0) return size == 0;
+  if (start.length == known.fingerprint.length) return start == known.fingerprint;
   Fingerprint print;
   return size >= known.fingerprint.length &&
          ReadFingerprint(fd, known.fingerprint.length, &print) && print == known.fingerprint;
@@ -175,7 +177,7 @@ struct FileFollower::Tail {
   uint64_t inherited_at = 0;
   std::vector<Key> inherited_from;
   size_t last_chunk = 0;  // bytes of the last read(), still at the start of buffer_
-  // The latest kMaxReadEnds reads, to recognise a copy made between two of them.
+  // End offsets of the latest kMaxReadEnds reads, to recognise a copy made between two reads.
   ReadEnds read_ends;
   std::string head;  // the first bytes read, up to kFingerprintBytes, when read from offset 0
 };
@@ -579,7 +581,7 @@ bool FileFollower::ListRotatedFile(const RotatedFile& file, std::map<Key, KnownF
   }
   struct stat st = {};
   if (fstat(fd, &st) != 0 || st.st_dev != file.key.first || st.st_ino != file.key.second) {
-    // Renamed or replaced since the listing: the next scan lists it.
+    // The file was renamed or replaced since the listing, so the next scan lists it.
     if (previous != positions_.listed().end()) listed->emplace(*previous);
     close(fd);
     return false;
@@ -588,8 +590,8 @@ bool FileFollower::ListRotatedFile(const RotatedFile& file, std::map<Key, KnownF
   KnownFile now;
   now.born = file.born;
   ReadFingerprint(fd, std::min<uint64_t>(size, Fingerprint::kFingerprintBytes), &now.fingerprint);
-  bool was_listed =
-      previous != positions_.listed().end() && StartsAsRecorded(fd, size, previous->second);
+  bool was_listed = previous != positions_.listed().end() &&
+                    StartsAsRecorded(fd, size, now.fingerprint, previous->second);
   listed->emplace(file.key, now);
   bool is_new = positions_.listed_loaded() && !was_listed && tails_.count(file.key) == 0 &&
                 !file.owner->config.only_future_events;
@@ -597,10 +599,11 @@ bool FileFollower::ListRotatedFile(const RotatedFile& file, std::map<Key, KnownF
   if (is_new && saved != nullptr) {
     KnownFile saved_start;
     saved_start.fingerprint = saved->fingerprint;
-    is_new = !StartsAsRecorded(fd, size, saved_start);
+    is_new = !StartsAsRecorded(fd, size, now.fingerprint, saved_start);
   }
   auto closed = positions_.closed().find(file.key);
-  if (is_new && closed != positions_.closed().end() && StartsAsRecorded(fd, size, closed->second)) {
+  if (is_new && closed != positions_.closed().end() &&
+      StartsAsRecorded(fd, size, now.fingerprint, closed->second)) {
     // Read to its end and closed already. Lines that a late writer appended since then are
     // read from the closed offset.
     is_new = size > closed->second.offset;
@@ -673,6 +676,7 @@ void FileFollower::ReadNewRotatedFiles(std::chrono::steady_clock::time_point now
       if (IsCopyOf(file->path, tail->fingerprint, tail->offset, tail->before_offset) ||
           IsShorterCopyOf(file->path, tail->offset, truncated ? -1 : tail->fd, tail->read_ends)) {
         copy_of_followed = true;
+        break;
       }
     }
     const FilePosition* copied = nullptr;
@@ -692,18 +696,13 @@ void FileFollower::ReadNewRotatedFiles(std::chrono::steady_clock::time_point now
     if (copy_of_followed) continue;
 
     auto closed = resume_closed.find(file);
-    const char* origin = "its first byte";
-    FilePosition resume;
+    const FilePosition* resume = copied;
+    const char* origin = copied != nullptr ? "the copied file's position" : "its first byte";
     if (closed != resume_closed.end()) {
-      resume = closed->second;
+      resume = &closed->second;
       origin = "the offset where it was closed";
-    } else if (copied != nullptr) {
-      resume = *copied;
-      origin = "the copied file's position";
     }
-    bool resumed = closed != resume_closed.end() || copied != nullptr;
-    Tail* tail = OpenTail(file->owner, file->stem_path, /*at_startup=*/false,
-                          resumed ? &resume : nullptr, &file->path);
+    Tail* tail = OpenTail(file->owner, file->stem_path, /*at_startup=*/false, resume, &file->path);
     if (tail == nullptr) continue;
     tail->rotated_suffix = file->path.substr(file->stem_path.size());
     // A copy was created after the file it copies, but its lines are older than the lines
@@ -711,7 +710,7 @@ void FileFollower::ReadNewRotatedFiles(std::chrono::steady_clock::time_point now
     // comes before the file at the location (see ComesBefore()).
     if (closed == resume_closed.end() && copied != nullptr) tail->born = {};
     // The same holds for a copy of a followed file that was truncated before Vigil read any
-    // byte written since its previous truncation: no read offset matches the copy then.
+    // byte written since its previous truncation, because no read offset matches the copy.
     for (const auto& [key, live] : tails_) {
       if (live.get() != tail && live->path == file->stem_path && !live->draining && !live->fresh &&
           live->offset == 0) {
@@ -810,51 +809,53 @@ void FileFollower::RestartTail(Tail* tail, const char* reason, const RecordCallb
   positions_dirty_ = true;
 }
 
-void FileFollower::ReadTruncatedRest(Tail* tail, off_t size_before, const RecordCallback& emit) {
+bool FileFollower::FindTruncatedCopy(const Tail& tail, RotatedFile* copy, uint64_t* copy_size) {
   // copytruncate copies the file to a rotated name, then truncates it. The copy contains the
-  // bytes the truncation removed at the same offsets, the unread ones included: it starts
+  // bytes the truncation removed at the same offsets, the unread ones included, so it starts
   // with the same bytes and has the same bytes just before the read offset. A copy shorter
   // than the read offset was read in full already.
-  std::string copy_path;
-  Key copy_key;
-  uint64_t copy_size = 0;
+  bool found = false;
   for (const RotatedFile& file : ListRotatedFiles()) {
-    if (file.owner != tail->source || file.stem_path != tail->path) continue;
-    if (IsShorterCopyOf(file.path, tail->offset, /*fd=*/-1, tail->read_ends)) {
-      struct stat st = {};
-      if (stat(file.path.c_str(), &st) == 0) {
-        MarkCopyRead(file.key, file.path, static_cast<uint64_t>(st.st_size));
-      }
-      continue;
-    }
-    if (!IsCopyOf(file.path, tail->fingerprint, tail->offset, tail->before_offset)) continue;
+    if (file.owner != tail.source || file.stem_path != tail.path) continue;
     struct stat st = {};
     if (stat(file.path.c_str(), &st) != 0) continue;
+    uint64_t size = static_cast<uint64_t>(st.st_size);
+    if (IsShorterCopyOf(file.path, tail.offset, /*fd=*/-1, tail.read_ends)) {
+      MarkCopyRead(file.key, file.path, size);
+      continue;
+    }
+    if (!IsCopyOf(file.path, tail.fingerprint, tail.offset, tail.before_offset)) continue;
     // The newest copy is the largest one.
-    if (copy_path.empty() || static_cast<uint64_t>(st.st_size) > copy_size) {
-      copy_path = file.path;
-      copy_key = file.key;
-      copy_size = static_cast<uint64_t>(st.st_size);
+    if (!found || size > *copy_size) {
+      *copy = file;
+      *copy_size = size;
+      found = true;
     }
   }
+  return found;
+}
+
+void FileFollower::ReadTruncatedRest(Tail* tail, off_t size_before, const RecordCallback& emit) {
   uint64_t read_end = tail->offset;
-  int fd = copy_path.empty() ? -1 : open(copy_path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
+  RotatedFile copy;
+  uint64_t copy_size = 0;
+  int fd = FindTruncatedCopy(*tail, &copy, &copy_size)
+               ? open(copy.path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY)
+               : -1;
   if (fd >= 0) {
     log_->info("{}: truncated; reading its unread bytes from its copy {}, offset {} to {}",
-               tail->path, copy_path, tail->offset, copy_size);
+               tail->path, copy.path, tail->offset, copy_size);
     while (tail->reader != nullptr) {
       ssize_t n = pread(fd, buffer_.data(), buffer_.size(), static_cast<off_t>(read_end));
       if (n < 0 && errno == EINTR) continue;
       if (n <= 0) break;
       read_end += static_cast<uint64_t>(n);
-      tail->source->counters.bytes_read += static_cast<uint64_t>(n);
-      ReaderCounters before = tail->reader->counters();
-      tail->reader->Feed(std::string_view(buffer_.data(), static_cast<size_t>(n)), emit);
-      ReportBadInput(*tail, before);
+      FeedChunk(tail, static_cast<size_t>(n), emit);
     }
     close(fd);
-    MarkCopyRead(copy_key, copy_path, read_end);
+    MarkCopyRead(copy.key, copy.path, read_end);
   }
+
   // Bytes written after the copy was made and before the truncation are in neither file. Only
   // those that the last check saw are known.
   uint64_t lost = size_before > 0 && static_cast<uint64_t>(size_before) > read_end
@@ -910,7 +911,7 @@ void FileFollower::CheckRewritten(Tail* tail, const RecordCallback& emit) {
   // an append, and its new bytes before that offset are not read.
   if (tail->before_offset.length > 0 && (!ReadFingerprintBefore(tail->fd, tail->offset, &current) ||
                                          !(current == tail->before_offset))) {
-    // copytruncate, then new lines past the old read offset before this check.
+    // This is also copytruncate when new lines passed the old read offset before this check.
     ReadTruncatedRest(tail, size_before, emit);
     RestartTail(tail, "rewritten (its bytes before the read offset changed)", emit);
   }
@@ -942,11 +943,8 @@ bool FileFollower::ReadTail(Tail* tail, std::chrono::steady_clock::time_point no
       }
     }
     tail->offset += static_cast<uint64_t>(n);
-    tail->source->counters.bytes_read += static_cast<uint64_t>(n);
     budget -= static_cast<size_t>(n);
-    ReaderCounters before = tail->reader->counters();
-    tail->reader->Feed(std::string_view(buffer_.data(), static_cast<size_t>(n)), emit);
-    ReportBadInput(*tail, before);
+    FeedChunk(tail, static_cast<size_t>(n), emit);
     tail->last_data = now;
     positions_dirty_ = true;
     if (polling_ && options_.between_reads) options_.between_reads();
@@ -973,6 +971,13 @@ bool FileFollower::ReadTail(Tail* tail, std::chrono::steady_clock::time_point no
                     &tail->fingerprint);
   }
   return budget == 0;
+}
+
+void FileFollower::FeedChunk(Tail* tail, size_t size, const RecordCallback& emit) {
+  tail->source->counters.bytes_read += size;
+  ReaderCounters before = tail->reader->counters();
+  tail->reader->Feed(std::string_view(buffer_.data(), size), emit);
+  ReportBadInput(*tail, before);
 }
 
 void FileFollower::ReportBadInput(const Tail& tail, const ReaderCounters& before) {

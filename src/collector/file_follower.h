@@ -170,10 +170,15 @@ class FileFollower {
   // copy under a rotated name, into `tail`'s reader. Without a copy, counts and logs the
   // bytes lost, known from `size_before` (the size at the last check).
   void ReadTruncatedRest(Tail* tail, off_t size_before, const RecordCallback& emit);
+  // Finds the largest copy under a rotated name that contains the bytes after `tail`'s read
+  // offset, and marks copies shorter than that offset as read. Returns false without one.
+  bool FindTruncatedCopy(const Tail& tail, RotatedFile* copy, uint64_t* copy_size);
   // Records the copy at `path` as listed and read up to `size`.
   void MarkCopyRead(const Key& key, const std::string& path, uint64_t size);
   void RestartTail(Tail* tail, const char* reason, const RecordCallback& emit);
   bool ReadTail(Tail* tail, std::chrono::steady_clock::time_point now, const RecordCallback& emit);
+  // Feeds the first `size` bytes of buffer_ to `tail`'s reader and counts them.
+  void FeedChunk(Tail* tail, size_t size, const RecordCallback& emit);
   // Logs (rate-limited) the records a Feed() truncated and the bytes it escaped.
   void ReportBadInput(const Tail& tail, const ReaderCounters& before);
   // Closes a file that left its location. When a new file took its name and has not been
@@ -198,8 +203,8 @@ class FileFollower {
   void ReleaseInherited(Tail* tail);
   void Report(Source* source, const std::string& path, const std::string& problem,
               spdlog::level::level_enum level);
-  // True when a file that had the name `path` is still followed: still there, or rotated
-  // away and being read to its end.
+  // Returns true when a file that had the name `path` is still followed, either still there
+  // or rotated away and being read to its end.
   bool FollowsFileAt(const std::string& path) const;
   void ClearReport(Source* source, const std::string& path);
   void UpdatePositions();

@@ -104,12 +104,17 @@ class Tailer : public ::testing::Test {
   // logrotate without dateext: `<name>.N` moves to `<name>.N+1` (the oldest first), `<name>`
   // moves to `<name>.1`, and writers continue in a new `<name>`.
   void ShiftRotate(const std::string& name) {
+    ShiftNumbered(name);
+    Rotate(name);
+  }
+
+  // Moves each `<name>.N` to `<name>.N+1`, the oldest first.
+  void ShiftNumbered(const std::string& name) {
     int last = 1;
     while (fs::exists(Path(name + "." + std::to_string(last)))) ++last;
     for (int i = last - 1; i >= 1; --i) {
       fs::rename(Path(name + "." + std::to_string(i)), Path(name + "." + std::to_string(i + 1)));
     }
-    Rotate(name);
   }
 
   // logrotate with dateext: `<name>` moves to `<name>-<date>`.
@@ -163,6 +168,9 @@ class Tailer : public ::testing::Test {
     seen_ = records_.size();
     return texts;
   }
+
+  // Returns the bytes_lost counter of the first source.
+  uint64_t BytesLost() { return collector_->Snapshot().sources.at(0).counters.bytes_lost; }
 
   // Moves time past the idle flush timeout and returns what that flushed.
   std::vector<std::string> IdleFlush() {
@@ -1001,7 +1009,7 @@ TEST_F(Tailer, RealLogsThroughRotationAndRestart) {
   }
 }
 
-TEST_F(Tailer, ReusedInodeOfDeletedRotatedFileIsRead) {
+TEST_F(Tailer, NewFileOnReusedInodeIsRead) {
   Follow("app.log");
   Start();
   AppendLines("app.log", "l", 0, 99);
@@ -1036,34 +1044,36 @@ TEST_F(Tailer, ReusedInodeOfDeletedRotatedFileIsRead) {
   EXPECT_EQ(ReadAll(), Lines("l", 200, 399));
 }
 
-TEST_F(Tailer, CopyTruncateWhileBehindReadsTheCopy) {
+TEST_F(Tailer, CopyTruncateWhileBehindReadsCopy) {
   Follow("app.log");
   Start();
   AppendLines("app.log", "l", 0, 99);
   EXPECT_EQ(ReadAll(), Lines("l", 0, 99));
   // Lines 100-199 are not read yet when the copy is made and the file is cut.
   AppendLines("app.log", "l", 100, 199);
-  fs::copy_file(Path("app.log"), Path("app.log.1"));
-  Truncate("app.log");
+  CopyTruncate("app.log");
   AppendLines("app.log", "l", 200, 209);
   // A pass without a scan finds the truncation before any scan lists the copy.
   collector_->PollOnce(false);
-  std::vector<std::string> read = ReadAll();
-  EXPECT_EQ(read, Lines("l", 100, 209));
-  EXPECT_EQ(collector_->Snapshot().sources.at(0).counters.bytes_lost, 0u);
+  EXPECT_EQ(ReadAll(), Lines("l", 100, 209));
+  EXPECT_EQ(BytesLost(), 0u);
 }
 
-TEST_F(Tailer, CopyShorterThanReadOffsetIsNotReadAgain) {
+TEST_F(Tailer, ShortCopyIsNotReadAgain) {
   // Lines long enough that the copies are longer than the 512 bytes of a fingerprint.
   const std::string line = "line with enough text to fill a fingerprint quickly, number ";
   Follow("app.log");
   Start();
   AppendLines("app.log", line, 0, 99);
   EXPECT_EQ(ReadAll(), Lines(line, 0, 99));
-  // The copy is made, then the writer appends lines that are read before any scan lists it.
-  fs::copy_file(Path("app.log"), Path("app.log.tmp"));
-  AppendLines("app.log", line, 100, 109);
-  collector_->PollOnce(false);
+  // The copy is made, then the writer appends lines that a pass reads before any scan lists
+  // the copy.
+  auto copy_then_append = [&](int first) {
+    fs::copy_file(Path("app.log"), Path("app.log.tmp"));
+    AppendLines("app.log", line, first, first + 9);
+    collector_->PollOnce(false);
+  };
+  copy_then_append(100);
   EXPECT_EQ(ReadAll(), Lines(line, 100, 109));
   fs::rename(Path("app.log.tmp"), Path("app.log.1"));
   EXPECT_THAT(ReadAll(), IsEmpty()) << "the copy was read up to its end already";
@@ -1072,16 +1082,14 @@ TEST_F(Tailer, CopyShorterThanReadOffsetIsNotReadAgain) {
   EXPECT_EQ(ReadAll(), Lines(line, 110, 119));
 
   // The same, with the truncation found before any scan lists the copy.
-  fs::copy_file(Path("app.log"), Path("app.log.tmp"));
-  AppendLines("app.log", line, 120, 129);
-  collector_->PollOnce(false);
+  copy_then_append(120);
   fs::rename(Path("app.log.1"), Path("app.log.2"));
   fs::rename(Path("app.log.tmp"), Path("app.log.1"));
   Truncate("app.log");
   AppendLines("app.log", line, 130, 139);
   collector_->PollOnce(false);
   EXPECT_EQ(ReadAll(), Lines(line, 120, 139));
-  EXPECT_EQ(collector_->Snapshot().sources.at(0).counters.bytes_lost, 0u);
+  EXPECT_EQ(BytesLost(), 0u);
 }
 
 TEST_F(Tailer, TwoCopyTruncatesBeforeOnePass) {
@@ -1090,16 +1098,14 @@ TEST_F(Tailer, TwoCopyTruncatesBeforeOnePass) {
   Start();
   AppendLines("app.log", line, 0, 2999);
   EXPECT_EQ(ReadAll(), Lines(line, 0, 2999));
-  fs::copy_file(Path("app.log"), Path("app.log.1"));
-  Truncate("app.log");
+  CopyTruncate("app.log");
   AppendLines("app.log", line, 3000, 3619);
   fs::rename(Path("app.log.1"), Path("app.log.2"));
-  fs::copy_file(Path("app.log"), Path("app.log.1"));
-  Truncate("app.log");
+  CopyTruncate("app.log");
   EXPECT_EQ(ReadAll(), Lines(line, 3000, 3619));
 }
 
-TEST_F(Tailer, CopyTruncateRightAfterReadIsNotReadAgain) {
+TEST_F(Tailer, CopyTruncateAfterReadSkipsCopy) {
   Follow("app.log");
   Start();
   AppendLines("app.log", "l", 0, 99);
@@ -1110,8 +1116,7 @@ TEST_F(Tailer, CopyTruncateRightAfterReadIsNotReadAgain) {
   // is still running, before it can fingerprint the file's first bytes from the file.
   on_record_ = [this](const Record& record) {
     if (record.text != "l199") return;
-    fs::copy_file(Path("app.log"), Path("app.log.1"));
-    Truncate("app.log");
+    CopyTruncate("app.log");
   };
   EXPECT_EQ(ReadAll(), Lines("l", 100, 199));
   on_record_ = nullptr;
@@ -1119,7 +1124,7 @@ TEST_F(Tailer, CopyTruncateRightAfterReadIsNotReadAgain) {
   EXPECT_EQ(ReadAll(), Lines("l", 200, 209));
 }
 
-TEST_F(Tailer, CopyTruncateShiftedCopiesAreReadOnce) {
+TEST_F(Tailer, ShiftedCopiesAreReadOnce) {
   Follow("app.log");
   Start();
   int next = 0;
@@ -1131,12 +1136,8 @@ TEST_F(Tailer, CopyTruncateShiftedCopiesAreReadOnce) {
       for (std::string& line : ReadAll()) read.push_back(std::move(line));
     }
     // logrotate's numbered copytruncate: the old copies shift, then a new copy is made.
-    for (int i = 6; i >= 1; --i) {
-      std::string from = Path("app.log." + std::to_string(i));
-      if (fs::exists(from)) fs::rename(from, Path("app.log." + std::to_string(i + 1)));
-    }
-    fs::copy_file(Path("app.log"), Path("app.log.1"));
-    Truncate("app.log");
+    ShiftNumbered("app.log");
+    CopyTruncate("app.log");
     collector_->PollOnce(false);
   }
   AppendLines("app.log", "l", next, next + 9);
@@ -1155,10 +1156,10 @@ TEST_F(Tailer, TruncationWithoutCopyCountsLostBytes) {
   Truncate("app.log");
   AppendLines("app.log", "m", 0, 0);
   EXPECT_EQ(ReadAll(), (std::vector<std::string>{"l10", "l11", "l12", "l13", "m0"}));
-  EXPECT_EQ(collector_->Snapshot().sources.at(0).counters.bytes_lost, 24u);
+  EXPECT_EQ(BytesLost(), 24u);
 }
 
-TEST_F(Tailer, ClosedFileMissedByOneListingIsNotReadAgain) {
+TEST_F(Tailer, MissedClosedFileIsNotReadAgain) {
   Follow("app.log");
   Start();
   AppendLines("app.log", "l", 0, 9);
@@ -1181,6 +1182,7 @@ TEST_F(Tailer, ClosedFileMissedByOneListingIsNotReadAgain) {
   fs::rename(Path("app.log.tmp"), Path("app.log.9"));
   EXPECT_THAT(ReadAll(), IsEmpty());
 }
+
 // The collector thread reads a change as soon as inotify reports it, well before the
 // periodic rescan.
 TEST(CollectorThread, InotifyWakesItBeforeTheRescan) {
@@ -1224,9 +1226,8 @@ TEST(CollectorThread, InotifyWakesItBeforeTheRescan) {
 
 // Writes numbered lines to several files through random rotations (of files the collector
 // has and has not seen, alone and in bursts), truncations, copytruncate while the collector
-// is behind, rewrites that keep the first bytes,
-// restarts, crashes and rotations while stopped. Every line must arrive exactly once, in order
-// per file.
+// is behind, rewrites that keep the first bytes, restarts, crashes and rotations while stopped.
+// Every line must arrive exactly once, in order per file.
 class NoLossTailer : public Tailer, public ::testing::WithParamInterface<int> {};
 
 TEST_P(NoLossTailer, ThroughRandomRotationsTruncationsAndRestarts) {
@@ -1298,17 +1299,6 @@ TEST_P(NoLossTailer, ThroughRandomRotationsTruncationsAndRestarts) {
       case 7:
         ReadAll();
         break;
-      case 9: {
-        // copytruncate while the collector is behind: it has read the file up to some offset,
-        // and the copy contains the lines after it. The pass right after it finds the
-        // truncation (see the limits in docs/collector.md for other orders).
-        ReadAll();
-        append(file, 1 + static_cast<int>(random() % 20));
-        fs::copy_file(Path(file), Path(file + "." + std::to_string(++rotations)));
-        Truncate(file);
-        collector_->PollOnce(random() % 2 == 0);
-        break;
-      }
       case 8: {
         // A burst of rotations with no pass between them: each new file is written to and
         // rotated away before the collector looks.
@@ -1318,6 +1308,17 @@ TEST_P(NoLossTailer, ThroughRandomRotationsTruncationsAndRestarts) {
           rotate(file);
         }
         append(file, 1);
+        break;
+      }
+      case 9: {
+        // copytruncate while the collector is behind: it has read the file up to some offset,
+        // and the copy contains the lines after it. The pass right after it finds the
+        // truncation (see the limits in docs/collector.md for other orders).
+        ReadAll();
+        append(file, 1 + static_cast<int>(random() % 20));
+        fs::copy_file(Path(file), Path(file + "." + std::to_string(++rotations)));
+        Truncate(file);
+        collector_->PollOnce(random() % 2 == 0);
         break;
       }
       default:

@@ -54,7 +54,7 @@ struct FilePosition {
 // A file identified by device, inode and its first bytes, because a deleted file's inode can
 // be given to a new file.
 struct KnownFile {
-  // Of the first min(size, kFingerprintBytes) bytes when recorded.
+  // Fingerprint of the first min(size, kFingerprintBytes) bytes when recorded.
   Fingerprint fingerprint;
   // False for entries loaded from positions files before v3, which have the inode only.
   bool fingerprint_known = true;

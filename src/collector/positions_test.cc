@@ -16,6 +16,7 @@ namespace vigil::collector {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::IsEmpty;
 
 class TempDir : public ::testing::Test {
  protected:
@@ -28,7 +29,15 @@ class TempDir : public ::testing::Test {
   std::string dir_;
 };
 
-using PositionStoreTest = TempDir;
+class PositionStoreTest : public TempDir {
+ protected:
+  // Loads `store`, failing the test on an error or a warning.
+  void LoadWithoutWarnings(PositionStore* store) {
+    std::vector<std::string> warnings;
+    ASSERT_TRUE(store->Load(&warnings).ok());
+    EXPECT_THAT(warnings, IsEmpty());
+  }
+};
 
 TEST_F(PositionStoreTest, SavesAndLoadsPathsWithSpaces) {
   PositionStore store(dir_ + "/positions");
@@ -42,9 +51,7 @@ TEST_F(PositionStoreTest, SavesAndLoadsPathsWithSpaces) {
   ASSERT_TRUE(store.Save().ok());
 
   PositionStore loaded(dir_ + "/positions");
-  std::vector<std::string> warnings;
-  ASSERT_TRUE(loaded.Load(&warnings).ok());
-  EXPECT_TRUE(warnings.empty());
+  ASSERT_NO_FATAL_FAILURE(LoadWithoutWarnings(&loaded));
   const FilePosition* found = loaded.Find(2049, 123456);
   ASSERT_NE(found, nullptr);
   EXPECT_EQ(found->offset, 789u);
@@ -77,9 +84,7 @@ TEST_F(PositionStoreTest, SavesReplayMarkAndCheckpoint) {
   ASSERT_TRUE(store.Save().ok());
 
   PositionStore loaded(dir_ + "/positions");
-  std::vector<std::string> warnings;
-  ASSERT_TRUE(loaded.Load(&warnings).ok());
-  EXPECT_TRUE(warnings.empty());
+  ASSERT_NO_FATAL_FAILURE(LoadWithoutWarnings(&loaded));
   EXPECT_EQ(loaded.checkpoint(), "alerts.json=10 archives.log=20");
   const FilePosition* found = loaded.Find(7, 8);
   ASSERT_NE(found, nullptr);
@@ -93,9 +98,7 @@ TEST_F(PositionStoreTest, LoadsVersion1Files) {
   std::ofstream(dir_ + "/positions") << "# vigil collector positions v1\n"
                                         "3 4 55 11 99 /var/log/old format.log\n";
   PositionStore store(dir_ + "/positions");
-  std::vector<std::string> warnings;
-  ASSERT_TRUE(store.Load(&warnings).ok());
-  EXPECT_TRUE(warnings.empty());
+  ASSERT_NO_FATAL_FAILURE(LoadWithoutWarnings(&store));
   const FilePosition* found = store.Find(3, 4);
   ASSERT_NE(found, nullptr);
   EXPECT_EQ(found->offset, 55u);
@@ -103,7 +106,7 @@ TEST_F(PositionStoreTest, LoadsVersion1Files) {
   EXPECT_EQ(found->path, "/var/log/old format.log");
 }
 
-TEST_F(PositionStoreTest, SavesRotatedAndClosedFilesWithFingerprints) {
+TEST_F(PositionStoreTest, SavesListedAndClosedFiles) {
   PositionStore store(dir_ + "/positions");
   KnownFile rotated;
   rotated.fingerprint = ComputeFingerprint("rotated");
@@ -117,9 +120,7 @@ TEST_F(PositionStoreTest, SavesRotatedAndClosedFilesWithFingerprints) {
   ASSERT_TRUE(store.Save().ok());
 
   PositionStore loaded(dir_ + "/positions");
-  std::vector<std::string> warnings;
-  ASSERT_TRUE(loaded.Load(&warnings).ok());
-  EXPECT_TRUE(warnings.empty());
+  ASSERT_NO_FATAL_FAILURE(LoadWithoutWarnings(&loaded));
   EXPECT_TRUE(loaded.listed_loaded());
   ASSERT_EQ(loaded.listed().size(), 2u);
   EXPECT_EQ(loaded.listed().at({1, 2}).fingerprint, rotated.fingerprint);
@@ -130,18 +131,17 @@ TEST_F(PositionStoreTest, SavesRotatedAndClosedFilesWithFingerprints) {
   EXPECT_EQ(loaded.closed().at({1, 4}).offset, 4096u);
 }
 
-TEST_F(PositionStoreTest, LoadsVersion2ListingWithoutFingerprints) {
+TEST_F(PositionStoreTest, LoadsVersion2Listing) {
   std::ofstream(dir_ + "/positions") << "# vigil collector positions v2\n"
                                         "@listed 7 8 7 9\n";
   PositionStore store(dir_ + "/positions");
-  std::vector<std::string> warnings;
-  ASSERT_TRUE(store.Load(&warnings).ok());
-  EXPECT_TRUE(warnings.empty());
+  ASSERT_NO_FATAL_FAILURE(LoadWithoutWarnings(&store));
   ASSERT_EQ(store.listed().size(), 2u);
   EXPECT_FALSE(store.listed().at({7, 8}).fingerprint_known);
   ASSERT_TRUE(store.Save().ok());
+
   PositionStore loaded(dir_ + "/positions");
-  ASSERT_TRUE(loaded.Load(&warnings).ok());
+  ASSERT_NO_FATAL_FAILURE(LoadWithoutWarnings(&loaded));
   ASSERT_EQ(loaded.listed().size(), 2u);
   EXPECT_FALSE(loaded.listed().at({7, 9}).fingerprint_known) << "saved as unknown";
 }

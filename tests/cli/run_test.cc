@@ -29,8 +29,9 @@ class DaemonTest : public ::testing::Test {
     config_ = dir_ + "/vigil.conf";
     WriteConfig("");
   }
-  // Writes the test config: the bundled rules, `extra` elements, and logs/*.log as syslog.
-  void WriteConfig(const std::string& extra) {
+  // Writes the test config: the bundled rules, `extra` elements, and logs/`location` as
+  // syslog.
+  void WriteConfig(const std::string& extra, const std::string& location = "*.log") {
     std::ofstream(config_) << "<ossec_config>\n"
                            << extra
                            << "  <rules>\n"
@@ -43,8 +44,8 @@ class DaemonTest : public ::testing::Test {
                               "  </rules>\n"
                               "  <localfile>\n"
                               "    <location>"
-                           << dir_
-                           << "/logs/*.log</location>\n"
+                           << dir_ << "/logs/" << location
+                           << "</location>\n"
                               "    <log_format>syslog</log_format>\n"
                               "  </localfile>\n"
                               "</ossec_config>\n";
@@ -102,6 +103,26 @@ class DaemonTest : public ::testing::Test {
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
     return false;
+  }
+  // Appends the lines numbered `first` to `last` (`seq=<n> done`) to logs/`name`.
+  void WriteNumbered(const std::string& name, int first, int last) {
+    std::ofstream out(dir_ + "/logs/" + name, std::ios::app);
+    for (int n = first; n <= last; ++n) {
+      out << "Dec  1 10:00:00 web1 app[7]: seq=" << n << " done\n";
+    }
+  }
+  // Checks that archives.log contains each line numbered `first` to `last` once, in order.
+  void ExpectArchivedOnceInOrder(int first, int last) {
+    std::string archived = Archives();
+    size_t previous = 0;
+    for (int n = first; n <= last; ++n) {
+      std::string needle = "seq=" + std::to_string(n) + " ";
+      size_t at = archived.find(needle);
+      ASSERT_NE(at, std::string::npos) << "line " << n << " is missing\n" << RunLog();
+      EXPECT_EQ(archived.find(needle, at + 1), std::string::npos) << "line " << n << " is repeated";
+      EXPECT_GT(at, previous) << "line " << n << " is out of order";
+      previous = at;
+    }
   }
   std::string RunLog() {
     std::ifstream in(dir_ + "/run.out");
@@ -267,10 +288,8 @@ TEST_F(DaemonTest, RotationBurstKeepsEveryLineInOrder) {
   const std::string logs = dir_ + "/logs/";
   int written = 0;
   auto write = [&](const std::string& name, int count) {
-    std::ofstream out(logs + name, std::ios::app);
-    for (int i = 0; i < count; ++i) {
-      out << "Dec  1 10:00:00 web1 app[7]: seq=" << ++written << " done\n";
-    }
+    WriteNumbered(name, written + 1, written + count);
+    written += count;
   };
   Start();
   write("app.log", 3);
@@ -294,42 +313,23 @@ TEST_F(DaemonTest, RotationBurstKeepsEveryLineInOrder) {
   write("app.log", 2);
   ASSERT_TRUE(WaitForArchived(written)) << "line " << written << " never arrived\n" << RunLog();
   ASSERT_EQ(Stop(), 0) << RunLog();
-
-  std::string archived = Archives();
-  size_t previous = 0;
-  for (int n = 1; n <= written; ++n) {
-    std::string needle = "seq=" + std::to_string(n) + " ";
-    size_t at = archived.find(needle);
-    ASSERT_NE(at, std::string::npos) << "line " << n << " is missing";
-    EXPECT_EQ(archived.find(needle, at + 1), std::string::npos) << "line " << n << " is repeated";
-    EXPECT_GT(at, previous) << "line " << n << " is out of order";
-    previous = at;
-  }
+  ExpectArchivedOnceInOrder(1, written);
 }
 
 // A rename rotation leaves the name free until the writer creates the new file. That gap is
 // part of every rotation, so it must not log the "not found" warning.
 TEST_F(DaemonTest, RenameRotationGapIsNotWarned) {
-  // A fixed location: a glob would simply not list the missing name.
-  WriteConfig("  <global><logall>yes</logall></global>\n");
-  std::string config;
-  {
-    std::ifstream in(config_);
-    config.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-  }
-  size_t glob = config.find("/logs/*.log");
-  ASSERT_NE(glob, std::string::npos);
-  config.replace(glob, 11, "/logs/app.log");
-  std::ofstream(config_) << config;
+  // A fixed location, because a glob does not list the missing name.
+  WriteConfig("  <global><logall>yes</logall></global>\n", "app.log");
   const std::string logs = dir_ + "/logs/";
   Start();
-  std::ofstream(logs + "app.log", std::ios::app) << "Dec  1 10:00:00 web1 app[7]: seq=1 done\n";
+  WriteNumbered("app.log", 1, 1);
   ASSERT_TRUE(WaitForArchived(1)) << RunLog();
   std::filesystem::rename(logs + "app.log", logs + "app.log.1");
   // One and a half loop intervals (2 s by default): a scan surely falls in the gap, and the
   // old file is still followed at every scan until the new file exists.
   std::this_thread::sleep_for(std::chrono::milliseconds(3000));
-  std::ofstream(logs + "app.log", std::ios::app) << "Dec  1 10:00:00 web1 app[7]: seq=2 done\n";
+  WriteNumbered("app.log", 2, 2);
   ASSERT_TRUE(WaitForArchived(2)) << RunLog();
   ASSERT_EQ(Stop(), 0) << RunLog();
   std::string log = RunLog();
@@ -343,20 +343,14 @@ TEST_F(DaemonTest, RenameRotationGapIsNotWarned) {
 // once, in order.
 class ReusedInodeTest : public DaemonTest, public ::testing::WithParamInterface<int> {};
 
-TEST_P(ReusedInodeTest, FileWithDeletedFilesInodeIsRead) {
+TEST_P(ReusedInodeTest, NewFileIsRead) {
   WriteConfig("  <global><logall>yes</logall></global>\n");
   const std::string logs = dir_ + "/logs/";
-  auto write = [&](const std::string& name, int first, int last) {
-    std::ofstream out(logs + name, std::ios::app);
-    for (int n = first; n <= last; ++n) {
-      out << "Dec  1 10:00:00 web1 app[7]: seq=" << n << " done\n";
-    }
-  };
   Start();
-  write("app.log", 0, 99);
+  WriteNumbered("app.log", 0, 99);
   ASSERT_TRUE(WaitForArchived(99)) << RunLog();
   std::filesystem::rename(logs + "app.log", logs + "app.log.1");
-  write("app.log", 100, 199);
+  WriteNumbered("app.log", 100, 199);
   ASSERT_TRUE(WaitForArchived(199)) << RunLog();
   // Past the save interval, so a kill -9 leaves the positions of every line read.
   std::this_thread::sleep_for(std::chrono::milliseconds(1500));
@@ -367,10 +361,10 @@ TEST_P(ReusedInodeTest, FileWithDeletedFilesInodeIsRead) {
   ASSERT_EQ(stat((logs + "app.log.1").c_str(), &deleted), 0);
   std::filesystem::remove(logs + "app.log.1");
   std::filesystem::rename(logs + "app.log", logs + "app.log.1");
-  write("app.log", 200, 299);
+  WriteNumbered("app.log", 200, 299);
   std::filesystem::rename(logs + "app.log.1", logs + "app.log.2");
   std::filesystem::rename(logs + "app.log", logs + "app.log.1");
-  write("app.log", 300, 399);
+  WriteNumbered("app.log", 300, 399);
   struct stat reused = {};
   ASSERT_EQ(stat((logs + "app.log.1").c_str(), &reused), 0);
   if (reused.st_ino != deleted.st_ino) {
@@ -393,17 +387,7 @@ TEST_P(ReusedInodeTest, FileWithDeletedFilesInodeIsRead) {
   ASSERT_TRUE(WaitForArchived(399)) << RunLog();
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   ASSERT_EQ(Stop(), 0) << RunLog();
-
-  std::string archived = Archives();
-  size_t previous = 0;
-  for (int n = 0; n <= 399; ++n) {
-    std::string needle = "seq=" + std::to_string(n) + " ";
-    size_t at = archived.find(needle);
-    ASSERT_NE(at, std::string::npos) << "line " << n << " is missing\n" << RunLog();
-    EXPECT_EQ(archived.find(needle, at + 1), std::string::npos) << "line " << n << " is repeated";
-    EXPECT_GE(at, previous) << "line " << n << " is out of order";
-    previous = at;
-  }
+  ExpectArchivedOnceInOrder(0, 399);
 }
 
 INSTANTIATE_TEST_SUITE_P(Stops, ReusedInodeTest, ::testing::Values(SIGTERM, SIGKILL),
