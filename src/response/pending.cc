@@ -1,11 +1,44 @@
 #include "response/pending.h"
 
 #include <algorithm>
+#include <limits>
 #include <nlohmann/json.hpp>
+#include <optional>
+#include <stdexcept>
+#include <string>
 
 namespace vigil::response {
 
 using Json = nlohmann::json;
+
+namespace {
+
+// Returns member `key` of the object `item` as a T, or `fallback` when the member is absent
+// and a fallback is given. Throws std::invalid_argument for a value that is not an integer
+// in T's range: nlohmann's own conversion casts a float such as 1e300 with undefined
+// behaviour.
+template <typename T>
+T IntegerMember(const Json& item, const std::string& key, std::optional<T> fallback = {}) {
+  if (!item.is_object()) throw std::invalid_argument("an entry is not a JSON object");
+  auto it = item.find(key);
+  if (it == item.end()) {
+    if (fallback) return *fallback;
+    throw std::invalid_argument("\"" + key + "\" is missing");
+  }
+  bool in_range = false;
+  if (it->is_number_unsigned()) {
+    in_range = it->get<uint64_t>() <= static_cast<uint64_t>(std::numeric_limits<T>::max());
+  } else if (it->is_number_integer()) {
+    int64_t value = it->get<int64_t>();
+    in_range = value >= static_cast<int64_t>(std::numeric_limits<T>::min()) &&
+               (value < 0 || static_cast<uint64_t>(value) <=
+                                 static_cast<uint64_t>(std::numeric_limits<T>::max()));
+  }
+  if (!in_range) throw std::invalid_argument("\"" + key + "\" is not an integer in range");
+  return it->get<T>();
+}
+
+}  // namespace
 
 int TimeoutForOffence(const TableEntry& entry, int offence) {
   const auto& minutes = entry.options.repeated_offenders_minutes;
@@ -150,14 +183,14 @@ Expected<PendingStore> PendingStore::Parse(std::string_view text,
       r.rule_id = item.value("rule_id", "-");
       r.location = item.value("location", "-");
       r.filename = item.value("filename", "-");
-      r.extra_words = std::clamp(item.value("extra_words", 4), 0, 4);
-      r.rule_level = item.value("rule_level", 0);
+      r.extra_words = std::clamp(IntegerMember<int>(item, "extra_words", 4), 0, 4);
+      r.rule_level = IntegerMember<int>(item, "rule_level", 0);
       r.rule_groups = item.value("rule_groups", std::vector<std::string>{});
       r.agent_id = item.value("agent_id", "000");
-      r.origin_id = item.value("origin_id", uint64_t{0});
-      entry.added_ms = item.value("added_ms", int64_t{0});
-      entry.due_ms = item.at("due_ms").get<int64_t>();
-      entry.timeout_seconds = item.value("timeout_seconds", 0);
+      r.origin_id = IntegerMember<uint64_t>(item, "origin_id", 0);
+      entry.added_ms = IntegerMember<int64_t>(item, "added_ms", 0);
+      entry.due_ms = IntegerMember<int64_t>(item, "due_ms");
+      entry.timeout_seconds = IntegerMember<int>(item, "timeout_seconds", 0);
       entry.simulated = item.value("simulated", false);
       // The file may have been edited by hand: its values pass the same checks as a message.
       Status valid = ValidateRequest(&r);
@@ -169,9 +202,11 @@ Expected<PendingStore> PendingStore::Parse(std::string_view text,
     }
     for (const Json& item : document.value("offences", Json::array())) {
       store.offences_[Key{item.at("name").get<std::string>(), item.at("key").get<std::string>()}] =
-          item.at("count").get<int>();
+          IntegerMember<int>(item, "count");
     }
   } catch (const Json::exception& e) {
+    return Status::ParseError(std::string("pending responses file: ") + e.what());
+  } catch (const std::invalid_argument& e) {
     return Status::ParseError(std::string("pending responses file: ") + e.what());
   }
   return store;

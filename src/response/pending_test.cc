@@ -131,5 +131,31 @@ TEST(PendingStore, DropsEntriesThatFailValidation) {
   EXPECT_FALSE(PendingStore::Parse(R"({"pending":[{"name":"x"}]})", &errors).ok());
 }
 
+// nlohmann's own conversion casts a float such as 1e300 to int with undefined behaviour, so
+// numbers out of range or with a fraction must be rejected first.
+TEST(PendingStore, RejectsNumbersOutOfRange) {
+  std::vector<std::string> errors;
+  for (const char* text : {
+           R"({"pending":[{"name":"x","due_ms":1e300}]})",
+           R"({"pending":[{"name":"x","due_ms":1,"rule_level":2.44e20}]})",
+           R"({"pending":[{"name":"x","due_ms":1,"rule_level":4294967296}]})",
+           R"({"pending":[{"name":"x","due_ms":1,"origin_id":-1}]})",
+           R"({"pending":[{"name":"x","due_ms":1.5}]})",
+           R"({"offences":[{"name":"x","key":"k","count":1e20}]})",
+           R"({"pending":[5]})",
+       }) {
+    SCOPED_TRACE(text);
+    auto parsed = PendingStore::Parse(text, &errors);
+    ASSERT_FALSE(parsed.ok());
+    EXPECT_NE(parsed.status().message().find("pending responses file"), std::string::npos);
+  }
+  auto parsed = PendingStore::Parse(
+      R"({"pending":[{"name":"y","srcip":"1.2.3.4","due_ms":2,"origin_id":18446744073709551615}],
+          "offences":[{"name":"y","key":"k","count":3}]})",
+      &errors);
+  ASSERT_TRUE(parsed.ok()) << parsed.status().message();
+  EXPECT_EQ(parsed->size(), 1u);
+}
+
 }  // namespace
 }  // namespace vigil::response
