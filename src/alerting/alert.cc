@@ -100,8 +100,16 @@ std::string FormatAlertTime(int64_t epoch_seconds) {
 }
 
 void AppendAlertId(int64_t epoch_seconds, uint64_t number, std::string* out) {
-  AppendInt(epoch_seconds, out);
-  out->push_back('.');
+  // Alerts in a row mostly share their second, so its digits and the dot are reused.
+  thread_local int64_t cached_seconds = -1;
+  thread_local std::string cached_head;
+  if (epoch_seconds != cached_seconds || cached_head.empty()) {
+    cached_head.clear();
+    AppendInt(epoch_seconds, &cached_head);
+    cached_head.push_back('.');
+    cached_seconds = epoch_seconds;
+  }
+  out->append(cached_head);
   AppendInt(number, out);
 }
 

@@ -36,6 +36,25 @@ class AlertFormatTest : public analysis::AnalyzerFixture {
   }
 };
 
+TEST(AlertIdTest, SecondsChangeBetweenIds) {
+  // The digits of the second are reused between calls, so each change must show.
+  std::string id;
+  AppendAlertId(1796398180, 0, &id);
+  EXPECT_EQ(id, "1796398180.0");
+  id.clear();
+  AppendAlertId(1796398180, 4821, &id);
+  EXPECT_EQ(id, "1796398180.4821");
+  id = "prefix:";
+  AppendAlertId(1796398181, 18446744073709551615u, &id);
+  EXPECT_EQ(id, "prefix:1796398181.18446744073709551615");
+  id.clear();
+  AppendAlertId(-1, 7, &id);
+  EXPECT_EQ(id, "-1.7");
+  id.clear();
+  AppendAlertId(1796398180, 7, &id);
+  EXPECT_EQ(id, "1796398180.7");
+}
+
 TEST_F(AlertFormatTest, AlertsLogBlockIsByteExact) {
   analysis::RuleMatch match =
       Feed("Oct 15 21:07:00 linux-host sshd[29205]: Invalid user blabla from 192.168.2.10");
