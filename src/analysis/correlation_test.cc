@@ -261,14 +261,22 @@ TEST_F(CorrelationTest, IndexedSearchesDecideAsFullWalks) {
   std::mt19937 random(7);
   auto pick = [&](int n) { return static_cast<int>(random() % static_cast<unsigned>(n)); };
   std::map<int, int> fired;  // correlation rule id -> times chosen
+  // Failures also come from addresses and users longer than an index slot holds, and from
+  // ones exactly as long.
+  const char* failure_ips[] = {"2001:db8:85a3::8a2e:370:", "2001:db8::1:2:3"};
+  const char* users[] = {"user", "a-user-name-longer-than-16-", "sixteen-byte-us"};
   for (int i = 0; i < 3000; ++i) {
     std::string ip = "198.51.100." + std::to_string(pick(3));
     std::string line;
     switch (pick(4)) {
       case 0:
-      case 1:
-        line = Failure("user" + std::to_string(pick(8)), ip);
+      case 1: {
+        int source = pick(4);
+        std::string failure_ip =
+            source < 2 ? ip : failure_ips[source - 2] + std::to_string(pick(3));
+        line = Failure(users[pick(3)] + std::to_string(pick(8)), failure_ip);
         break;
+      }
       case 2:
         line = "Dec  1 10:00:00 web1 sshd[9]: Invalid user x from " + ip;
         break;
