@@ -127,11 +127,13 @@ class PositionRing {
 
 // An event of an EventList, with the positions in the list of the next older events with
 // the same source address and with the same user. A position is 0 when the list does not
-// index that key or the key had no older event. The hashes are the event's keys as the
-// list's indexes hash them, kept here so that removing the event from an index does not
-// read the event.
+// index that key or the key had no older event. The entry repeats the event's time and
+// sequence, and keeps the hashes of its keys as the list's indexes compute them, so that
+// trimming the list and walking a key's events read the event only when they need more.
 struct ListEntry {
   StoredEvent* event = nullptr;
+  int64_t time = 0;
+  uint64_t sequence = 0;
   uint64_t older_srcip = 0;
   uint64_t older_dstuser = 0;
   uint32_t srcip_hash = 0;

@@ -73,7 +73,7 @@ void Mark(StoredEvent* event, int level) {
   event->matched = level;
   for (EventList* list : event->lists) {
     // A list keeps its newest events, so one whose oldest is newer has dropped this event.
-    if (list->events.empty() || list->events.oldest().event->sequence > event->sequence) {
+    if (list->events.empty() || list->events.oldest().sequence > event->sequence) {
       continue;
     }
     list->marked[event->sequence] = event;
@@ -475,18 +475,17 @@ bool RuleEngine::TestContext(const Rule& rule, const Event& event, ContextResult
     bool test = (rule.same & ~(by_user ? kSameUser : kSameSourceIp)) != 0;
     while (events.Contains(position)) {
       const EventList::Entry& entry = events.at(position);
-      StoredEvent* stored = entry.event;
-      if (stored->time < oldest_time || stored->sequence <= barrier) break;
+      if (entry.time < oldest_time || entry.sequence <= barrier) break;
       position = by_user ? entry.older_dstuser : entry.older_srcip;
-      if (test && !Qualifies(rule, *stored, event)) continue;
-      if (count_event(stored)) return fire();
+      if (test && !Qualifies(rule, *entry.event, event)) continue;
+      if (count_event(entry.event)) return fire();
     }
     return false;
   }
   bool test = rule.searches_history || rule.same != 0;  // else every event qualifies
   for (size_t i = 0; i < events.size(); ++i) {
+    if (events[i].time < oldest_time) break;
     StoredEvent* stored = events[i].event;
-    if (stored->time < oldest_time) break;
     if (stored->matched >= rule.level && stored->matched != 0) break;
     if (test && !Qualifies(rule, *stored, event)) continue;
     if (count_event(stored)) return fire();
@@ -604,11 +603,13 @@ void RuleEngine::Store(const Rule& rule, const Event& event, int matched_level) 
     // after adding it, and keeps the index one key smaller.
     int64_t oldest = event.time - list->max_age_seconds;
     while (!list->events.empty() &&
-           (list->events.oldest().event->time < oldest || list->events.size() >= kMaxListEvents)) {
+           (list->events.oldest().time < oldest || list->events.size() >= kMaxListEvents)) {
       PopOldest(list);
     }
     EventList::Entry entry;
     entry.event = stored;
+    entry.time = stored->time;
+    entry.sequence = stored->sequence;
     uint64_t position = list->events.end();
     if (list->index_srcip && stored->has_srcip) {
       entry.srcip_hash = list->by_srcip.Hash(stored->srcip);
@@ -624,7 +625,7 @@ void RuleEngine::Store(const Rule& rule, const Event& event, int matched_level) 
   }
   if (matched_level > 0) Mark(stored, matched_level);
   if (keep_history) {
-    history_.events.push_front(EventList::Entry{stored});
+    history_.events.push_front(EventList::Entry{stored, stored->time, stored->sequence});
     ++stored->holders;
     while (history_.events.size() > options_.memory_size) PopOldest(&history_);
   }
@@ -655,7 +656,11 @@ void RuleEngine::PopOldest(EventList* list) {
   if (list->index_dstuser && oldest->has_dstuser) {
     list->by_dstuser.EraseIf(entry.dstuser_hash, position);
   }
-  if (!list->marked.empty()) list->marked.erase(oldest->sequence);
+  // A list marks only events it contains, so the oldest event's mark, if it has one, is the
+  // first.
+  if (!list->marked.empty() && list->marked.begin()->first == entry.sequence) {
+    list->marked.erase(list->marked.begin());
+  }
   list->events.pop_back();
   Release(oldest);
   PrefetchOldest(*list);
