@@ -339,6 +339,40 @@ TEST_F(AnalyzerFixture, EventStaysInTheLongerList) {
   }
 }
 
+// A list keeps at most its 16,384 newest events, whatever the timeframe. Rule 120 fires on the
+// fourth failure from one address, so it fires when the three earlier ones are still among
+// the newest 16,384 events, and not when one more event from elsewhere came between.
+TEST_F(AnalyzerFixture, ListKeepsItsNewestEvents) {
+  ASSERT_EQ(Load(kDecoders, kFailureRules + R"(
+<group name="sshd,">
+  <rule id="120" level="10" frequency="2" timeframe="600">
+    <if_matched_sid>101</if_matched_sid><same_source_ip />
+    <description>failures from one address</description></rule>
+</group>)"),
+            "");
+  const size_t kListSize = 16384;
+  const std::string attacker = "203.0.113.7";
+  for (size_t others : {kListSize - 3, kListSize - 2}) {
+    SCOPED_TRACE(std::to_string(others) + " failures from other addresses");
+    analyzer_->ResetState();
+    for (int i = 0; i < 3; ++i) {
+      RuleMatch match = Feed(Failure("root", attacker));
+      ASSERT_NE(match.rule, nullptr);
+      ASSERT_EQ(match.rule->id, 101);
+    }
+    for (size_t i = 0; i < others; ++i) {
+      std::string address = "10." + std::to_string(i / 65536) + "." +
+                            std::to_string(i / 256 % 256) + "." + std::to_string(i % 256);
+      RuleMatch match = Feed(Failure("user" + std::to_string(i), address));
+      ASSERT_NE(match.rule, nullptr);
+      ASSERT_EQ(match.rule->id, 101) << address;
+    }
+    RuleMatch last = Feed(Failure("root", attacker));
+    ASSERT_NE(last.rule, nullptr);
+    EXPECT_EQ(last.rule->id, others + 3 <= kListSize ? 120 : 101);
+  }
+}
+
 // same_id, same_src_port, same_dst_port and same_location each compare one stored field: a
 // frequency="2" rule fires on the fourth event whose field repeats, and never while the
 // field changes.

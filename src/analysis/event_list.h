@@ -32,14 +32,16 @@ struct alignas(64) StoredEvent {
                   std::initializer_list<std::pair<std::string_view, std::string_view*>> fields,
                   size_t max_kept_capacity);
   std::string_view log() const { return full_log.substr(log_offset); }
-  // Prefetches the start of the buffer for writing, for an event about to be reused.
-  void PrefetchText() const {
-    if (text_capacity_ > 0) __builtin_prefetch(text_.get(), 1);
-    if (text_capacity_ > 64) __builtin_prefetch(text_.get() + 64, 1);
+  // Prefetches the event for writing, without reading it, when it is about to be reused.
+  void PrefetchMembers() const {
+    const char* members = reinterpret_cast<const char*>(this);
+    for (size_t offset = 0; offset < sizeof(StoredEvent); offset += 64) {
+      __builtin_prefetch(members + offset, 1);
+    }
   }
 
-  // The members up to `full_log` share the first cache line: they are the ones that
-  // removing an event from a list reads.
+  // The members up to `full_log` share the first cache line, the only one that releasing the
+  // event reads.
   int64_t time = 0;
   uint64_t sequence = 0;  // order of storing, engine-wide; larger is newer
   // Level of the correlation rule this event last helped fire. Later searches by rules at or
@@ -222,6 +224,9 @@ struct EventList {
   // The same_* and different_* bits (SameField) of the rules that search this list: the
   // fields of a stored event that some search compares. RuleEngine sets it.
   uint32_t compared_fields = 0;
+  // True when the events of this list are in no other list and not in the history, so the
+  // list releases each event it removes. RuleEngine sets it.
+  bool sole_holder = false;
 };
 
 }  // namespace vigil::analysis

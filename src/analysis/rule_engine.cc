@@ -153,6 +153,14 @@ RuleEngine::RuleEngine(RuleSet* rules, EngineOptions options, LogPrefilter* shar
     if (rule->matched_list != nullptr) rule->matched_list->compared_fields |= rule->same;
     if (rule->searches_history) history_compared_fields_ |= rule->same;
   }
+  // Store() puts an event in the rule's own list, or else in all of its group lists.
+  for (const auto& rule : rules_->all()) {
+    if (rule->matched_list != nullptr) rule->matched_list->sole_holder = !rules_->uses_history();
+  }
+  for (const auto& rule : rules_->all()) {
+    if (rule->own_list || rule->group_lists.size() < 2) continue;
+    for (EventList* list : rule->group_lists) list->sole_holder = false;
+  }
   // Every condition that TestConditions() tests after <regex> must be listed here.
   for (const auto& rule : rules_->all()) {
     const Rule& r = *rule;
@@ -652,26 +660,35 @@ void RuleEngine::PopOldest(EventList* list) {
   uint64_t position = list->events.begin();
   const EventList::Entry& entry = list->events.oldest();
   StoredEvent* oldest = entry.event;
-  if (list->index_srcip && oldest->has_srcip) list->by_srcip.EraseIf(entry.srcip_hash, position);
-  if (list->index_dstuser && oldest->has_dstuser) {
-    list->by_dstuser.EraseIf(entry.dstuser_hash, position);
-  }
+  // An event without the key was never indexed, and its position is in no slot, so EraseIf
+  // leaves the index as it is. Not testing for the key saves reading the event.
+  if (list->index_srcip) list->by_srcip.EraseIf(entry.srcip_hash, position);
+  if (list->index_dstuser) list->by_dstuser.EraseIf(entry.dstuser_hash, position);
   // A list marks only events it contains, so the oldest event's mark, if it has one, is the
   // first.
   if (!list->marked.empty() && list->marked.begin()->first == entry.sequence) {
     list->marked.erase(list->marked.begin());
   }
   list->events.pop_back();
-  Release(oldest);
+  if (list->sole_holder) {
+    // Releasing the event without reading its count of holders saves waiting for memory.
+    AddSpare(oldest);
+  } else {
+    Release(oldest);
+  }
   PrefetchOldest(*list);
 }
 
 void RuleEngine::Release(StoredEvent* stored) {
   if (--stored->holders > 0) return;
+  AddSpare(stored);
+}
+
+void RuleEngine::AddSpare(StoredEvent* stored) {
   // The event may be one of the previous events of the current match, which the caller reads
   // after Store(). So it stays as it is until the next Store() reuses it.
   spare_events_.push_back(stored);
-  stored->PrefetchText();
+  stored->PrefetchMembers();
 }
 
 void RuleEngine::Clear(EventList* list) {
