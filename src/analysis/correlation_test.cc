@@ -261,14 +261,22 @@ TEST_F(CorrelationTest, IndexedSearchesDecideAsFullWalks) {
   std::mt19937 random(7);
   auto pick = [&](int n) { return static_cast<int>(random() % static_cast<unsigned>(n)); };
   std::map<int, int> fired;  // correlation rule id -> times chosen
+  // Failures also come from addresses and users longer than an index slot holds, and from
+  // ones exactly as long.
+  const char* failure_ips[] = {"2001:db8:85a3::8a2e:370:", "2001:db8::1:2:3"};
+  const char* users[] = {"user", "a-user-name-longer-than-16-", "sixteen-byte-us"};
   for (int i = 0; i < 3000; ++i) {
     std::string ip = "198.51.100." + std::to_string(pick(3));
     std::string line;
     switch (pick(4)) {
       case 0:
-      case 1:
-        line = Failure("user" + std::to_string(pick(8)), ip);
+      case 1: {
+        int source = pick(4);
+        std::string failure_ip =
+            source < 2 ? ip : failure_ips[source - 2] + std::to_string(pick(3));
+        line = Failure(users[pick(3)] + std::to_string(pick(8)), failure_ip);
         break;
+      }
       case 2:
         line = "Dec  1 10:00:00 web1 sshd[9]: Invalid user x from " + ip;
         break;
@@ -328,6 +336,40 @@ TEST_F(AnalyzerFixture, EventStaysInTheLongerList) {
   const char* users[] = {"u5", "u3", "u1"};
   for (size_t i = 0; i < 3; ++i) {
     EXPECT_EQ(match.previous[i]->full_log, Failure(users[i], a)) << "previous event " << i;
+  }
+}
+
+// A list keeps at most its 16,384 newest events, whatever the timeframe. Rule 120 fires on the
+// fourth failure from one address, so it fires when the three earlier ones are still among
+// the newest 16,384 events, and not when one more event from elsewhere came between.
+TEST_F(AnalyzerFixture, ListKeepsItsNewestEvents) {
+  ASSERT_EQ(Load(kDecoders, kFailureRules + R"(
+<group name="sshd,">
+  <rule id="120" level="10" frequency="2" timeframe="600">
+    <if_matched_sid>101</if_matched_sid><same_source_ip />
+    <description>failures from one address</description></rule>
+</group>)"),
+            "");
+  const size_t kListSize = 16384;
+  const std::string attacker = "203.0.113.7";
+  for (size_t others : {kListSize - 3, kListSize - 2}) {
+    SCOPED_TRACE(std::to_string(others) + " failures from other addresses");
+    analyzer_->ResetState();
+    for (int i = 0; i < 3; ++i) {
+      RuleMatch match = Feed(Failure("root", attacker));
+      ASSERT_NE(match.rule, nullptr);
+      ASSERT_EQ(match.rule->id, 101);
+    }
+    for (size_t i = 0; i < others; ++i) {
+      std::string address = "10." + std::to_string(i / 65536) + "." +
+                            std::to_string(i / 256 % 256) + "." + std::to_string(i % 256);
+      RuleMatch match = Feed(Failure("user" + std::to_string(i), address));
+      ASSERT_NE(match.rule, nullptr);
+      ASSERT_EQ(match.rule->id, 101) << address;
+    }
+    RuleMatch last = Feed(Failure("root", attacker));
+    ASSERT_NE(last.rule, nullptr);
+    EXPECT_EQ(last.rule->id, others + 3 <= kListSize ? 120 : 101);
   }
 }
 

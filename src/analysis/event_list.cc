@@ -1,5 +1,6 @@
 #include "analysis/event_list.h"
 
+#include <algorithm>
 #include <cstring>
 #include <random>
 #include <utility>
@@ -62,40 +63,90 @@ size_t HashKey(uint64_t seed, std::string_view key) {
 
 }  // namespace
 
-KeyIndex::KeyIndex(std::string StoredEvent::*key) : key_(key), seed_(ProcessSeed()) {}
+void StoredEvent::AssignText(
+    std::string_view new_full_log,
+    std::initializer_list<std::pair<std::string_view, std::string_view*>> fields,
+    size_t max_kept_capacity) {
+  size_t size = new_full_log.size();
+  for (const auto& [value, target] : fields) size += value.size();
+  if (size > text_capacity_ || text_capacity_ > max_kept_capacity) {
+    // The buffer at least doubles while it stays within `max_kept_capacity`, so that an
+    // event reused for logs of varying length soon stops allocating.
+    size_t capacity = size;
+    if (text_capacity_ <= max_kept_capacity) {
+      capacity = std::max(size, std::min(2 * text_capacity_, max_kept_capacity));
+    }
+    // Released before allocating, so that the peak holds one buffer.
+    text_.reset();
+    text_capacity_ = 0;
+    text_ = std::make_unique_for_overwrite<char[]>(capacity);
+    text_capacity_ = capacity;
+  }
+  char* next = text_.get();
+  auto copy = [&](std::string_view value) {
+    if (value.empty()) return std::string_view();
+    std::memcpy(next, value.data(), value.size());
+    std::string_view copied(next, value.size());
+    next += value.size();
+    return copied;
+  };
+  full_log = copy(new_full_log);
+  for (const auto& [value, target] : fields) *target = copy(value);
+}
 
-size_t KeyIndex::Probe(std::string_view key, size_t hash,
-                       const PositionRing<ListEntry>& events) const {
+KeyIndex::KeyIndex() : KeyIndex(ProcessSeed()) {}
+
+KeyIndex::KeyIndex(uint64_t seed) : seed_(seed) {}
+
+uint32_t KeyIndex::Hash(std::string_view key) const {
+  return static_cast<uint32_t>(HashKey(seed_, key));
+}
+
+bool KeyIndex::Equals(const Slot& slot, std::string_view key) {
+  if (slot.size != key.size()) return false;
+  const char* bytes = key.size() <= kInlineKeySize ? slot.key.bytes : slot.key.data;
+  return std::memcmp(bytes, key.data(), key.size()) == 0;
+}
+
+size_t KeyIndex::Probe(std::string_view key, uint32_t hash) const {
   size_t i = hash & mask_;
-  while (slots_[i].position != 0 &&
-         (slots_[i].hash != hash || events.at(slots_[i].position).event->*key_ != key)) {
+  while (slots_[i].position != 0 && (slots_[i].hash != hash || !Equals(slots_[i], key))) {
     i = (i + 1) & mask_;
   }
   return i;
 }
 
-uint64_t KeyIndex::Find(std::string_view key, const PositionRing<ListEntry>& events) const {
+uint64_t KeyIndex::Find(std::string_view key, uint32_t hash) const {
   if (used_ == 0) return 0;
-  return slots_[Probe(key, HashKey(seed_, key), events)].position;
+  return slots_[Probe(key, hash)].position;
 }
 
-uint64_t KeyIndex::Exchange(std::string_view key, uint64_t position,
-                            const PositionRing<ListEntry>& events) {
+uint64_t KeyIndex::Exchange(std::string_view key, uint32_t hash, uint64_t position) {
   if ((used_ + 1) * 2 > slots_.size()) Grow();
-  size_t hash = HashKey(seed_, key);
-  Slot& slot = slots_[Probe(key, hash, events)];
+  Slot& slot = slots_[Probe(key, hash)];
+  if (key.size() > kInlineKeySize) {
+    // The key stays the same, but the bytes of the event that `position` replaces may be
+    // reused once that event leaves the list.
+    slot.key.data = key.data();
+  }
   if (slot.position != 0) return std::exchange(slot.position, position);
   slot.hash = hash;
+  slot.size = static_cast<uint32_t>(key.size());
+  if (key.size() <= kInlineKeySize) std::memcpy(slot.key.bytes, key.data(), key.size());
   slot.position = position;
   ++used_;
   return 0;
 }
 
-void KeyIndex::EraseIf(std::string_view key, uint64_t position,
-                       const PositionRing<ListEntry>& events) {
+void KeyIndex::EraseIf(uint32_t hash, uint64_t position) {
   if (used_ == 0) return;
-  size_t i = Probe(key, HashKey(seed_, key), events);
-  if (slots_[i].position != position) return;
+  // Positions name one event each, so the slot holding `position` is the one to erase, and
+  // it lies in the run that starts at the home slot of `hash`.
+  size_t i = hash & mask_;
+  while (slots_[i].position != position) {
+    if (slots_[i].position == 0) return;
+    i = (i + 1) & mask_;
+  }
   // Linear probing without tombstones: each later slot of the same run moves back into the
   // hole, unless that would put it before its home slot.
   for (size_t j = (i + 1) & mask_; slots_[j].position != 0; j = (j + 1) & mask_) {

@@ -14,8 +14,9 @@ constexpr size_t kMaxPreviousEvents = 11;
 constexpr size_t kMaxListEvents = 16384;
 // Stored events are allocated this many at a time.
 constexpr size_t kEventBlockSize = 64;
-// A spare event keeps the storage of its log for the next one, up to this many bytes.
-constexpr size_t kMaxKeptLogCapacity = 4096;
+// A spare event keeps the buffer of its log and fields for the next one, up to this many
+// bytes.
+constexpr size_t kMaxKeptTextCapacity = 4096;
 
 bool MatchField(const std::optional<Pattern>& pattern, bool present, std::string_view value) {
   return !pattern || (present && pattern->Search(value));
@@ -63,7 +64,7 @@ void AppendKeyPart(std::string* key, bool wanted, std::string_view value) {
   key->push_back(' ');
 }
 
-bool SameValue(bool stored_present, const std::string& stored, const Event& event, Field field) {
+bool SameValue(bool stored_present, std::string_view stored, const Event& event, Field field) {
   return stored_present && event.Has(field) && stored == event.Get(field);
 }
 
@@ -72,7 +73,7 @@ void Mark(StoredEvent* event, int level) {
   event->matched = level;
   for (EventList* list : event->lists) {
     // A list keeps its newest events, so one whose oldest is newer has dropped this event.
-    if (list->events.empty() || list->events.oldest().event->sequence > event->sequence) {
+    if (list->events.empty() || list->events.oldest().sequence > event->sequence) {
       continue;
     }
     list->marked[event->sequence] = event;
@@ -86,6 +87,28 @@ uint64_t Barrier(const EventList& list, int level) {
     if (it->second->matched >= level) return it->first;
   }
   return 0;
+}
+
+// Prefetches the index slots that storing `event` in `list` reads for the event's keys.
+void PrefetchKeySlots(const EventList& list, const Event& event) {
+  if (list.index_srcip && event.Has(Field::kSrcIp)) {
+    list.by_srcip.Prefetch(list.by_srcip.Hash(event.Get(Field::kSrcIp)));
+  }
+  if (list.index_dstuser && event.Has(Field::kDstUser)) {
+    list.by_dstuser.Prefetch(list.by_dstuser.Hash(event.Get(Field::kDstUser)));
+  }
+}
+
+// Prefetches what removing the oldest event of `list` reads: the event, its index slots and
+// the entries after it. A full list removes one event for each one it stores, so the next
+// Store() into the list reads them, and the loads have that long to complete.
+void PrefetchOldest(const EventList& list) {
+  if (list.events.empty()) return;
+  const EventList::Entry& oldest = list.events.oldest();
+  __builtin_prefetch(oldest.event);
+  if (list.index_srcip) list.by_srcip.Prefetch(oldest.srcip_hash);
+  if (list.index_dstuser) list.by_dstuser.Prefetch(oldest.dstuser_hash);
+  list.events.Prefetch(list.events.begin() + 2);
 }
 
 }  // namespace
@@ -129,6 +152,14 @@ RuleEngine::RuleEngine(RuleSet* rules, EngineOptions options, LogPrefilter* shar
   for (const auto& rule : rules_->all()) {
     if (rule->matched_list != nullptr) rule->matched_list->compared_fields |= rule->same;
     if (rule->searches_history) history_compared_fields_ |= rule->same;
+  }
+  // Store() puts an event in the rule's own list, or else in all of its group lists.
+  for (const auto& rule : rules_->all()) {
+    if (rule->matched_list != nullptr) rule->matched_list->sole_holder = !rules_->uses_history();
+  }
+  for (const auto& rule : rules_->all()) {
+    if (rule->own_list || rule->group_lists.size() < 2) continue;
+    for (EventList* list : rule->group_lists) list->sole_holder = false;
   }
   // Every condition that TestConditions() tests after <regex> must be listed here.
   for (const auto& rule : rules_->all()) {
@@ -444,7 +475,7 @@ bool RuleEngine::TestContext(const Rule& rule, const Event& event, ContextResult
     // Only events with the same address (or user) can count. The full walk stops at the
     // newest event marked at this rule's level or above, so the indexed walk stops there too.
     if (!event.Has(key_field)) return false;
-    uint64_t position = index->Find(event.Get(key_field), events);
+    uint64_t position = index->Find(event.Get(key_field));
     if (position == 0) return false;
     uint64_t barrier = Barrier(*list, rule.level);
     bool by_user = key_field == Field::kDstUser;
@@ -452,18 +483,17 @@ bool RuleEngine::TestContext(const Rule& rule, const Event& event, ContextResult
     bool test = (rule.same & ~(by_user ? kSameUser : kSameSourceIp)) != 0;
     while (events.Contains(position)) {
       const EventList::Entry& entry = events.at(position);
-      StoredEvent* stored = entry.event;
-      if (stored->time < oldest_time || stored->sequence <= barrier) break;
+      if (entry.time < oldest_time || entry.sequence <= barrier) break;
       position = by_user ? entry.older_dstuser : entry.older_srcip;
-      if (test && !Qualifies(rule, *stored, event)) continue;
-      if (count_event(stored)) return fire();
+      if (test && !Qualifies(rule, *entry.event, event)) continue;
+      if (count_event(entry.event)) return fire();
     }
     return false;
   }
   bool test = rule.searches_history || rule.same != 0;  // else every event qualifies
   for (size_t i = 0; i < events.size(); ++i) {
+    if (events[i].time < oldest_time) break;
     StoredEvent* stored = events[i].event;
-    if (stored->time < oldest_time) break;
     if (stored->matched >= rule.level && stored->matched != 0) break;
     if (test && !Qualifies(rule, *stored, event)) continue;
     if (count_event(stored)) return fire();
@@ -548,55 +578,62 @@ void RuleEngine::Store(const Rule& rule, const Event& event, int matched_level) 
   }
   stored->time = event.time;
   stored->sequence = ++sequence_;
-  stored->full_log = event.full_log;
   stored->log_offset = event.log_offset;
   // Only the fields that a search of this event's lists (or of the history) compares are
   // copied; the others stay empty.
   uint32_t compared = keep_history ? history_compared_fields_ : 0;
-  for (EventList* list : stored->lists) compared |= list->compared_fields;
-  auto copy = [&](uint32_t bits, std::string_view value, std::string* target) {
-    if (compared & bits) {
-      target->assign(value);
-    } else {
-      target->clear();
-    }
+  for (EventList* list : stored->lists) {
+    compared |= list->compared_fields;
+    PrefetchKeySlots(*list, event);
+  }
+  auto copied = [&](uint32_t bits, std::string_view value) {
+    return (compared & bits) ? value : std::string_view();
   };
+  stored->AssignText(event.full_log,
+                     {{copied(kSameSourceIp, event.Get(Field::kSrcIp)), &stored->srcip},
+                      {copied(kSameSrcPort, event.Get(Field::kSrcPort)), &stored->srcport},
+                      {copied(kSameDstPort, event.Get(Field::kDstPort)), &stored->dstport},
+                      {copied(kSameUser, event.Get(Field::kDstUser)), &stored->dstuser},
+                      {copied(kSameLocation, event.hostname), &stored->hostname},
+                      {copied(kSameId, event.Get(Field::kId)), &stored->id},
+                      {copied(kDifferentUrl, event.Get(Field::kUrl)), &stored->url},
+                      {copied(kDifferentSrcGeoIp, event.srcgeoip), &stored->srcgeoip}},
+                     kMaxKeptTextCapacity);
   stored->has_srcip = event.Has(Field::kSrcIp);
   stored->has_srcport = event.Has(Field::kSrcPort);
   stored->has_dstport = event.Has(Field::kDstPort);
   stored->has_dstuser = event.Has(Field::kDstUser);
   stored->has_id = event.Has(Field::kId);
   stored->has_url = event.Has(Field::kUrl);
-  copy(kSameSourceIp, event.Get(Field::kSrcIp), &stored->srcip);
-  copy(kSameSrcPort, event.Get(Field::kSrcPort), &stored->srcport);
-  copy(kSameDstPort, event.Get(Field::kDstPort), &stored->dstport);
-  copy(kSameUser, event.Get(Field::kDstUser), &stored->dstuser);
-  copy(kSameLocation, event.hostname, &stored->hostname);
-  copy(kSameId, event.Get(Field::kId), &stored->id);
-  copy(kDifferentUrl, event.Get(Field::kUrl), &stored->url);
-  copy(kDifferentSrcGeoIp, event.srcgeoip, &stored->srcgeoip);
   stored->category = event.category;
   for (EventList* list : stored->lists) {
+    // Trimming first, to make room for the new event, keeps the same events as trimming
+    // after adding it, and keeps the index one key smaller.
+    int64_t oldest = event.time - list->max_age_seconds;
+    while (!list->events.empty() &&
+           (list->events.oldest().time < oldest || list->events.size() >= kMaxListEvents)) {
+      PopOldest(list);
+    }
     EventList::Entry entry;
     entry.event = stored;
+    entry.time = stored->time;
+    entry.sequence = stored->sequence;
     uint64_t position = list->events.end();
     if (list->index_srcip && stored->has_srcip) {
-      entry.older_srcip = list->by_srcip.Exchange(stored->srcip, position, list->events);
+      entry.srcip_hash = list->by_srcip.Hash(stored->srcip);
+      entry.older_srcip = list->by_srcip.Exchange(stored->srcip, entry.srcip_hash, position);
     }
     if (list->index_dstuser && stored->has_dstuser) {
-      entry.older_dstuser = list->by_dstuser.Exchange(stored->dstuser, position, list->events);
+      entry.dstuser_hash = list->by_dstuser.Hash(stored->dstuser);
+      entry.older_dstuser =
+          list->by_dstuser.Exchange(stored->dstuser, entry.dstuser_hash, position);
     }
     list->events.push_front(entry);
     ++stored->holders;
-    int64_t oldest = event.time - list->max_age_seconds;
-    while (!list->events.empty() &&
-           (list->events.oldest().event->time < oldest || list->events.size() > kMaxListEvents)) {
-      PopOldest(list);
-    }
   }
   if (matched_level > 0) Mark(stored, matched_level);
   if (keep_history) {
-    history_.events.push_front(EventList::Entry{stored});
+    history_.events.push_front(EventList::Entry{stored, stored->time, stored->sequence});
     ++stored->holders;
     while (history_.events.size() > options_.memory_size) PopOldest(&history_);
   }
@@ -607,7 +644,6 @@ StoredEvent* RuleEngine::NewStoredEvent() {
   if (!spare_events_.empty()) {
     stored = spare_events_.back();
     spare_events_.pop_back();
-    if (stored->full_log.capacity() > kMaxKeptLogCapacity) std::string().swap(stored->full_log);
   } else {
     if (event_blocks_.empty() || last_block_used_ == kEventBlockSize) {
       event_blocks_.push_back(std::make_unique<StoredEvent[]>(kEventBlockSize));
@@ -622,23 +658,37 @@ StoredEvent* RuleEngine::NewStoredEvent() {
 
 void RuleEngine::PopOldest(EventList* list) {
   uint64_t position = list->events.begin();
-  StoredEvent* oldest = list->events.oldest().event;
-  if (list->index_srcip && oldest->has_srcip) {
-    list->by_srcip.EraseIf(oldest->srcip, position, list->events);
+  const EventList::Entry& entry = list->events.oldest();
+  StoredEvent* oldest = entry.event;
+  // An event without the key was never indexed, and its position is in no slot, so EraseIf
+  // leaves the index as it is. Not testing for the key saves reading the event.
+  if (list->index_srcip) list->by_srcip.EraseIf(entry.srcip_hash, position);
+  if (list->index_dstuser) list->by_dstuser.EraseIf(entry.dstuser_hash, position);
+  // A list marks only events it contains, so the oldest event's mark, if it has one, is the
+  // first.
+  if (!list->marked.empty() && list->marked.begin()->first == entry.sequence) {
+    list->marked.erase(list->marked.begin());
   }
-  if (list->index_dstuser && oldest->has_dstuser) {
-    list->by_dstuser.EraseIf(oldest->dstuser, position, list->events);
-  }
-  if (!list->marked.empty()) list->marked.erase(oldest->sequence);
   list->events.pop_back();
-  Release(oldest);
+  if (list->sole_holder) {
+    // Releasing the event without reading its count of holders saves waiting for memory.
+    AddSpare(oldest);
+  } else {
+    Release(oldest);
+  }
+  PrefetchOldest(*list);
 }
 
 void RuleEngine::Release(StoredEvent* stored) {
   if (--stored->holders > 0) return;
+  AddSpare(stored);
+}
+
+void RuleEngine::AddSpare(StoredEvent* stored) {
   // The event may be one of the previous events of the current match, which the caller reads
   // after Store(). So it stays as it is until the next Store() reuses it.
   spare_events_.push_back(stored);
+  stored->PrefetchMembers();
 }
 
 void RuleEngine::Clear(EventList* list) {

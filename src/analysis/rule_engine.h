@@ -97,6 +97,8 @@ class RuleEngine {
   void PopOldest(EventList* list);
   // Counts one list (or the history) less for `stored`, and keeps it as a spare at zero.
   void Release(StoredEvent* stored);
+  // Keeps `stored`, which no list or history contains any more, for NewStoredEvent().
+  void AddSpare(StoredEvent* stored);
   // Empties `list`, releasing its events.
   void Clear(EventList* list);
 
