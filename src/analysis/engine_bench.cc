@@ -5,6 +5,7 @@
 #include <hs/hs.h>
 
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -112,18 +113,29 @@ std::vector<std::string> StockLiteralsAndLogs(benchmark::State& state,
   return analyzer->prefilter().literals();
 }
 
+// The scan with the filter loop that Scan() takes, or with `isa`'s when it is given.
 template <typename Generator>
-void RunLiteralScanner(benchmark::State& state) {
+void RunLiteralScanner(benchmark::State& state,
+                       std::optional<vigil::analysis::LiteralScanner::Isa> isa = std::nullopt) {
   std::vector<std::string> logs;
   std::vector<std::string> literals = StockLiteralsAndLogs<Generator>(state, &logs);
   if (literals.empty()) return;
   vigil::analysis::LiteralScanner scanner(literals);
+  if (isa && !vigil::analysis::LiteralScanner::Supports(*isa)) {
+    state.SkipWithError("this CPU does not run the requested filter loop");
+    return;
+  }
   std::vector<uint64_t> bits((literals.size() + 63) / 64);
   size_t i = 0;
   uint64_t hits = 0;
   for (auto _ : state) {
     std::fill(bits.begin(), bits.end(), 0);
-    scanner.Scan(logs[i++ % logs.size()], bits.data());
+    const std::string& log = logs[i++ % logs.size()];
+    if (isa) {
+      scanner.ScanWith(*isa, log, bits.data());
+    } else {
+      scanner.Scan(log, bits.data());
+    }
     hits += bits[0] & 1;
   }
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations()));
@@ -192,6 +204,18 @@ void BM_LiteralScanMixed(benchmark::State& state) {
   RunLiteralScanner<vigil::bench::MixedLogGenerator>(state);
 }
 BENCHMARK(BM_LiteralScanMixed);
+
+void BM_LiteralScanScalarSshd(benchmark::State& state) {
+  RunLiteralScanner<vigil::bench::SshdLogGenerator>(state,
+                                                    vigil::analysis::LiteralScanner::Isa::kScalar);
+}
+BENCHMARK(BM_LiteralScanScalarSshd);
+
+void BM_LiteralScanScalarMixed(benchmark::State& state) {
+  RunLiteralScanner<vigil::bench::MixedLogGenerator>(state,
+                                                     vigil::analysis::LiteralScanner::Isa::kScalar);
+}
+BENCHMARK(BM_LiteralScanScalarMixed);
 
 void BM_HyperscanSshd(benchmark::State& state) {
   RunHyperscan<vigil::bench::SshdLogGenerator>(state);
