@@ -1,6 +1,7 @@
 // Rules: OSSEC's <rule> definitions and the rule tree they form.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -8,6 +9,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "analysis/cdb_list.h"
@@ -178,9 +180,21 @@ struct Rule {
   };
   // The children an event can match, by the event's decoder id: those without <decoded_as>
   // and those whose <decoded_as> is that decoder, in `children` order. Built by the loader
-  // once the tree is complete; a decoder id absent from the map selects children_generic.
-  std::unordered_map<int, std::vector<ChildGate>> children_by_decoder;
+  // once the tree is complete, sorted by decoder id. A decoder id absent from the list selects
+  // children_generic.
+  std::vector<std::pair<int, std::vector<ChildGate>>> children_by_decoder;
   std::vector<ChildGate> children_generic;
+
+  // Returns the children that an event decoded by `decoder_id` (-1 for none) can match. The
+  // list is a sorted vector because a lookup in an unordered_map costs an integer division.
+  const std::vector<ChildGate>& ChildGatesFor(int decoder_id) const {
+    auto it = std::lower_bound(children_by_decoder.begin(), children_by_decoder.end(), decoder_id,
+                               [](const std::pair<int, std::vector<ChildGate>>& entry, int id) {
+                                 return entry.first < id;
+                               });
+    return it != children_by_decoder.end() && it->first == decoder_id ? it->second
+                                                                      : children_generic;
+  }
 
   // Runtime state, owned by the engine thread.
   EventList* matched_list = nullptr;    // the list this rule searches, for if_matched_*

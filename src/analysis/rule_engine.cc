@@ -546,9 +546,7 @@ const Rule* RuleEngine::Check(const Rule& rule, const Event& event, std::string*
       // Children with another <decoded_as> are skipped unseen, and so are those whose
       // <match> or <regex> literals the log lacks.
       int decoder_id = event.decoder != nullptr ? event.decoder->id : -1;
-      auto it = rule.children_by_decoder.find(decoder_id);
-      const std::vector<Rule::ChildGate>& gates =
-          it != rule.children_by_decoder.end() ? it->second : rule.children_generic;
+      const std::vector<Rule::ChildGate>& gates = rule.ChildGatesFor(decoder_id);
       for (const Rule::ChildGate& gate : gates) {
         if (!GatePasses(gate)) continue;
         const Rule* found = Check(*gate.rule, event, trace);

@@ -250,9 +250,14 @@ class RuleLoader {
   static void IndexChildren(Rule* rule) {
     rule->children_generic.clear();
     rule->children_by_decoder.clear();
+    std::vector<int> decoder_ids;
     for (Rule* child : rule->children) {
-      if (child->decoded_as >= 0) rule->children_by_decoder.try_emplace(child->decoded_as);
+      if (child->decoded_as >= 0) decoder_ids.push_back(child->decoded_as);
     }
+    std::sort(decoder_ids.begin(), decoder_ids.end());
+    decoder_ids.erase(std::unique(decoder_ids.begin(), decoder_ids.end()), decoder_ids.end());
+    for (int id : decoder_ids)
+      rule->children_by_decoder.emplace_back(id, std::vector<Rule::ChildGate>());
     for (Rule* child : rule->children) {
       // The engine fills in the prefilter tests.
       Rule::ChildGate gate{.rule = child, .match = {}, .regex = {}};
@@ -260,7 +265,11 @@ class RuleLoader {
         rule->children_generic.push_back(gate);
         for (auto& [id, list] : rule->children_by_decoder) list.push_back(gate);
       } else {
-        rule->children_by_decoder[child->decoded_as].push_back(gate);
+        auto entry = std::lower_bound(rule->children_by_decoder.begin(),
+                                      rule->children_by_decoder.end(), child->decoded_as,
+                                      [](const std::pair<int, std::vector<Rule::ChildGate>>& e,
+                                         int id) { return e.first < id; });
+        entry->second.push_back(gate);
       }
     }
   }
