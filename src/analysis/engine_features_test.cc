@@ -264,6 +264,43 @@ TEST_F(EngineFeaturesTest, IfMatchedRegexSearchesHistory) {
   EXPECT_EQ(Feed(Login("e")).rule->id, 101);
 }
 
+// macOS ASL records, whose log is the text inside [Message ...].
+std::string AslRecord(const std::string& message) {
+  return "[Time 2006.12.28 15:53:55 UTC] [Facility auth] [Sender sshd] [PID 483] [Message " +
+         message + "] [Level 3] [Host mac1]";
+}
+
+std::string AslRules(const std::string& history_regex) {
+  return std::string(kTemplateRules) + R"(<group name="asl,">
+  <rule id="100" level="3"><decoded_as>asl-sshd</decoded_as><match>PAM failure</match>
+    <description>pam</description></rule>
+  <rule id="101" level="10" frequency="2" timeframe="60">
+    <if_matched_regex>)" +
+         history_regex + R"(</if_matched_regex>
+    <description>many</description></rule>
+</group>)";
+}
+
+constexpr const char* kAslDecoders = R"(
+<decoder name="asl-sshd"><program_name>^sshd</program_name></decoder>)";
+
+TEST_F(EngineFeaturesTest, HistoryRegexSearchesAslMessage) {
+  ASSERT_EQ(Load(kAslDecoders, AslRules("error: PAM")), "");
+  EXPECT_EQ(Feed(AslRecord("error: PAM failure")).rule->id, 100);
+  EXPECT_EQ(Feed(AslRecord("error: PAM failure")).rule->id, 100);
+  EXPECT_EQ(Feed(AslRecord("error: PAM failure")).rule->id, 100);
+  EXPECT_EQ(Feed(AslRecord("error: PAM failure")).rule->id, 101);
+}
+
+TEST_F(EngineFeaturesTest, HistoryRegexSkipsTextAfterAslMessage) {
+  // The stored log ends at the message's closing bracket, as the event's log does, so the
+  // [Host ...] field after it is not searched.
+  ASSERT_EQ(Load(kAslDecoders, AslRules("Host mac1")), "");
+  for (int i = 0; i < 6; ++i) {
+    EXPECT_EQ(Feed(AslRecord("error: PAM failure")).rule->id, 100) << "record " << i;
+  }
+}
+
 struct PluginCase {
   const char* plugin;
   const char* decoder_extra;

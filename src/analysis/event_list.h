@@ -31,7 +31,7 @@ struct alignas(64) StoredEvent {
   void AssignText(std::string_view new_full_log,
                   std::initializer_list<std::pair<std::string_view, std::string_view*>> fields,
                   size_t max_kept_capacity);
-  std::string_view log() const { return full_log.substr(log_offset); }
+  std::string_view log() const { return full_log.substr(log_offset, log_length); }
   // Prefetches the event for writing, without reading it, when it is about to be reused.
   void PrefetchMembers() const {
     const char* members = reinterpret_cast<const char*>(this);
@@ -61,7 +61,8 @@ struct alignas(64) StoredEvent {
  public:
   // Views into `text_`. A field that no search of the event's lists compares stays empty.
   std::string_view full_log;
-  size_t log_offset = 0;  // the event's log is full_log from this offset
+  size_t log_offset = 0;                       // the event's log is full_log from this offset
+  size_t log_length = std::string_view::npos;  // npos: to the end of full_log
   std::string_view srcip;
   std::string_view srcport;
   std::string_view dstport;

@@ -577,6 +577,7 @@ void RuleEngine::Store(const Rule& rule, const Event& event, int matched_level) 
   stored->time = event.time;
   stored->sequence = ++sequence_;
   stored->log_offset = event.log_offset;
+  stored->log_length = event.log_length;
   // Only the fields that a search of this event's lists (or of the history) compares are
   // copied; the others stay empty.
   uint32_t compared = keep_history ? history_compared_fields_ : 0;
