@@ -128,6 +128,13 @@ class PositionRing {
   uint64_t end_ = 1;
 };
 
+// The hashes of an event's source address and user in the indexes of one EventList, 0 for a
+// key that the list does not index or the event lacks.
+struct KeyHashes {
+  uint32_t srcip = 0;
+  uint32_t dstuser = 0;
+};
+
 // An event of an EventList, with the positions in the list of the next older events with
 // the same source address and with the same user. A position is 0 when the list does not
 // index that key or the key had no older event. The entry repeats the event's time and

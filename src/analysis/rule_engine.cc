@@ -89,14 +89,19 @@ uint64_t Barrier(const EventList& list, int level) {
   return 0;
 }
 
-// Prefetches the index slots that storing `event` in `list` reads for the event's keys.
-void PrefetchKeySlots(const EventList& list, const Event& event) {
+// Returns the hashes of `event`'s keys in the indexes of `list`, and prefetches the index
+// slots that storing the event reads.
+KeyHashes PrefetchKeySlots(const EventList& list, const Event& event) {
+  KeyHashes hashes;
   if (list.index_srcip && event.Has(Field::kSrcIp)) {
-    list.by_srcip.Prefetch(list.by_srcip.Hash(event.Get(Field::kSrcIp)));
+    hashes.srcip = list.by_srcip.Hash(event.Get(Field::kSrcIp));
+    list.by_srcip.Prefetch(hashes.srcip);
   }
   if (list.index_dstuser && event.Has(Field::kDstUser)) {
-    list.by_dstuser.Prefetch(list.by_dstuser.Hash(event.Get(Field::kDstUser)));
+    hashes.dstuser = list.by_dstuser.Hash(event.Get(Field::kDstUser));
+    list.by_dstuser.Prefetch(hashes.dstuser);
   }
+  return hashes;
 }
 
 // Prefetches what removing the oldest event of `list` reads: the event, its index slots and
@@ -581,9 +586,10 @@ void RuleEngine::Store(const Rule& rule, const Event& event, int matched_level) 
   // Only the fields that a search of this event's lists (or of the history) compares are
   // copied; the others stay empty.
   uint32_t compared = keep_history ? history_compared_fields_ : 0;
+  key_hashes_.clear();
   for (EventList* list : stored->lists) {
     compared |= list->compared_fields;
-    PrefetchKeySlots(*list, event);
+    key_hashes_.push_back(PrefetchKeySlots(*list, event));
   }
   auto copied = [&](uint32_t bits, std::string_view value) {
     return (compared & bits) ? value : std::string_view();
@@ -605,7 +611,8 @@ void RuleEngine::Store(const Rule& rule, const Event& event, int matched_level) 
   stored->has_id = event.Has(Field::kId);
   stored->has_url = event.Has(Field::kUrl);
   stored->category = event.category;
-  for (EventList* list : stored->lists) {
+  for (size_t i = 0; i < stored->lists.size(); ++i) {
+    EventList* list = stored->lists[i];
     // Trimming first, to make room for the new event, keeps the same events as trimming
     // after adding it, and keeps the index one key smaller.
     int64_t oldest = event.time - list->max_age_seconds;
@@ -619,11 +626,11 @@ void RuleEngine::Store(const Rule& rule, const Event& event, int matched_level) 
     entry.sequence = stored->sequence;
     uint64_t position = list->events.end();
     if (list->index_srcip && stored->has_srcip) {
-      entry.srcip_hash = list->by_srcip.Hash(stored->srcip);
+      entry.srcip_hash = key_hashes_[i].srcip;
       entry.older_srcip = list->by_srcip.Exchange(stored->srcip, entry.srcip_hash, position);
     }
     if (list->index_dstuser && stored->has_dstuser) {
-      entry.dstuser_hash = list->by_dstuser.Hash(stored->dstuser);
+      entry.dstuser_hash = key_hashes_[i].dstuser;
       entry.older_dstuser =
           list->by_dstuser.Exchange(stored->dstuser, entry.dstuser_hash, position);
     }

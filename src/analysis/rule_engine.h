@@ -128,6 +128,8 @@ class RuleEngine {
   std::vector<StoredEvent*> spare_events_;
   // The same_* bits of the rules that search the history (if_matched_regex alone).
   uint32_t history_compared_fields_ = 0;
+  // Hashes of the stored event's keys in each of its lists, reused by every Store().
+  std::vector<KeyHashes> key_hashes_;
 };
 
 // Builds an ignore-store entry "<decoder> <id> <dstuser> <srcip> <dstip> <data> <system name>
