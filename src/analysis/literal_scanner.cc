@@ -378,7 +378,8 @@ __attribute__((target("avx2"))) void LiteralScanner::FilterAvx2(const unsigned c
       _mm256_setr_epi8(4, 5, 6, 7, 5, 6, 7, 8, 6, 7, 8, 9, 7, 8, 9, 10, 8, 9, 10, 11, 9, 10, 11, 12,
                        10, 11, 12, 13, 11, 12, 13, 14);
   const __m256i low_3_bytes = _mm256_set1_epi32(0xFFFFFF);
-  const __m256i one = _mm256_set1_epi32(1);
+  // Bit 0 of a filter word belongs to the three-byte keys, so the others start at bit 1.
+  const __m256i lowest_long_key_bit = _mm256_set1_epi32(1);
   const __m256i multiplier3 = _mm256_set1_epi32(static_cast<int>(kMultiplier3));
   const __m256i multiplier4 = _mm256_set1_epi32(static_cast<int>(kMultiplier4));
   const __m256i multiplier8 = _mm256_set1_epi32(static_cast<int>(kMultiplier8));
@@ -402,9 +403,9 @@ __attribute__((target("avx2"))) void LiteralScanner::FilterAvx2(const unsigned c
           filter, _mm256_srli_epi32(hashes3, static_cast<int>(32 - kFilterWordBits)), 4);
       // FilterBit() of each kind.
       found3 |= uint64_t{BitMaskAvx2(words, _mm256_setzero_si256())} << block;
-      __m256i bits4 = _mm256_max_epu32(_mm256_srli_epi32(hashes4, 27), one);
+      __m256i bits4 = _mm256_max_epu32(_mm256_srli_epi32(hashes4, 27), lowest_long_key_bit);
       found4 |= uint64_t{BitMaskAvx2(words, bits4)} << block;
-      __m256i bits8 = _mm256_max_epu32(_mm256_srli_epi32(hashes8, 27), one);
+      __m256i bits8 = _mm256_max_epu32(_mm256_srli_epi32(hashes8, 27), lowest_long_key_bit);
       found8 |= uint64_t{BitMaskAvx2(words, bits8)} << block;
     }
     VerifyCandidates(text, size, chunk, found3, found4, found8, bits);
