@@ -261,7 +261,7 @@ TEST_F(CorrelationTest, IndexedSearchesDecideAsFullWalks) {
   std::mt19937 random(7);
   auto pick = [&](int n) { return static_cast<int>(random() % static_cast<unsigned>(n)); };
   std::map<int, int> fired;  // correlation rule id -> times chosen
-  // Failures also come from addresses and users longer than an index slot holds, and from
+  // Failures also come from addresses and users longer than an index slot's inline bytes, and from
   // ones exactly as long.
   const char* failure_ips[] = {"2001:db8:85a3::8a2e:370:", "2001:db8::1:2:3"};
   const char* users[] = {"user", "a-user-name-longer-than-16-", "sixteen-byte-us"};

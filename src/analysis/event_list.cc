@@ -76,7 +76,7 @@ void StoredEvent::AssignText(
     if (text_capacity_ <= max_kept_capacity) {
       capacity = std::max(size, std::min(2 * text_capacity_, max_kept_capacity));
     }
-    // Released before allocating, so that the peak holds one buffer.
+    // Released before allocating, so that at the peak the event has one buffer.
     text_.reset();
     text_capacity_ = 0;
     text_ = std::make_unique_for_overwrite<char[]>(capacity);

@@ -202,7 +202,7 @@ class KeyIndex {
   void Grow();
 
   // A power of two in size, at most half used. The home slot of a key is its hash & mask_,
-  // so the table may hold at most 2^32 slots, far more than a list of events reaches.
+  // so the table may have at most 2^32 slots, far more than a list of events reaches.
   std::vector<Slot> slots_;
   size_t mask_ = 0;
   size_t used_ = 0;

@@ -45,7 +45,7 @@ TEST(KeyIndex, AgreesWithAMapUnderRandomChanges) {
   // A list as the engine keeps it: events join at the front and leave from the back, and
   // the index keeps the newest position of each address. Few distinct addresses and many
   // removals make long probe runs with holes in them, which a removal must close without
-  // losing the addresses placed after them. Some keys are longer than the slots hold, and
+  // losing the addresses placed after them. Some keys are longer than a slot's inline bytes, and
   // their bytes live as long as their event, as in the engine.
   PositionRing<ListEntry> events;
   std::deque<std::string> keys;  // the key of each event in `events`, oldest first
@@ -85,7 +85,7 @@ TEST(KeyIndex, AgreesWithAMapUnderRandomChanges) {
 }
 
 TEST(KeyIndex, KeysAroundTheInlineSize) {
-  // Keys one byte shorter than, exactly as long as, and one byte longer than a slot holds,
+  // Keys one byte shorter than, exactly as long as, and one byte longer than a slot's inline bytes,
   // sharing their first bytes, with an empty key among them.
   const size_t limit = KeyIndex::kInlineKeySize;
   const std::vector<std::string> keys = {std::string(limit - 1, 'a'), std::string(limit, 'a'),
@@ -124,7 +124,7 @@ TEST(KeyIndex, LongKeyReadsTheNewestBytes) {
 }
 
 // Returns two different keys from `make_key` with the same hash, or an empty pair when the
-// first `limit` keys hold none.
+// first `limit` keys contain none.
 std::pair<std::string, std::string> FindHashCollision(const KeyIndex& index,
                                                       std::string (*make_key)(int), int limit) {
   std::unordered_map<uint32_t, std::string> seen;

@@ -179,7 +179,7 @@ LiteralScanner::LiteralScanner(const std::vector<std::string>& literals)
     }
   }
   // Shorter literals have fewer keys to choose from, so they choose first. Each takes the key
-  // that the fewest literals hold so far. Among those it takes the key of the rarest bytes
+  // that the fewest literals have so far. Among those it takes the key of the rarest bytes
   // (kCommonness), because each time the text contains the key without the rest of the
   // literal, a compare is wasted. On further ties it takes the last one: the ends of words are
   // more telling than their beginnings ("failed" and "failure" share "fail").
