@@ -1,5 +1,6 @@
 // Loading of rule files into the rule tree.
 #include <algorithm>
+#include <iterator>
 #include <map>
 
 #include "analysis/rule_set.h"
@@ -249,29 +250,23 @@ class RuleLoader {
   // decoder differs from the event's without testing them one by one.
   static void IndexChildren(Rule* rule) {
     rule->children_generic.clear();
-    rule->children_by_decoder.clear();
-    std::vector<int> decoder_ids;
+    // A map keeps the decoder ids sorted, as Rule::ChildGatesFor() expects.
+    std::map<int, std::vector<Rule::ChildGate>> by_decoder;
     for (Rule* child : rule->children) {
-      if (child->decoded_as >= 0) decoder_ids.push_back(child->decoded_as);
+      if (child->decoded_as >= 0) by_decoder.try_emplace(child->decoded_as);
     }
-    std::sort(decoder_ids.begin(), decoder_ids.end());
-    decoder_ids.erase(std::unique(decoder_ids.begin(), decoder_ids.end()), decoder_ids.end());
-    for (int id : decoder_ids)
-      rule->children_by_decoder.emplace_back(id, std::vector<Rule::ChildGate>());
     for (Rule* child : rule->children) {
       // The engine fills in the prefilter tests.
       Rule::ChildGate gate{.rule = child, .match = {}, .regex = {}};
       if (child->decoded_as < 0) {
         rule->children_generic.push_back(gate);
-        for (auto& [id, list] : rule->children_by_decoder) list.push_back(gate);
+        for (auto& [id, list] : by_decoder) list.push_back(gate);
       } else {
-        auto entry = std::lower_bound(rule->children_by_decoder.begin(),
-                                      rule->children_by_decoder.end(), child->decoded_as,
-                                      [](const std::pair<int, std::vector<Rule::ChildGate>>& e,
-                                         int id) { return e.first < id; });
-        entry->second.push_back(gate);
+        by_decoder[child->decoded_as].push_back(gate);
       }
     }
+    rule->children_by_decoder.assign(std::make_move_iterator(by_decoder.begin()),
+                                     std::make_move_iterator(by_decoder.end()));
   }
 
   void Error(const std::string& where, const std::string& message) {
