@@ -339,37 +339,101 @@ TEST_F(AnalyzerFixture, EventStaysInTheLongerList) {
   }
 }
 
-// A list keeps at most its 16,384 newest events, whatever the timeframe. Rule 120 fires on the
-// fourth failure from one address, so it fires when the three earlier ones are still among
-// the newest 16,384 events, and not when one more event from elsewhere came between.
-TEST_F(AnalyzerFixture, ListKeepsItsNewestEvents) {
-  ASSERT_EQ(Load(kDecoders, kFailureRules + R"(
+// Rule 120 fires on the fourth failure from one address; rule 130 alerts on accepted logins,
+// which go into no list.
+const std::string kHistoryRules = kFailureRules + R"(
 <group name="sshd,">
   <rule id="120" level="10" frequency="2" timeframe="600">
     <if_matched_sid>101</if_matched_sid><same_source_ip />
     <description>failures from one address</description></rule>
+  <rule id="130" level="3"><if_sid>100</if_sid><match>Accepted password</match>
+    <description>login</description></rule>
+</group>)";
+
+// The `index`-th line from its own address: a failure (rule 101) or a login (rule 130).
+std::string Other(size_t index, bool failure) {
+  std::string address = "10." + std::to_string(index / 65536) + "." +
+                        std::to_string(index / 256 % 256) + "." + std::to_string(index % 256);
+  if (failure) return Failure("user" + std::to_string(index), address);
+  return "Dec  1 10:00:00 web1 sshd[9]: Accepted password for user" + std::to_string(index) +
+         " from " + address + " port 4000 ssh2";
+}
+
+class HistoryTest : public AnalyzerFixture {
+ protected:
+  void SetUp() override {
+    AnalyzerFixture::SetUp();
+    memory_size_ = 2048;
+    ASSERT_EQ(Load(kDecoders, kHistoryRules), "");
+  }
+
+  // Feeds `count` lines from other addresses, numbered from *next, and expects each to alert
+  // as 101 or 130.
+  void FeedOthers(size_t count, bool failures, size_t* next) {
+    for (size_t i = 0; i < count; ++i, ++*next) {
+      RuleMatch match = Feed(Other(*next, failures));
+      ASSERT_NE(match.rule, nullptr);
+      ASSERT_EQ(match.rule->id, failures ? 101 : 130) << Other(*next, failures);
+    }
+  }
+
+  void FeedAttacker(int expected_rule) {
+    RuleMatch match = Feed(Failure("root", "203.0.113.7"));
+    ASSERT_NE(match.rule, nullptr);
+    EXPECT_EQ(match.rule->id, expected_rule);
+  }
+};
+
+// As in OSSEC, an event leaves the lists when it leaves the history of the last memory_size
+// alerts, and the history drops its 10 oldest events at once when it overflows. The
+// attacker's failures are the 5th to 7th alerts: the 2,049th alert removes the 1st to 10th,
+// so the fourth failure fires rule 120 after 2,048 alerts and not after 2,049. Logins count
+// in the history although no list keeps them.
+TEST_F(HistoryTest, ListsForgetEventsThatLeaveTheHistory) {
+  for (size_t later : {2041u, 2042u}) {
+    SCOPED_TRACE(std::to_string(later) + " alerts after the failures");
+    analyzer_->ResetState();
+    size_t next = 0;
+    FeedOthers(4, /*failures=*/false, &next);
+    for (int i = 0; i < 3; ++i) FeedAttacker(101);
+    FeedOthers(later, /*failures=*/false, &next);
+    FeedAttacker(later == 2041 ? 120 : 101);
+  }
+}
+
+// Once the history overflows, every event older than the maximum timeframe (600 s) leaves it
+// too, so it refills later. 1,005 old failures, then the attacker's three 700 s later: the
+// 2,049th alert removes all 1,005, and the attacker's stay until the history overflows
+// again, at the 3,054th alert. Removing only 10 at a time would drop them at the 3,049th.
+TEST_F(HistoryTest, OverflowAlsoDropsEventsOlderThanEveryTimeframe) {
+  size_t next = 0;
+  FeedOthers(1005, /*failures=*/true, &next);
+  clock_.Advance(std::chrono::seconds(700));
+  for (int i = 0; i < 3; ++i) FeedAttacker(101);
+  FeedOthers(3052 - 1008, /*failures=*/true, &next);
+  FeedAttacker(120);
+}
+
+// The same with rules that search the history itself (if_matched_regex alone): an event that
+// left the history no longer counts.
+TEST_F(AnalyzerFixture, HistorySearchesSeeOnlyTheHistory) {
+  memory_size_ = 2048;
+  ASSERT_EQ(Load(kDecoders, kFailureRules + R"(
+<group name="sshd,">
+  <rule id="121" level="10" frequency="2" timeframe="600">
+    <if_sid>101</if_sid><if_matched_regex>for root from</if_matched_regex><same_source_ip />
+    <description>failures for root</description></rule>
 </group>)"),
             "");
-  const size_t kListSize = 16384;
-  const std::string attacker = "203.0.113.7";
-  for (size_t others : {kListSize - 3, kListSize - 2}) {
-    SCOPED_TRACE(std::to_string(others) + " failures from other addresses");
+  for (size_t later : {2041u, 2042u}) {
+    SCOPED_TRACE(std::to_string(later) + " alerts after the failures");
     analyzer_->ResetState();
-    for (int i = 0; i < 3; ++i) {
-      RuleMatch match = Feed(Failure("root", attacker));
-      ASSERT_NE(match.rule, nullptr);
-      ASSERT_EQ(match.rule->id, 101);
-    }
-    for (size_t i = 0; i < others; ++i) {
-      std::string address = "10." + std::to_string(i / 65536) + "." +
-                            std::to_string(i / 256 % 256) + "." + std::to_string(i % 256);
-      RuleMatch match = Feed(Failure("user" + std::to_string(i), address));
-      ASSERT_NE(match.rule, nullptr);
-      ASSERT_EQ(match.rule->id, 101) << address;
-    }
-    RuleMatch last = Feed(Failure("root", attacker));
-    ASSERT_NE(last.rule, nullptr);
-    EXPECT_EQ(last.rule->id, others + 3 <= kListSize ? 120 : 101);
+    for (size_t i = 0; i < 4; ++i) ASSERT_EQ(Feed(Other(i, true)).rule->id, 101);
+    for (int i = 0; i < 3; ++i) ASSERT_EQ(Feed(Failure("root", "203.0.113.7")).rule->id, 101);
+    for (size_t i = 0; i < later; ++i) ASSERT_EQ(Feed(Other(4 + i, true)).rule->id, 101);
+    RuleMatch match = Feed(Failure("root", "203.0.113.7"));
+    ASSERT_NE(match.rule, nullptr);
+    EXPECT_EQ(match.rule->id, later == 2041 ? 121 : 101);
   }
 }
 

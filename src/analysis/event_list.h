@@ -71,10 +71,9 @@ struct alignas(64) StoredEvent {
   std::string_view id;
   std::string_view url;
   std::string_view srcgeoip;  // empty when the event had none
-  // The lists this event was stored in: `own_list`, or the group lists of the rule that
-  // alerted. Either outlives the event.
+  // The lists this event was stored in (Rule::store_lists of the rule that alerted), which
+  // outlive the event.
   std::span<EventList* const> lists;
-  EventList* own_list = nullptr;
 };
 
 // A queue that numbers its items in the order they are added and keeps the newest at the
@@ -150,6 +149,17 @@ struct ListEntry {
   uint32_t dstuser_hash = 0;
 };
 
+// An alerted event in the engine's history of the most recent alerts, which bounds what the
+// lists remember. `event` is set only when rules search the history itself (if_matched_regex
+// alone); the history then keeps the event alive. `sequence` is the event's sequence in `lists`,
+// the lists it went into, which outlive the entry.
+struct HistoryEntry {
+  StoredEvent* event = nullptr;
+  int64_t time = 0;
+  uint64_t sequence = 0;
+  std::span<EventList* const> lists;
+};
+
 // Maps keys (source addresses or user names) to the position of the newest event of each
 // key in a list. The table allocates only when it grows. A slot keeps a key of up to
 // kInlineKeySize bytes in itself, so a probe reads one slot and nothing else. For a longer
@@ -210,8 +220,9 @@ class KeyIndex {
 };
 
 // Earlier events that matched a rule (for if_matched_sid) or a group (for if_matched_group),
-// newest first, trimmed by age and count. The RuleEngine owns the events, and a list refers
-// to them until they leave it.
+// newest first. An event leaves the list when it is older than every search of the list
+// reaches, or when it leaves the engine's history of recent alerts. The RuleEngine owns the
+// events, and a list refers to them until they leave it.
 struct EventList {
   using Entry = ListEntry;
   PositionRing<Entry> events;

@@ -200,6 +200,9 @@ struct Rule {
   EventList* matched_list = nullptr;    // the list this rule searches, for if_matched_*
   std::shared_ptr<EventList> own_list;  // events this rule alerted on, when some rule searches
   std::vector<EventList*> group_lists;  // lists of if_matched_group rules that match this one
+  // The lists that this rule's alerted events go into: `own_list` when it has one, else
+  // `group_lists`. The RuleEngine fills it.
+  std::vector<EventList*> store_lists;
   int64_t ignore_until = 0;             // alerts of this rule are suppressed before this time
   uint64_t fired_times = 0;
 

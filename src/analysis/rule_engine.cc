@@ -10,8 +10,6 @@ namespace vigil::analysis {
 namespace {
 
 constexpr size_t kMaxPreviousEvents = 11;
-// Upper bound on events kept per correlation list, whatever the timeframes allow.
-constexpr size_t kMaxListEvents = 16384;
 // Stored events are allocated this many at a time.
 constexpr size_t kEventBlockSize = 64;
 // A spare event keeps the buffer of its log and fields for the next one, up to this many
@@ -160,7 +158,16 @@ RuleEngine::RuleEngine(RuleSet* rules, EngineOptions options, LogPrefilter* shar
   }
   // Store() puts an event in the rule's own list, or else in all of its group lists.
   for (const auto& rule : rules_->all()) {
+    rule->store_lists.clear();
+    if (rule->own_list) {
+      rule->store_lists.push_back(rule->own_list.get());
+    } else {
+      rule->store_lists = rule->group_lists;
+    }
     if (rule->matched_list != nullptr) rule->matched_list->sole_holder = !rules_->uses_history();
+    if (rule->matched_list != nullptr || rule->searches_history) {
+      max_timeframe_ = std::max<int64_t>(max_timeframe_, rule->timeframe);
+    }
   }
   for (const auto& rule : rules_->all()) {
     if (rule->own_list || rule->group_lists.size() < 2) continue;
@@ -206,7 +213,7 @@ void RuleEngine::ResetState() {
   fts_seen_.clear();
   ignored_.clear();
   diff_last_.clear();
-  Clear(&history_);
+  while (!history_.empty()) PopHistory();
   for (const auto& rule : rules_->all()) {
     if (rule->matched_list != nullptr) Clear(rule->matched_list);
   }
@@ -433,16 +440,10 @@ bool RuleEngine::Qualifies(const Rule& rule, const StoredEvent& stored, const Ev
 }
 
 bool RuleEngine::TestContext(const Rule& rule, const Event& event, ContextResult* result) const {
-  const EventList* list = nullptr;
-  if (rule.matched_list != nullptr) {
-    list = rule.matched_list;
-  } else if (rule.searches_history) {
-    list = &history_;
-  } else {
-    return false;
-  }
-  const PositionRing<EventList::Entry>& events = list->events;
-  if (events.empty()) return false;
+  const EventList* list = rule.matched_list;
+  if (list == nullptr && !rule.searches_history) return false;
+  if (list != nullptr ? list->events.empty() : history_.empty()) return false;
+  StoredEvent* newest = list != nullptr ? list->events.newest().event : history_.newest().event;
   int64_t oldest_time = event.time - rule.timeframe;
   int needed = rule.frequency + 1;
   int count = 0;
@@ -461,14 +462,14 @@ bool RuleEngine::TestContext(const Rule& rule, const Event& event, ContextResult
   auto fire = [&] {
     result->counted.assign(counted.begin(), counted.end());
     result->marks[0] = last_counted;
-    result->marks[1] = events.newest().event;
+    result->marks[1] = newest;
     result->level = rule.level;
     return true;
   };
 
   const KeyIndex* index = nullptr;
   Field key_field = Field::kSrcIp;
-  if (options_.index_by_source && rule.matched_list != nullptr) {
+  if (options_.index_by_source && list != nullptr) {
     if (list->index_srcip && (rule.same & kSameSourceIp)) {
       index = &list->by_srcip;
     } else if (list->index_dstuser && (rule.same & kSameUser)) {
@@ -482,6 +483,7 @@ bool RuleEngine::TestContext(const Rule& rule, const Event& event, ContextResult
     if (!event.Has(key_field)) return false;
     uint64_t position = index->Find(event.Get(key_field));
     if (position == 0) return false;
+    const PositionRing<EventList::Entry>& events = list->events;
     uint64_t barrier = Barrier(*list, rule.level);
     bool by_user = key_field == Field::kDstUser;
     // Every event of the chain has the key, so only the other elements need testing.
@@ -496,13 +498,18 @@ bool RuleEngine::TestContext(const Rule& rule, const Event& event, ContextResult
     return false;
   }
   bool test = rule.searches_history || rule.same != 0;  // else every event qualifies
-  for (size_t i = 0; i < events.size(); ++i) {
-    if (events[i].time < oldest_time) break;
-    StoredEvent* stored = events[i].event;
-    if (stored->matched >= rule.level && stored->matched != 0) break;
-    if (test && !Qualifies(rule, *stored, event)) continue;
-    if (count_event(stored)) return fire();
-  }
+  // Walks a list or the history from its newest event; true when the rule fires.
+  auto walk = [&](const auto& events) {
+    for (size_t i = 0; i < events.size(); ++i) {
+      if (events[i].time < oldest_time) break;
+      StoredEvent* stored = events[i].event;
+      if (stored->matched >= rule.level && stored->matched != 0) break;
+      if (test && !Qualifies(rule, *stored, event)) continue;
+      if (count_event(stored)) return true;
+    }
+    return false;
+  };
+  if (list != nullptr ? walk(list->events) : walk(history_)) return fire();
   return false;
 }
 
@@ -570,17 +577,17 @@ const Rule* RuleEngine::Check(const Rule& rule, const Event& event, std::string*
 
 void RuleEngine::Store(const Rule& rule, const Event& event, int matched_level) {
   bool keep_history = rules_->uses_history();
-  if (!rule.own_list && rule.group_lists.empty() && !keep_history) return;
-  StoredEvent* stored = NewStoredEvent();
-  if (rule.own_list) {
-    stored->own_list = rule.own_list.get();
-    stored->lists = std::span<EventList* const>(&stored->own_list, 1);
-  } else {
-    stored->own_list = nullptr;
-    stored->lists = rule.group_lists;
+  // Every alerted event takes a place in the history, also one that no list keeps: it
+  // pushes older events out.
+  HistoryEntry remembered{nullptr, event.time, ++sequence_, rule.store_lists};
+  if (rule.store_lists.empty() && !keep_history) {
+    AddToHistory(remembered);
+    return;
   }
+  StoredEvent* stored = NewStoredEvent();
+  stored->lists = rule.store_lists;
   stored->time = event.time;
-  stored->sequence = ++sequence_;
+  stored->sequence = remembered.sequence;
   stored->log_offset = event.log_offset;
   stored->log_length = event.log_length;
   // Only the fields that a search of this event's lists (or of the history) compares are
@@ -613,13 +620,10 @@ void RuleEngine::Store(const Rule& rule, const Event& event, int matched_level) 
   stored->category = event.category;
   for (size_t i = 0; i < stored->lists.size(); ++i) {
     EventList* list = stored->lists[i];
-    // Trimming first, to make room for the new event, keeps the same events as trimming
-    // after adding it, and keeps the index one key smaller.
+    // Events that no search of the list reaches any more leave it before the new one comes,
+    // which keeps the index one key smaller.
     int64_t oldest = event.time - list->max_age_seconds;
-    while (!list->events.empty() &&
-           (list->events.oldest().time < oldest || list->events.size() >= kMaxListEvents)) {
-      PopOldest(list);
-    }
+    while (!list->events.empty() && list->events.oldest().time < oldest) PopOldest(list);
     EventList::Entry entry;
     entry.event = stored;
     entry.time = stored->time;
@@ -639,10 +643,37 @@ void RuleEngine::Store(const Rule& rule, const Event& event, int matched_level) 
   }
   if (matched_level > 0) Mark(stored, matched_level);
   if (keep_history) {
-    history_.events.push_front(EventList::Entry{stored, stored->time, stored->sequence});
+    remembered.event = stored;
     ++stored->holders;
-    while (history_.events.size() > options_.memory_size) PopOldest(&history_);
   }
+  AddToHistory(remembered);
+}
+
+void RuleEngine::AddToHistory(const HistoryEntry& entry) {
+  history_.push_front(entry);
+  if (history_.size() <= options_.memory_size) return;
+  // OSSEC 3.7.0 compares the age with the largest frequency attribute, read as seconds. The
+  // maximum timeframe is what that check means: older events count for no search.
+  size_t removed = 0;
+  while (history_.size() > 1 &&
+         (removed < 10 || entry.time - history_.oldest().time > max_timeframe_)) {
+    PopHistory();
+    ++removed;
+  }
+}
+
+void RuleEngine::PopHistory() {
+  const HistoryEntry& oldest = history_.oldest();
+  // The lists keep their events in the history's order, so a list that still contains this
+  // event has it as its oldest.
+  for (EventList* list : oldest.lists) {
+    if (!list->events.empty() && list->events.oldest().sequence == oldest.sequence) {
+      PopOldest(list);
+    }
+  }
+  StoredEvent* held = oldest.event;
+  history_.pop_back();
+  if (held != nullptr) Release(held);
 }
 
 StoredEvent* RuleEngine::NewStoredEvent() {

@@ -26,7 +26,9 @@ struct RuleMatch {
 
 // Options for the state the engine keeps between events.
 struct EngineOptions {
-  size_t memory_size = 8192;  // alerted events kept for if_matched_regex searches
+  // OSSEC's memory_size: the number of recent alerted events the engine remembers. An event
+  // that leaves this history leaves the correlation lists too.
+  size_t memory_size = 8192;
   // Folder for <check_diff> state, one file per host and rule; empty keeps it in memory.
   std::string diff_dir;
   // Rejects <match> and <regex> patterns whose required literals are absent from the log
@@ -95,6 +97,13 @@ class RuleEngine {
   StoredEvent* NewStoredEvent();
   // Removes the oldest event of `list`, with its index entries, and releases it.
   void PopOldest(EventList* list);
+  // Adds an alerted event to the history, then trims the history as OSSEC does once it contains
+  // more than memory_size events: at least the 10 oldest leave, and then every event older
+  // than the maximum timeframe. The newest event always stays.
+  void AddToHistory(const HistoryEntry& entry);
+  // Removes the oldest event of the history, and the same event from each of its lists that
+  // still contains it.
+  void PopHistory();
   // Counts one list (or the history) less for `stored`, and keeps it as a spare at zero.
   void Release(StoredEvent* stored);
   // Keeps `stored`, which no list or history contains any more, for NewStoredEvent().
@@ -119,8 +128,11 @@ class RuleEngine {
   std::unordered_set<std::string> fts_seen_;
   std::unordered_set<std::string> ignored_;
   std::unordered_map<std::string, std::string> diff_last_;  // "host rule-id" -> last log
-  // Alerted events, newest first, as a list that nothing indexes or trims by age.
-  EventList history_;
+  // The most recent alerted events, newest first: OSSEC's global event list.
+  PositionRing<HistoryEntry> history_;
+  // The maximum timeframe of the rules that search a list or the history. Older events
+  // cannot count for any search.
+  int64_t max_timeframe_ = 0;
   // Every stored event, allocated in blocks that never move, and the spare ones that no
   // list contains.
   std::vector<std::unique_ptr<StoredEvent[]>> event_blocks_;

@@ -38,6 +38,7 @@ class AnalyzerFixture : public ::testing::Test {
     config.rules.rule_files = {Write("rules.xml", rules)};
     for (const std::string& list : lists_) config.rules.lists.push_back({list, {}});
     config.global.geoip_db = geoip_db_;
+    config.global.memory_size = memory_size_;
     Expected<std::unique_ptr<Analyzer>> created = Analyzer::Create(config, &clock_);
     if (!created.ok()) return created.status().message();
     analyzer_ = std::move(*created);
@@ -49,6 +50,7 @@ class AnalyzerFixture : public ::testing::Test {
   std::string dir_;
   std::vector<std::string> lists_;  // text lists declared in <rules><list>, as full paths
   std::string geoip_db_;            // <global><geoipdb>, empty for none
+  int memory_size_ = 8192;          // <global><memory_size>
   ManualClock clock_;
   std::unique_ptr<Analyzer> analyzer_;
   Event event_;
