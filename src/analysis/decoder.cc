@@ -447,6 +447,9 @@ const std::vector<const Decoder*>& DecoderSet::RootsFor(std::string_view program
     std::unordered_map<std::string, std::vector<const Decoder*>, TransparentStringHash,
                        std::equal_to<>>
         roots;
+    // The entry of the last name looked up. Lines in a row often share their program, and
+    // comparing the name costs less than hashing it.
+    const std::pair<const std::string, std::vector<const Decoder*>>* last = nullptr;
   };
   thread_local Cache cache;
   thread_local std::vector<const Decoder*> uncached;
@@ -462,11 +465,22 @@ const std::vector<const Decoder*>& DecoderSet::RootsFor(std::string_view program
 
   if (cache.serial != serial_) {
     cache.roots.clear();
+    cache.last = nullptr;
     cache.serial = serial_;
   }
-  if (auto it = cache.roots.find(program_name); it != cache.roots.end()) return it->second;
-  if (cache.roots.size() >= kMaxProgramNames) cache.roots.clear();
-  return matching(&cache.roots[std::string(program_name)]);
+  if (cache.last != nullptr && cache.last->first == program_name) return cache.last->second;
+  auto it = cache.roots.find(program_name);
+  if (it == cache.roots.end()) {
+    if (cache.roots.size() >= kMaxProgramNames) {
+      cache.roots.clear();
+      cache.last = nullptr;
+    }
+    it = cache.roots.try_emplace(std::string(program_name)).first;
+    matching(&it->second);
+  }
+  // Map entries stay where they are until the map is cleared, which resets `last` too.
+  cache.last = &*it;
+  return it->second;
 }
 
 void DecoderSet::Decode(Event* event) const {

@@ -100,6 +100,19 @@ TEST_F(DecoderTest, LongProgramNamesPickTheirRoots) {
   }
 }
 
+// The cache of roots by program name is emptied once it has 4,096 names, and it remembers
+// the last name looked up. Lines of one program between thousands of others, before and
+// after the cache empties, must each get their own roots.
+TEST_F(DecoderTest, ManyProgramNamesKeepTheirRoots) {
+  ASSERT_EQ(Load(kDecoders, kTemplateRules), "");
+  for (int i = 0; i < 10000; ++i) {
+    std::string program = i % 3 == 0 ? "sshd" : "app" + std::to_string(i);
+    SCOPED_TRACE(program);
+    Feed("Dec  1 10:00:00 web1 " + program + ": Invalid user admin from 203.0.113.9");
+    ASSERT_EQ(event_.decoder != nullptr, program == "sshd");
+  }
+}
+
 TEST_F(DecoderTest, SameNameSiblingsContinueAfterRegex) {
   ASSERT_EQ(Load(kDecoders, kTemplateRules), "");
   Feed("kv: a=one b=two");

@@ -40,6 +40,19 @@ uint64_t Load32(const char* data) {
   return word;
 }
 
+// Compares `size` bytes, at most 16, with two possibly overlapping loads from each side. A call
+// to memcmp costs more than these loads for keys this short.
+bool EqualShortBytes(const char* a, const char* b, size_t size) {
+  if (size >= 8) {
+    return Load64(a) == Load64(b) && Load64(a + size - 8) == Load64(b + size - 8);
+  }
+  if (size >= 4) {
+    return Load32(a) == Load32(b) && Load32(a + size - 4) == Load32(b + size - 4);
+  }
+  // Positions 0, size / 2 and size - 1 cover every byte of one to three.
+  return size == 0 || (a[0] == b[0] && a[size / 2] == b[size / 2] && a[size - 1] == b[size - 1]);
+}
+
 // Hashes eight bytes at a time, the last eight overlapping the ones before, because the keys
 // are short (addresses and user names).
 size_t HashKey(uint64_t seed, std::string_view key) {
@@ -104,8 +117,8 @@ uint32_t KeyIndex::Hash(std::string_view key) const {
 
 bool KeyIndex::Equals(const Slot& slot, std::string_view key) {
   if (slot.size != key.size()) return false;
-  const char* bytes = key.size() <= kInlineKeySize ? slot.key.bytes : slot.key.data;
-  return std::memcmp(bytes, key.data(), key.size()) == 0;
+  if (key.size() > kInlineKeySize) return std::memcmp(slot.key.data, key.data(), key.size()) == 0;
+  return EqualShortBytes(slot.key.bytes, key.data(), key.size());
 }
 
 size_t KeyIndex::Probe(std::string_view key, uint32_t hash) const {

@@ -443,7 +443,6 @@ bool RuleEngine::TestContext(const Rule& rule, const Event& event, ContextResult
   const EventList* list = rule.matched_list;
   if (list == nullptr && !rule.searches_history) return false;
   if (list != nullptr ? list->events.empty() : history_.empty()) return false;
-  StoredEvent* newest = list != nullptr ? list->events.newest().event : history_.newest().event;
   int64_t oldest_time = event.time - rule.timeframe;
   int needed = rule.frequency + 1;
   int count = 0;
@@ -462,7 +461,7 @@ bool RuleEngine::TestContext(const Rule& rule, const Event& event, ContextResult
   auto fire = [&] {
     result->counted.assign(counted.begin(), counted.end());
     result->marks[0] = last_counted;
-    result->marks[1] = newest;
+    result->marks[1] = list != nullptr ? list->events.newest().event : history_.newest().event;
     result->level = rule.level;
     return true;
   };
@@ -497,19 +496,27 @@ bool RuleEngine::TestContext(const Rule& rule, const Event& event, ContextResult
     }
     return false;
   }
-  bool test = rule.searches_history || rule.same != 0;  // else every event qualifies
-  // Walks a list or the history from its newest event; true when the rule fires.
-  auto walk = [&](const auto& events) {
+  if (list != nullptr) {
+    // The walk stops at the newest event marked at this rule's level or above. The list's
+    // marks give its sequence, so an event is read only when a same_* test needs it.
+    const PositionRing<EventList::Entry>& events = list->events;
+    uint64_t barrier = Barrier(*list, rule.level);
+    bool test = rule.same != 0;  // else every event qualifies
     for (size_t i = 0; i < events.size(); ++i) {
-      if (events[i].time < oldest_time) break;
-      StoredEvent* stored = events[i].event;
-      if (stored->matched >= rule.level && stored->matched != 0) break;
-      if (test && !Qualifies(rule, *stored, event)) continue;
-      if (count_event(stored)) return true;
+      const EventList::Entry& entry = events[i];
+      if (entry.time < oldest_time || entry.sequence <= barrier) break;
+      if (test && !Qualifies(rule, *entry.event, event)) continue;
+      if (count_event(entry.event)) return fire();
     }
     return false;
-  };
-  if (list != nullptr ? walk(list->events) : walk(history_)) return fire();
+  }
+  for (size_t i = 0; i < history_.size(); ++i) {
+    if (history_[i].time < oldest_time) break;
+    StoredEvent* stored = history_[i].event;
+    if (stored->matched >= rule.level && stored->matched != 0) break;
+    if (!Qualifies(rule, *stored, event)) continue;
+    if (count_event(stored)) return fire();
+  }
   return false;
 }
 
