@@ -419,7 +419,21 @@ Expected<DecoderSet> DecoderSet::Load(const std::vector<std::string>& files,
       set.without_program_.push_back(decoder.get());
     }
   }
+  set.SummarizeChildren();
   return set;
+}
+
+void DecoderSet::SummarizeChildren() {
+  for (const auto& decoder : all_) {
+    decoder->child_summaries.clear();
+    for (const Decoder* child : decoder->children) {
+      Decoder::ChildSummary summary;
+      if (prefilter_ != nullptr) summary.prematch = prefilter_->TestFor(child->prematch_prefilter);
+      summary.has_prematch = child->prematch.has_value();
+      summary.get_next = child->get_next;
+      decoder->child_summaries.push_back(summary);
+    }
+  }
 }
 
 int DecoderSet::IdOf(std::string_view name) const {
@@ -435,6 +449,7 @@ void DecoderSet::UsePrefilter(LogPrefilter* prefilter) {
     if (decoder->regex) decoder->regex_prefilter = prefilter->Add(*decoder->regex);
   }
   prefilter_ = prefilter;
+  SummarizeChildren();
 }
 
 const std::vector<const Decoder*>& DecoderSet::RootsFor(std::string_view program_name) const {
@@ -517,26 +532,29 @@ void DecoderSet::RunChildren(const Decoder& root, size_t parent_end, Event* even
   std::string_view log = event->log();
   thread_local MatchResult match;
   const std::vector<const Decoder*>& children = root.children;
+  const std::vector<Decoder::ChildSummary>& summaries = root.child_summaries;
   size_t index = 0;
   size_t child_end = parent_end;  // end of the selected child's prematch
   while (index < children.size()) {
-    const Decoder* child = children[index];
-    if (!child->prematch) {
+    const Decoder::ChildSummary& summary = summaries[index];
+    if (!summary.has_prematch) {
       // Selected, but the event keeps the root as its decoder (name, id and type), as in
       // OSSEC.
       child_end = parent_end;
       break;
     }
-    size_t base = child->prematch_after_parent ? parent_end : 0;
-    if (MayMatch(child->prematch_prefilter, *event) &&
-        child->prematch->Search(log.substr(base), &match)) {
-      child_end = base + match.end;
-      event->decoder = child;
-      event->category = child->type;
-      break;
+    if (MayMatch(summary.prematch, *event)) {
+      const Decoder* child = children[index];
+      size_t base = child->prematch_after_parent ? parent_end : 0;
+      if (child->prematch->Search(log.substr(base), &match)) {
+        child_end = base + match.end;
+        event->decoder = child;
+        event->category = child->type;
+        break;
+      }
     }
     // A failed prematch skips the whole chain of same-named siblings that continue it.
-    while (index < children.size() && children[index]->get_next) ++index;
+    while (index < children.size() && summaries[index].get_next) ++index;
     ++index;
   }
   if (index == children.size()) return;

@@ -65,6 +65,14 @@ struct Decoder {
   // Defined in code (syscheck, rootcheck, host information), never tried on log lines.
   bool builtin = false;
   std::vector<const Decoder*> children;
+  // What the search for the selected child reads of each child, in `children` order, so that
+  // it passes over children whose prematch literals the log lacks without reading them.
+  struct ChildSummary {
+    PrefilterTest prematch;  // the prefilter test of the child's prematch
+    bool has_prematch = false;
+    bool get_next = false;
+  };
+  std::vector<ChildSummary> child_summaries;
   std::string file;
   int line = 0;
 
@@ -121,6 +129,11 @@ class DecoderSet {
   bool MayMatch(int id, const Event& event) const {
     return prefilter_ == nullptr || prefilter_->MayMatch(id, event.literal_hits);
   }
+  bool MayMatch(const PrefilterTest& test, const Event& event) const {
+    return prefilter_ == nullptr || prefilter_->MayMatch(test, event.literal_hits);
+  }
+  // Fills every decoder's child_summaries from its children.
+  void SummarizeChildren();
 
   std::vector<std::unique_ptr<Decoder>> all_;
   std::vector<const Decoder*> with_program_;
