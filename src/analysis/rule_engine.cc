@@ -534,7 +534,8 @@ const Rule* RuleEngine::Check(const Rule& rule, const Event& event, std::string*
     if (!TestContext(rule, event, &*context)) {
       matched = false;
       if (trace != nullptr)
-        why = "fewer than frequency+1 earlier matching events within the timeframe";
+        why = "fewer than frequency+1 earlier matching events within the timeframe and the "
+              "last memory_size alerts";
     }
   }
   if (!matched) {

@@ -1,5 +1,6 @@
 // Readers for <global>, <alerts> and <paths>.
 #include <climits>
+#include <string>
 #include <string_view>
 
 #include "common/file.h"
@@ -8,6 +9,9 @@
 
 namespace vigil::config::internal {
 namespace {
+
+// The smallest <memory_size> that OSSEC's analysisd uses.
+constexpr int kMinMemorySize = 2048;
 
 // <global> elements of OSSEC that Vigil accepts with a warning and does not implement.
 constexpr std::string_view kUnsupportedGlobal[] = {
@@ -71,7 +75,15 @@ void ReadGlobal(ParseContext& context, const XmlNode& node) {
       }
       global.allow_list.push_back(*entry);
     } else if (name == "memory_size") {
-      SetIfPresent(context.Number(child, 2048, INT_MAX), &global.memory_size);
+      // OSSEC's analysisd raises a smaller size to its minimum of 2048 without a message, so
+      // such a configuration loads here too, with a warning.
+      std::optional<int> size = context.Number(child, 0, INT_MAX);
+      if (size && *size < kMinMemorySize) {
+        context.Warning(child, std::to_string(*size) + " is below the minimum, so " +
+                                   std::to_string(kMinMemorySize) + " is used, as in OSSEC");
+        size = kMinMemorySize;
+      }
+      SetIfPresent(size, &global.memory_size);
     } else if (name == "custom_alert_output") {
       std::optional<std::string> format = context.Text(child);
       if (format) global.custom_alert_output = *format;

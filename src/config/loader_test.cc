@@ -129,16 +129,25 @@ TEST_F(LoaderTest, RejectsBadGlobalValues) {
   std::vector<std::string> errors = LoadErrors(
       "<global>\n"
       "  <logall>true</logall>\n"
-      "  <memory_size>1024</memory_size>\n"
+      "  <memory_size>-5</memory_size>\n"
       "  <white_list>10.0.0.300</white_list>\n"
       "  <white_list>10.0.0.0/33</white_list>\n"
       "</global>\n");
   ASSERT_THAT(errors, SizeIs(4));
   EXPECT_EQ(errors[0], conf() + ":3: <logall>: expected yes or no, got 'true'");
   EXPECT_EQ(errors[1],
-            conf() + ":4: <memory_size>: expected a number from 2048 to 2147483647, got '1024'");
+            conf() + ":4: <memory_size>: expected a number from 0 to 2147483647, got '-5'");
   EXPECT_THAT(errors[2], HasSubstr(":5: <white_list>: expected an IPv4 address"));
   EXPECT_THAT(errors[3], HasSubstr(":6: <white_list>:"));
+}
+
+// OSSEC raises any size below 2048 to 2048, so a file with 1024 loads, with a warning.
+TEST_F(LoaderTest, RaisesSmallMemorySize) {
+  Config config = LoadBodyOk("<global><memory_size>1024</memory_size></global>\n");
+  EXPECT_EQ(config.global.memory_size, 2048);
+  ASSERT_THAT(config.warnings, SizeIs(1));
+  EXPECT_EQ(config.warnings[0],
+            conf() + ":2: <memory_size>: 1024 is below the minimum, so 2048 is used, as in OSSEC");
 }
 
 TEST_F(LoaderTest, ReadsAlertLevels) {
