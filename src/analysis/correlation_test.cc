@@ -339,7 +339,7 @@ TEST_F(AnalyzerFixture, EventStaysInTheLongerList) {
   }
 }
 
-// Rule 120 fires on the fourth failure from one address; rule 130 alerts on accepted logins,
+// Rule 120 fires on the fourth failure from one address. Rule 130 alerts on accepted logins,
 // which go into no list.
 const std::string kHistoryRules = kFailureRules + R"(
 <group name="sshd,">

@@ -65,8 +65,9 @@ struct Decoder {
   // Defined in code (syscheck, rootcheck, host information), never tried on log lines.
   bool builtin = false;
   std::vector<const Decoder*> children;
-  // What the search for the selected child reads of each child, in `children` order, so that
-  // it passes over children whose prematch literals the log lacks without reading them.
+  // A copy of each child's members that choosing a child reads, in `children` order, so that
+  // the search passes over children whose prematch literals the log lacks without reading
+  // their Decoder objects.
   struct ChildSummary {
     PrefilterTest prematch;  // the prefilter test of the child's prematch
     bool has_prematch = false;

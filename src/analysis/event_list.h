@@ -151,8 +151,8 @@ struct ListEntry {
 
 // An alerted event in the engine's history of the most recent alerts, which bounds what the
 // lists remember. `event` is set only when rules search the history itself (if_matched_regex
-// alone); the history then keeps the event alive. `sequence` is the event's sequence in `lists`,
-// the lists it went into, which outlive the entry.
+// alone), and the history then keeps the event alive. `sequence` is the event's sequence in
+// `lists`, the lists it went into, which outlive the entry.
 struct HistoryEntry {
   StoredEvent* event = nullptr;
   int64_t time = 0;

@@ -8,7 +8,6 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -204,7 +203,7 @@ struct alignas(64) Rule {
   std::shared_ptr<EventList> own_list;  // events this rule alerted on, when some rule searches
   std::vector<EventList*> group_lists;  // lists of if_matched_group rules that match this one
   // The lists that this rule's alerted events go into: `own_list` when it has one, else
-  // `group_lists`. The RuleEngine fills it.
+  // `group_lists`. The loader fills it with them.
   std::vector<EventList*> store_lists;
   int64_t ignore_until = 0;             // alerts of this rule are suppressed before this time
   uint64_t fired_times = 0;

@@ -158,14 +158,9 @@ RuleEngine::RuleEngine(RuleSet* rules, EngineOptions options, LogPrefilter* shar
   }
   // Store() puts an event in the rule's own list, or else in all of its group lists.
   for (const auto& rule : rules_->all()) {
-    rule->store_lists.clear();
-    if (rule->own_list) {
-      rule->store_lists.push_back(rule->own_list.get());
-    } else {
-      rule->store_lists = rule->group_lists;
-    }
     if (rule->matched_list != nullptr) rule->matched_list->sole_holder = !rules_->uses_history();
     if (rule->matched_list != nullptr || rule->searches_history) {
+      correlates_ = true;
       max_timeframe_ = std::max<int64_t>(max_timeframe_, rule->timeframe);
     }
   }
@@ -466,9 +461,24 @@ bool RuleEngine::TestContext(const Rule& rule, const Event& event, ContextResult
     return true;
   };
 
+  if (list == nullptr) {
+    // The history has no marks of its own, so each walked event's mark is read.
+    for (size_t i = 0; i < history_.size(); ++i) {
+      if (history_[i].time < oldest_time) break;
+      StoredEvent* stored = history_[i].event;
+      if (stored->matched >= rule.level && stored->matched != 0) break;
+      if (!Qualifies(rule, *stored, event)) continue;
+      if (count_event(stored)) return fire();
+    }
+    return false;
+  }
+
+  // A walk of the list stops at the newest event marked at this rule's level or above. The
+  // list's marks give its sequence, so an event is read only when a same_* test needs it.
+  const PositionRing<EventList::Entry>& events = list->events;
   const KeyIndex* index = nullptr;
   Field key_field = Field::kSrcIp;
-  if (options_.index_by_source && list != nullptr) {
+  if (options_.index_by_source) {
     if (list->index_srcip && (rule.same & kSameSourceIp)) {
       index = &list->by_srcip;
     } else if (list->index_dstuser && (rule.same & kSameUser)) {
@@ -477,12 +487,10 @@ bool RuleEngine::TestContext(const Rule& rule, const Event& event, ContextResult
     }
   }
   if (index != nullptr) {
-    // Only events with the same address (or user) can count. The full walk stops at the
-    // newest event marked at this rule's level or above, so the indexed walk stops there too.
+    // Only events with the same address (or user) can count.
     if (!event.Has(key_field)) return false;
     uint64_t position = index->Find(event.Get(key_field));
     if (position == 0) return false;
-    const PositionRing<EventList::Entry>& events = list->events;
     uint64_t barrier = Barrier(*list, rule.level);
     bool by_user = key_field == Field::kDstUser;
     // Every event of the chain has the key, so only the other elements need testing.
@@ -496,26 +504,13 @@ bool RuleEngine::TestContext(const Rule& rule, const Event& event, ContextResult
     }
     return false;
   }
-  if (list != nullptr) {
-    // The walk stops at the newest event marked at this rule's level or above. The list's
-    // marks give its sequence, so an event is read only when a same_* test needs it.
-    const PositionRing<EventList::Entry>& events = list->events;
-    uint64_t barrier = Barrier(*list, rule.level);
-    bool test = rule.same != 0;  // else every event qualifies
-    for (size_t i = 0; i < events.size(); ++i) {
-      const EventList::Entry& entry = events[i];
-      if (entry.time < oldest_time || entry.sequence <= barrier) break;
-      if (test && !Qualifies(rule, *entry.event, event)) continue;
-      if (count_event(entry.event)) return fire();
-    }
-    return false;
-  }
-  for (size_t i = 0; i < history_.size(); ++i) {
-    if (history_[i].time < oldest_time) break;
-    StoredEvent* stored = history_[i].event;
-    if (stored->matched >= rule.level && stored->matched != 0) break;
-    if (!Qualifies(rule, *stored, event)) continue;
-    if (count_event(stored)) return fire();
+  uint64_t barrier = Barrier(*list, rule.level);
+  bool test = rule.same != 0;  // else every event qualifies
+  for (size_t i = 0; i < events.size(); ++i) {
+    const EventList::Entry& entry = events[i];
+    if (entry.time < oldest_time || entry.sequence <= barrier) break;
+    if (test && !Qualifies(rule, *entry.event, event)) continue;
+    if (count_event(entry.event)) return fire();
   }
   return false;
 }
@@ -584,8 +579,10 @@ const Rule* RuleEngine::Check(const Rule& rule, const Event& event, std::string*
 }
 
 void RuleEngine::Store(const Rule& rule, const Event& event, int matched_level) {
+  // Without a rule that searches earlier events, the history changes no decision.
+  if (!correlates_) return;
   bool keep_history = rules_->uses_history();
-  // Every alerted event takes a place in the history, also one that no list keeps: it
+  // Every alerted event takes a place in the history, even one that no list keeps, because it
   // pushes older events out.
   HistoryEntry remembered{nullptr, event.time, ++sequence_, rule.store_lists};
   if (rule.store_lists.empty() && !keep_history) {
@@ -679,9 +676,9 @@ void RuleEngine::PopHistory() {
       PopOldest(list);
     }
   }
-  StoredEvent* held = oldest.event;
+  StoredEvent* history_event = oldest.event;
   history_.pop_back();
-  if (held != nullptr) Release(held);
+  if (history_event != nullptr) Release(history_event);
 }
 
 StoredEvent* RuleEngine::NewStoredEvent() {

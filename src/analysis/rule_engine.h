@@ -97,9 +97,9 @@ class RuleEngine {
   StoredEvent* NewStoredEvent();
   // Removes the oldest event of `list`, with its index entries, and releases it.
   void PopOldest(EventList* list);
-  // Adds an alerted event to the history, then trims the history as OSSEC does once it contains
-  // more than memory_size events: at least the 10 oldest leave, and then every event older
-  // than the maximum timeframe. The newest event always stays.
+  // Adds an alerted event to the history. Once the history contains more than memory_size
+  // events, at least its 10 oldest leave, and then every event older than the maximum
+  // timeframe. The newest event always stays. docs/compatibility.md says where OSSEC differs.
   void AddToHistory(const HistoryEntry& entry);
   // Removes the oldest event of the history, and the same event from each of its lists that
   // still contains it.
@@ -130,6 +130,8 @@ class RuleEngine {
   std::unordered_map<std::string, std::string> diff_last_;  // "host rule-id" -> last log
   // The most recent alerted events, newest first: OSSEC's global event list.
   PositionRing<HistoryEntry> history_;
+  // True when some rule searches a list or the history (if_matched_*).
+  bool correlates_ = false;
   // The maximum timeframe of the rules that search a list or the history. Older events
   // cannot count for any search.
   int64_t max_timeframe_ = 0;

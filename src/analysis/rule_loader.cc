@@ -208,6 +208,15 @@ class RuleLoader {
         }
       }
     }
+    // A rule's events go into its own list when a rule searches it, and else into its group
+    // lists.
+    for (const auto& rule : set_->rules_) {
+      if (rule->own_list) {
+        rule->store_lists = {rule->own_list.get()};
+      } else {
+        rule->store_lists = rule->group_lists;
+      }
+    }
   }
 
   std::vector<std::string>& errors() { return errors_; }
