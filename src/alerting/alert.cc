@@ -21,7 +21,8 @@ std::string_view Cut(std::string_view text) { return text.substr(0, kMaxLoggedLi
 // Collects the pieces of one alerts.log block in a buffer that each thread reuses, so that a
 // piece costs a bounds test and a copy. Appending each piece to a std::string calls its
 // out-of-line append() or push_back() instead, about 25 instructions a piece with GCC 12.
-// The member names are std::string's, so the helpers below take either.
+// The member names are std::string's, so the helpers below take either. Only one BlockText
+// may be alive per thread, because they share the buffer.
 class BlockText {
  public:
   BlockText() : storage_(ThreadStorage()) {}
