@@ -3,6 +3,7 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "analysis/event.h"
@@ -26,6 +27,9 @@ void AppendAlertId(int64_t epoch_seconds, uint64_t number, std::string* out);
 // buffer for every alert.
 std::string FormatAlertLog(const Alert& alert);
 void AppendAlertLog(const Alert& alert, std::string* out);
+// The same text in a buffer of this thread, which the next call on the thread overwrites, so
+// that a writer can copy it straight to its stream.
+std::string_view RenderAlertLog(const Alert& alert);
 
 // Formats the alert as one JSON object on one line, with a trailing newline. Decoded fields
 // are top-level keys, except the decoded `id` and the dynamic fields, which are in "fields".

@@ -1,11 +1,15 @@
 #include "alerting/alert.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <nlohmann/json.hpp>
 
+#include "alerting/writer.h"
 #include "analysis/mmdb_test_writer.h"
 #include "analysis/test_fixture.h"
+#include "common/file.h"
 
 namespace vigil::alerting {
 namespace {
@@ -53,6 +57,18 @@ TEST(AlertIdTest, SecondsChangeBetweenIds) {
   id.clear();
   AppendAlertId(1796398180, 7, &id);
   EXPECT_EQ(id, "1796398180.7");
+}
+
+TEST(AlertIdTest, EveryDigitCountIsWritten) {
+  // The offset is written two digits at a time, so odd and even digit counts and the
+  // boundaries between them are all tried.
+  for (uint64_t number = 1, step = 0; step < 20; ++step, number *= 10) {
+    for (uint64_t value : {number - 1, number, number + 1, number * 5 + 3}) {
+      std::string id;
+      AppendAlertId(1796398180, value, &id);
+      EXPECT_EQ(id, "1796398180." + std::to_string(value));
+    }
+  }
 }
 
 TEST_F(AlertFormatTest, AlertsLogBlockIsByteExact) {
@@ -230,6 +246,112 @@ TEST_F(AlertGeoIpTest, LocationLinesFollowAddresses) {
   nlohmann::json json = nlohmann::json::parse(FormatAlertJson(alert));
   EXPECT_EQ(json["srcgeoip"], "NL");
   EXPECT_EQ(json["dstgeoip"], "BR");
+}
+
+// Reads a whole file for the writer tests.
+std::string Slurp(const std::string& path) {
+  Expected<std::string> text = ReadFile(path);
+  EXPECT_TRUE(text.ok()) << path;
+  return text.ok() ? *text : std::string();
+}
+
+TEST_F(AlertFormatTest, WriterContinuesIdsAfterExistingAlertsLog) {
+  analysis::RuleMatch match =
+      Feed("Oct 15 21:07:00 linux-host sshd[1]: Invalid user blabla from 192.168.2.10");
+  ASSERT_TRUE(match.alert);
+  AlertFileWriter::Options options;
+  options.output_dir = dir_ + "/out";
+  std::string first_id;
+  std::string second_id;
+  for (std::string* id : {&first_id, &second_id}) {
+    Expected<std::unique_ptr<AlertFileWriter>> writer = AlertFileWriter::Open(options);
+    ASSERT_TRUE(writer.ok()) << writer.status().message();
+    ASSERT_TRUE((*writer)->WriteAlert(match, event_, id).ok());
+    // Nothing reaches the file before the flush.
+    if (id == &first_id) {
+      EXPECT_EQ(Slurp(options.output_dir + "/alerts.log"), "");
+    }
+    ASSERT_TRUE((*writer)->Flush().ok());
+  }
+  std::string log = Slurp(options.output_dir + "/alerts.log");
+  size_t block = log.find("** Alert", 1);
+  ASSERT_NE(block, std::string::npos);
+  EXPECT_EQ(first_id, "1796398180.0");
+  EXPECT_EQ(second_id, "1796398180." + std::to_string(block));
+  std::string second_head = "** Alert " + second_id + ": - syslog";
+  EXPECT_EQ(log.substr(block, second_head.size()), second_head);
+  EXPECT_EQ(std::count(log.begin(), log.end(), '\n'), 14);
+  EXPECT_NE(Slurp(options.output_dir + "/alerts.json").find(second_id), std::string::npos);
+}
+
+// A stream writer gives the text and ids of a writer to a new alerts.log, in text and JSON.
+TEST_F(AlertFormatTest, StreamWriterMatchesFileWriter) {
+  analysis::RuleMatch match =
+      Feed("Oct 15 21:07:00 linux-host sshd[1]: Invalid user blabla from 192.168.2.10");
+  AlertFileWriter::Options options;
+  options.output_dir = dir_ + "/files";
+  Expected<std::unique_ptr<AlertFileWriter>> files = AlertFileWriter::Open(options);
+  ASSERT_TRUE(files.ok());
+  std::string text_path = dir_ + "/stream.log";
+  std::string json_path = dir_ + "/stream.json";
+  int text_fd = ::open(text_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  int json_fd = ::open(json_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  ASSERT_GE(text_fd, 0);
+  ASSERT_GE(json_fd, 0);
+  {
+    auto text = AlertFileWriter::ForStream(text_fd, "text stream", /*json=*/false);
+    auto json = AlertFileWriter::ForStream(json_fd, "json stream", /*json=*/true);
+    for (int i = 0; i < 3; ++i) {
+      std::string file_id;
+      std::string text_id;
+      std::string json_id;
+      ASSERT_TRUE((*files)->WriteAlert(match, event_, &file_id).ok());
+      ASSERT_TRUE(text->WriteAlert(match, event_, &text_id).ok());
+      ASSERT_TRUE(json->WriteAlert(match, event_, &json_id).ok());
+      EXPECT_EQ(text_id, file_id);
+      EXPECT_EQ(json_id, file_id);
+    }
+    ASSERT_TRUE((*files)->Flush().ok());
+    ASSERT_TRUE(text->Flush().ok());
+    ASSERT_TRUE(json->Flush().ok());
+  }
+  // The writers leave the descriptors they did not open.
+  EXPECT_EQ(::close(text_fd), 0);
+  EXPECT_EQ(::close(json_fd), 0);
+  EXPECT_EQ(Slurp(text_path), Slurp(options.output_dir + "/alerts.log"));
+  EXPECT_EQ(Slurp(json_path), Slurp(options.output_dir + "/alerts.json"));
+}
+
+TEST(BufferedOutputTest, KeepsOrderAcrossBufferSizedWrites) {
+  char pattern[] = "/tmp/vigil-buffered-output-XXXXXX";
+  int fd = ::mkstemp(pattern);
+  ASSERT_GE(fd, 0);
+  std::string expected;
+  {
+    BufferedOutput output(fd, pattern, /*owned=*/true);
+    // Small pieces, a piece that overflows the buffer, and one larger than the buffer.
+    for (size_t size : {size_t{100}, BufferedOutput::kBufferBytes - 50, size_t{7},
+                        BufferedOutput::kBufferBytes + 3, size_t{1}}) {
+      std::string piece(size, static_cast<char>('a' + expected.size() % 26));
+      ASSERT_TRUE(output.Append(piece).ok());
+      expected += piece;
+    }
+    // The destructor writes what is left and closes the file.
+  }
+  EXPECT_EQ(Slurp(pattern), expected);
+  ::unlink(pattern);
+}
+
+TEST(BufferedOutputTest, WriteErrorNamesTheOutput) {
+  int fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  ASSERT_GE(fd, 0);
+  BufferedOutput output(fd, "read-only output", /*owned=*/true);
+  ASSERT_TRUE(output.Append("alert text\n").ok()) << "the text waits in the buffer";
+  Status flushed = output.Flush();
+  ASSERT_FALSE(flushed.ok());
+  EXPECT_EQ(flushed.message().rfind("read-only output: write failed: ", 0), 0u)
+      << flushed.message();
+  EXPECT_TRUE(output.Flush().ok()) << "the failed bytes are not written again";
 }
 
 }  // namespace

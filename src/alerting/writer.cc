@@ -1,70 +1,103 @@
 #include "alerting/writer.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <cerrno>
 #include <cstring>
+#include <string_view>
+#include <utility>
 
 #include "common/file.h"
 
 namespace vigil::alerting {
 namespace {
 
-// Opens `path` for appending with `*buffer` (allocated here) as its stdio buffer.
-Expected<FILE*> OpenAppend(const std::string& path, std::unique_ptr<char[]>* buffer) {
-  FILE* file = std::fopen(path.c_str(), "ae");
-  if (file == nullptr) {
+// Opens `path` for appending, creating it as fopen's "a" mode does.
+Expected<std::unique_ptr<BufferedOutput>> OpenAppend(const std::string& path) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0666);
+  if (fd < 0) {
     return Status::IoError(path + ": cannot open for writing: " + std::strerror(errno));
   }
-  // A buffer larger than stdio's default of one block (usually 4 KiB) saves write calls in
-  // bursts. When setvbuf fails, stdio keeps its default buffer, so the result needs no check.
-  *buffer = std::make_unique_for_overwrite<char[]>(AlertFileWriter::kBufferBytes);
-  std::setvbuf(file, buffer->get(), _IOFBF, AlertFileWriter::kBufferBytes);
-  return file;
-}
-
-// The writer is not shared between threads, so the stream needs no lock. `name` is the file's
-// name in `dir`, joined to it only for an error message.
-Status WriteAll(FILE* file, const std::string& text, const std::string& dir, const char* name) {
-  if (fwrite_unlocked(text.data(), 1, text.size(), file) != text.size()) {
-    return Status::IoError(dir + "/" + name + ": write failed: " + std::strerror(errno));
-  }
-  return Status::Ok();
+  return std::make_unique<BufferedOutput>(fd, path, /*owned=*/true);
 }
 
 }  // namespace
 
+BufferedOutput::BufferedOutput(int fd, std::string name, bool owned)
+    : fd_(fd), name_(std::move(name)), owned_(owned), terminal_(::isatty(fd) == 1) {}
+
+BufferedOutput::~BufferedOutput() {
+  (void)Flush();
+  if (owned_) ::close(fd_);
+}
+
+Status BufferedOutput::Append(std::string_view text) {
+  if (buffer_ == nullptr) buffer_ = std::make_unique_for_overwrite<char[]>(kBufferBytes);
+  if (text.size() > kBufferBytes - used_) {
+    VIGIL_RETURN_IF_ERROR(Flush());
+    if (text.size() >= kBufferBytes) return WriteFully(text.data(), text.size());
+  }
+  std::memcpy(buffer_.get() + used_, text.data(), text.size());
+  used_ += text.size();
+  // A terminal shows each alert as it comes, as stdio's line buffering did.
+  return terminal_ ? Flush() : Status::Ok();
+}
+
+Status BufferedOutput::Flush() {
+  size_t size = std::exchange(used_, 0);
+  // What a failed write leaves in the buffer is dropped with it: the error says so once, and
+  // later output does not fail on the same bytes again.
+  return size == 0 ? Status::Ok() : WriteFully(buffer_.get(), size);
+}
+
+Status BufferedOutput::WriteFully(const char* data, size_t size) {
+  while (size > 0) {
+    ssize_t written = ::write(fd_, data, size);
+    if (written < 0) {
+      if (errno == EINTR) continue;
+      return Status::IoError(name_ + ": write failed: " + std::strerror(errno));
+    }
+    data += written;
+    size -= static_cast<size_t>(written);
+  }
+  return Status::Ok();
+}
+
 Expected<std::unique_ptr<AlertFileWriter>> AlertFileWriter::Open(const Options& options) {
   VIGIL_RETURN_IF_ERROR(MakeDirectories(options.output_dir));
   std::unique_ptr<AlertFileWriter> writer(new AlertFileWriter());
-  writer->dir_ = options.output_dir;
-  Expected<FILE*> log = OpenAppend(options.output_dir + "/alerts.log", &writer->buffers_[0]);
-  if (!log.ok()) return log.status();
-  writer->log_ = *log;
-  std::fseek(writer->log_, 0, SEEK_END);
-  writer->log_offset_ = std::ftell(writer->log_);
-  if (options.json) {
-    Expected<FILE*> json = OpenAppend(options.output_dir + "/alerts.json", &writer->buffers_[1]);
-    if (!json.ok()) return json.status();
-    writer->json_ = *json;
+  const std::string& dir = options.output_dir;
+  struct Wanted {
+    bool wanted;
+    const char* name;
+    std::unique_ptr<BufferedOutput>* output;
+  };
+  for (const Wanted& file :
+       {Wanted{true, "alerts.log", &writer->log_},
+        Wanted{options.json, "alerts.json", &writer->json_},
+        Wanted{options.archives, "archives.log", &writer->archives_},
+        Wanted{options.archives_json, "archives.json", &writer->archives_json_}}) {
+    if (!file.wanted) continue;
+    Expected<std::unique_ptr<BufferedOutput>> opened = OpenAppend(dir + "/" + file.name);
+    if (!opened.ok()) return opened.status();
+    *file.output = std::move(*opened);
   }
-  if (options.archives) {
-    Expected<FILE*> archives =
-        OpenAppend(options.output_dir + "/archives.log", &writer->buffers_[2]);
-    if (!archives.ok()) return archives.status();
-    writer->archives_ = *archives;
+  struct stat st {};
+  if (::fstat(writer->log_->fd(), &st) != 0) {
+    return Status::IoError(writer->log_->name() +
+                           ": cannot read its size: " + std::strerror(errno));
   }
-  if (options.archives_json) {
-    Expected<FILE*> archives =
-        OpenAppend(options.output_dir + "/archives.json", &writer->buffers_[3]);
-    if (!archives.ok()) return archives.status();
-    writer->archives_json_ = *archives;
-  }
+  writer->log_offset_ = static_cast<long>(st.st_size);
   return writer;
 }
 
-AlertFileWriter::~AlertFileWriter() {
-  for (FILE* file : {log_, json_, archives_, archives_json_}) {
-    if (file != nullptr) std::fclose(file);
-  }
+std::unique_ptr<AlertFileWriter> AlertFileWriter::ForStream(int fd, std::string name, bool json) {
+  std::unique_ptr<AlertFileWriter> writer(new AlertFileWriter());
+  auto output = std::make_unique<BufferedOutput>(fd, std::move(name), /*owned=*/false);
+  (json ? writer->json_ : writer->log_) = std::move(output);
+  return writer;
 }
 
 Status AlertFileWriter::WriteAlert(const analysis::RuleMatch& match, const analysis::Event& event,
@@ -75,14 +108,14 @@ Status AlertFileWriter::WriteAlert(const analysis::RuleMatch& match, const analy
   alert_.event = &event;
   alert_.previous = &match.previous;
   if (match.rule->log_alert) {
-    text_.clear();
-    AppendAlertLog(alert_, &text_);
-    VIGIL_RETURN_IF_ERROR(WriteAll(log_, text_, dir_, "alerts.log"));
-    log_offset_ += static_cast<long>(text_.size());
+    // A writer to a JSON stream renders the text all the same, for the offsets of later ids.
+    std::string_view text = RenderAlertLog(alert_);
+    if (log_ != nullptr) VIGIL_RETURN_IF_ERROR(log_->Append(text));
+    log_offset_ += static_cast<long>(text.size());
     if (json_ != nullptr) {
       text_.clear();
       AppendAlertJson(alert_, &text_);
-      VIGIL_RETURN_IF_ERROR(WriteAll(json_, text_, dir_, "alerts.json"));
+      VIGIL_RETURN_IF_ERROR(json_->Append(text_));
     }
   }
   if (id != nullptr) *id = alert_.id;
@@ -93,23 +126,25 @@ Status AlertFileWriter::WriteArchive(const analysis::Event& event) {
   if (archives_ != nullptr) {
     text_.clear();
     AppendArchiveLine(event, &text_);
-    VIGIL_RETURN_IF_ERROR(WriteAll(archives_, text_, dir_, "archives.log"));
+    VIGIL_RETURN_IF_ERROR(archives_->Append(text_));
   }
   if (archives_json_ != nullptr) {
     text_.clear();
     AppendArchiveJson(event, &text_);
-    VIGIL_RETURN_IF_ERROR(WriteAll(archives_json_, text_, dir_, "archives.json"));
+    VIGIL_RETURN_IF_ERROR(archives_json_->Append(text_));
   }
   return Status::Ok();
 }
 
 Status AlertFileWriter::Flush() {
-  for (FILE* file : {log_, json_, archives_, archives_json_}) {
-    if (file != nullptr && std::fflush(file) != 0) {
-      return Status::IoError(dir_ + ": flush failed: " + std::strerror(errno));
-    }
+  // Every output is flushed, and the first error is returned.
+  Status result;
+  for (BufferedOutput* output : {log_.get(), json_.get(), archives_.get(), archives_json_.get()}) {
+    if (output == nullptr) continue;
+    Status flushed = output->Flush();
+    if (!flushed.ok() && result.ok()) result = flushed;
   }
-  return Status::Ok();
+  return result;
 }
 
 }  // namespace vigil::alerting

@@ -1,15 +1,46 @@
 // Alert sinks: files in an output folder (alerts.log, alerts.json, archives) or a stream.
 #pragma once
 
-#include <cstdio>
+#include <cstddef>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "alerting/alert.h"
 #include "analysis/rule_engine.h"
 #include "common/status.h"
 
 namespace vigil::alerting {
+
+// A file descriptor with a buffer in front of it. Output waits in the buffer until Flush(),
+// until the buffer fills, or, for a terminal, until the end of each Append().
+class BufferedOutput {
+ public:
+  static constexpr size_t kBufferBytes = 256 * 1024;
+
+  // `name` names the output in error messages. With `owned`, the destructor closes `fd`.
+  BufferedOutput(int fd, std::string name, bool owned);
+  BufferedOutput(const BufferedOutput&) = delete;
+  BufferedOutput& operator=(const BufferedOutput&) = delete;
+  // Flushes, and closes the descriptor when owned. A write error here is lost, so owners call
+  // Flush() first.
+  ~BufferedOutput();
+
+  Status Append(std::string_view text);
+  Status Flush();
+  int fd() const { return fd_; }
+  const std::string& name() const { return name_; }
+
+ private:
+  Status WriteFully(const char* data, size_t size);
+
+  int fd_;
+  std::string name_;
+  bool owned_;
+  bool terminal_;
+  std::unique_ptr<char[]> buffer_;  // kBufferBytes, allocated by the first Append()
+  size_t used_ = 0;
+};
 
 // Writes alerts as OSSEC does: alerts.log gets each alert's text block and the alert id is
 // `<epoch>.<byte offset of the block in alerts.log>`; alerts.json gets the same alert as JSON.
@@ -25,7 +56,11 @@ class AlertFileWriter {
 
   // Creates the folder if needed and opens the files for appending.
   static Expected<std::unique_ptr<AlertFileWriter>> Open(const Options& options);
-  ~AlertFileWriter();
+  // Writes to file descriptor `fd`, named `name` in error messages, instead of files: the
+  // alerts.log text of each alert, or with `json` its JSON line. The ids count alerts.log
+  // bytes from the start of the output in both cases, so they are the ids that an empty
+  // alerts.log would give. The writer does not close `fd`.
+  static std::unique_ptr<AlertFileWriter> ForStream(int fd, std::string name, bool json);
 
   // Writes one alert and, when `id` is not null, stores its id there. Rules without log_alert
   // are not written to alerts.log (OSSEC's log_alert_level) but still count.
@@ -33,23 +68,16 @@ class AlertFileWriter {
                     std::string* id = nullptr);
   // Writes an event to the archives when they are enabled.
   Status WriteArchive(const analysis::Event& event);
-  // Flushes buffered output to the files. Output stays in a buffer of kBufferBytes per file
-  // until then, or until the buffer fills.
+  // Writes buffered output to the files. Output stays in a buffer of
+  // BufferedOutput::kBufferBytes per file until then, or until the buffer fills.
   Status Flush();
-
-  static constexpr size_t kBufferBytes = 256 * 1024;
 
  private:
   AlertFileWriter() = default;
-  std::string dir_;
-  FILE* log_ = nullptr;
-  FILE* json_ = nullptr;
-  FILE* archives_ = nullptr;
-  FILE* archives_json_ = nullptr;
-  // Stdio buffers of kBufferBytes for log_, json_, archives_ and archives_json_, in that order.
-  // glibc ignores setvbuf's size without a buffer, so the writer supplies them. They must
-  // outlive the streams.
-  std::unique_ptr<char[]> buffers_[4];
+  std::unique_ptr<BufferedOutput> log_;
+  std::unique_ptr<BufferedOutput> json_;
+  std::unique_ptr<BufferedOutput> archives_;
+  std::unique_ptr<BufferedOutput> archives_json_;
   long log_offset_ = 0;
   // Reused for every alert, so formatting allocates nothing once they have grown.
   Alert alert_;

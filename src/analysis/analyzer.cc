@@ -120,6 +120,18 @@ void Analyzer::Decode(std::string_view location, std::string_view text, Event* e
   event->Reset();
   event->location.assign(location);
   event->full_log.assign(text);
+  DecodeLog(event, text_is_clean);
+}
+
+void Analyzer::DecodeTaking(std::string_view location, std::string* text, Event* event,
+                            bool text_is_clean) const {
+  event->Reset();
+  event->location.assign(location);
+  event->full_log.swap(*text);
+  DecodeLog(event, text_is_clean);
+}
+
+void Analyzer::DecodeLog(Event* event, bool text_is_clean) const {
   if (!text_is_clean) SanitizeText(&event->full_log);
   predecoder_.Run(event);
   prefilter_.Scan(event->log(), &event->literal_hits);

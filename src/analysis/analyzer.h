@@ -60,6 +60,10 @@ class Analyzer {
   // reader's Record is; the test is then skipped.
   void Decode(std::string_view location, std::string_view text, Event* event,
               bool text_is_clean = false) const;
+  // Decode() of `*text`, which the event takes without a copy: the text's buffer is swapped
+  // with that of the event's previous log, which `*text` contains afterwards.
+  void DecodeTaking(std::string_view location, std::string* text, Event* event,
+                    bool text_is_clean = false) const;
   RuleMatch Correlate(Event* event, std::string* trace = nullptr);
 
   // Drops all correlation, first-time-seen, ignore, diff and accumulator state, as a fresh
@@ -87,6 +91,8 @@ class Analyzer {
   };
 
   Analyzer(DecoderSet decoders, RuleSet rules, const Clock* clock, EngineOptions engine_options);
+  // The part of Decode() after the event's location and full_log are set.
+  void DecodeLog(Event* event, bool text_is_clean) const;
   void Accumulate(Event* event);
   // Adds srcgeoip and dstgeoip, and their logtest lines after srcip and dstip.
   void AddGeoIp(Event* event) const;

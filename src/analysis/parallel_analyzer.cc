@@ -37,9 +37,24 @@ void ParallelAnalyzer::Add(std::string_view location, std::string_view text, boo
     sink_(match, single_event_);
     return;
   }
+  ring_[filling_]->texts[ring_[filling_]->size].assign(text);
+  Queue(location, text_is_clean);
+}
+
+void ParallelAnalyzer::AddTaking(std::string_view location, std::string* text, bool text_is_clean) {
+  if (workers_.empty()) {
+    analyzer_->DecodeTaking(location, text, &single_event_, text_is_clean);
+    RuleMatch match = analyzer_->Correlate(&single_event_);
+    sink_(match, single_event_);
+    return;
+  }
+  ring_[filling_]->texts[ring_[filling_]->size].swap(*text);
+  Queue(location, text_is_clean);
+}
+
+void ParallelAnalyzer::Queue(std::string_view location, bool text_is_clean) {
   Batch& batch = *ring_[filling_];
   batch.locations[batch.size].assign(location);
-  batch.texts[batch.size].assign(text);
   batch.clean[batch.size] = text_is_clean;
   if (++batch.size < batch_size_) return;
   SubmitFilled();

@@ -44,11 +44,17 @@ class ParallelAnalyzer {
   // every batch is in use.
   // `text_is_clean` as for Analyzer::Decode().
   void Add(std::string_view location, std::string_view text, bool text_is_clean = false);
+  // Add() of `*text`, whose buffer is taken without a copy: `*text` is another buffer, with
+  // unspecified text, afterwards.
+  void AddTaking(std::string_view location, std::string* text, bool text_is_clean = false);
 
   // Analyses every queued record and passes it to the sink before it returns.
   void Finish();
 
  private:
+  // Adds the record whose text is already in the filling batch.
+  void Queue(std::string_view location, bool text_is_clean);
+
   struct Batch {
     std::vector<std::string> locations;
     std::vector<std::string> texts;

@@ -7,10 +7,10 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
 
-#include "alerting/alert.h"
 #include "alerting/summary.h"
 #include "alerting/writer.h"
 #include "analysis/analyzer.h"
@@ -38,54 +38,6 @@ struct AnalyzeOptions {
   int threads = 1;
 };
 
-// The destination of alerts: stdout as text or JSON, or files in an output folder.
-class AlertSink {
- public:
-  AlertSink(const AnalyzeOptions& options, std::unique_ptr<alerting::AlertFileWriter> files)
-      : json_(options.json), files_(std::move(files)) {}
-
-  Status Write(const analysis::RuleMatch& match, const analysis::Event& event) {
-    if (files_ != nullptr) return files_->WriteAlert(match, event);
-    if (!match.rule->log_alert) return Status::Ok();
-    // Alert ids are `<time>.<offset of the alert in alerts.log>`, as OSSEC's are, so that
-    // stdout gives the ids that --output into a new folder would. JSON output therefore
-    // renders the alerts.log text too, only for its size.
-    alert_.id.clear();
-    alerting::AppendAlertId(event.time, log_offset_, &alert_.id);
-    alert_.rule = match.rule;
-    alert_.event = &event;
-    alert_.previous = &match.previous;
-    text_.clear();
-    alerting::AppendAlertLog(alert_, &text_);
-    log_offset_ += text_.size();
-    if (json_) {
-      text_.clear();
-      alerting::AppendAlertJson(alert_, &text_);
-    }
-    if (fwrite_unlocked(text_.data(), 1, text_.size(), stdout) != text_.size()) {
-      return Status::IoError(std::string("stdout: write failed: ") + std::strerror(errno));
-    }
-    return Status::Ok();
-  }
-
-  Status Archive(const analysis::Event& event) {
-    return files_ != nullptr ? files_->WriteArchive(event) : Status::Ok();
-  }
-
-  Status Flush() {
-    if (files_ != nullptr) return files_->Flush();
-    return std::fflush(stdout) == 0 ? Status::Ok() : Status::IoError("stdout: flush failed");
-  }
-
- private:
-  bool json_;
-  std::unique_ptr<alerting::AlertFileWriter> files_;
-  uint64_t log_offset_ = 0;  // bytes of alerts.log text of the alerts written so far
-  // Reused for every alert written to stdout.
-  alerting::Alert alert_;
-  std::string text_;
-};
-
 struct RunTotals {
   uint64_t lines = 0;
   uint64_t records = 0;
@@ -93,10 +45,12 @@ struct RunTotals {
   bool output_error = false;
 };
 
-// Reads one input through the reader and hands each record to `on_record`.
+// Reads one input through the reader and hands each record to `on_record`. When the input is
+// not a regular file, `flush_output` runs after each read.
 void ReadInput(const std::string& input, const AnalyzeOptions& options,
                const std::map<std::string, std::string>& format_options, Progress* progress,
-               const collector::RecordCallback& on_record, RunTotals* totals) {
+               const collector::RecordCallback& on_record,
+               const std::function<void()>& flush_output, RunTotals* totals) {
   auto logger = GetLogger("analyze");
   bool is_stdin = input == "-";
   std::string location = is_stdin ? "stdin" : input;
@@ -140,8 +94,8 @@ void ReadInput(const std::string& input, const AnalyzeOptions& options,
     if (n == 0) break;
     (*reader)->Feed(std::string_view(buffer.data(), static_cast<size_t>(n)), on_record);
     // From a pipe or a terminal the input may be a live stream: its alerts go out now rather
-    // than when stdout's buffer fills.
-    if (!S_ISREG(st.st_mode)) std::fflush(stdout);
+    // than when the output's buffer fills.
+    if (!S_ISREG(st.st_mode)) flush_output();
     if (progress != nullptr) progress->Advance(static_cast<uint64_t>(n));
   }
   (*reader)->Flush(on_record);
@@ -209,8 +163,10 @@ int Run(const AnalyzeOptions& options) {
         totals.output_error = true;
       }
     };
+    auto flush_stdout = [] { std::fflush(stdout); };
     for (const std::string& input : inputs) {
-      ReadInput(input, options, format_options, progress.get(), print_record, &totals);
+      ReadInput(input, options, format_options, progress.get(), print_record, flush_stdout,
+                &totals);
     }
     std::fflush(stdout);
     if (totals.output_error) return kExitFailure;
@@ -228,7 +184,9 @@ int Run(const AnalyzeOptions& options) {
   }
   analysis::Analyzer& analyzer = **created;
 
-  std::unique_ptr<alerting::AlertFileWriter> files;
+  // Alerts go to files in the output folder, or else to stdout as alerts.log text or JSON
+  // lines, with the ids that --output into a new folder would give.
+  std::unique_ptr<alerting::AlertFileWriter> sink;
   if (!options.output_dir.empty()) {
     alerting::AlertFileWriter::Options file_options;
     file_options.output_dir = options.output_dir;
@@ -240,16 +198,10 @@ int Run(const AnalyzeOptions& options) {
       std::fprintf(stderr, "vigil analyze: %s\n", opened.status().message().c_str());
       return kExitFailure;
     }
-    files = std::move(*opened);
+    sink = std::move(*opened);
+  } else {
+    sink = alerting::AlertFileWriter::ForStream(STDOUT_FILENO, "stdout", options.json);
   }
-  if (files == nullptr && ::isatty(STDOUT_FILENO) != 1) {
-    // Alerts go to a file or a pipe, where a large buffer saves write calls (stdio's default is
-    // one block, usually 4 KiB). glibc ignores setvbuf's size without a buffer, so one is
-    // given. It must stay valid until exit, when stdio flushes stdout.
-    static char stdout_buffer[alerting::AlertFileWriter::kBufferBytes];
-    std::setvbuf(stdout, stdout_buffer, _IOFBF, sizeof stdout_buffer);
-  }
-  AlertSink sink(options, std::move(files));
   // The summary's counts are only kept when it will be printed.
   bool show_summary = !options.no_summary && (terminal || options.summary);
   alerting::Summary summary;
@@ -259,24 +211,28 @@ int Run(const AnalyzeOptions& options) {
   // number of decoding threads.
   auto on_event = [&](const analysis::RuleMatch& match, const analysis::Event& event) {
     if (config->global.logall || config->global.logall_json) {
-      Status archived = sink.Archive(event);
+      Status archived = sink->WriteArchive(event);
       if (!archived.ok() && write_status.ok()) write_status = archived;
     }
     if (!match.alert) return;
     if (show_summary) summary.AddAlert(*match.rule, event);
-    Status written = sink.Write(match, event);
+    Status written = sink->WriteAlert(match, event);
     if (!written.ok() && write_status.ok()) write_status = written;
   };
   analysis::ParallelAnalyzer parallel(&analyzer, options.threads, on_event);
   // A reader's records are valid UTF-8 without NUL bytes, because it escapes anything else.
   auto on_record = [&](collector::Record&& record) {
-    parallel.Add(record.location, record.text, /*text_is_clean=*/true);
+    parallel.AddTaking(record.location, &record.text, /*text_is_clean=*/true);
+  };
+  auto flush_alerts = [&] {
+    Status flushed = sink->Flush();
+    if (!flushed.ok() && write_status.ok()) write_status = flushed;
   };
   for (const std::string& input : inputs) {
-    ReadInput(input, options, format_options, progress.get(), on_record, &totals);
+    ReadInput(input, options, format_options, progress.get(), on_record, flush_alerts, &totals);
   }
   parallel.Finish();
-  Status flushed = sink.Flush();
+  Status flushed = sink->Flush();
   if (!flushed.ok() && write_status.ok()) write_status = flushed;
   if (progress) progress->Clear();
 
