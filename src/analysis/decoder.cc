@@ -535,6 +535,10 @@ void DecoderSet::RunChildren(const Decoder& root, size_t parent_end, Event* even
   const std::vector<Decoder::ChildSummary>& summaries = root.child_summaries;
   size_t index = 0;
   size_t child_end = parent_end;  // end of the selected child's prematch
+  // The prefilter's state is read once for the whole walk.
+  const LogPrefilter* prefilter = prefilter_;
+  bool filtering = prefilter != nullptr && event->literal_hits.filtering;
+  const uint64_t* bits = event->literal_hits.bits.data();
   while (index < children.size()) {
     const Decoder::ChildSummary& summary = summaries[index];
     if (!summary.has_prematch) {
@@ -543,7 +547,7 @@ void DecoderSet::RunChildren(const Decoder& root, size_t parent_end, Event* even
       child_end = parent_end;
       break;
     }
-    if (MayMatch(summary.prematch, *event)) {
+    if (!filtering || prefilter->Passes(summary.prematch, bits)) {
       const Decoder* child = children[index];
       size_t base = child->prematch_after_parent ? parent_end : 0;
       if (child->prematch->Search(log.substr(base), &match)) {

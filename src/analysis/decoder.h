@@ -130,9 +130,6 @@ class DecoderSet {
   bool MayMatch(int id, const Event& event) const {
     return prefilter_ == nullptr || prefilter_->MayMatch(id, event.literal_hits);
   }
-  bool MayMatch(const PrefilterTest& test, const Event& event) const {
-    return prefilter_ == nullptr || prefilter_->MayMatch(test, event.literal_hits);
-  }
   // Fills every decoder's child_summaries from its children.
   void SummarizeChildren();
 

@@ -55,7 +55,9 @@ bool ParseFieldName(std::string_view name, Field* field);
 // The result of one LogPrefilter scan of an event's log: the literals the log contains. The
 // decoders and the rules share it.
 struct LiteralHits {
-  std::vector<uint64_t> bits;  // bit i: literal i occurs in the log
+  // Word 0 has every bit set, so that a test of it always passes. After it, bit i of words
+  // 1 on marks literal i as occurring in the log.
+  std::vector<uint64_t> bits;
   // True once the current log was scanned. Code that replaces the log clears it.
   bool scanned = false;
   // True when `bits` may reject patterns: the log was scanned, is ASCII, and the prefilter

@@ -231,6 +231,7 @@ LiteralScanner::LiteralScanner(const std::vector<std::string>& literals)
     size_t size = std::bit_ceil(std::max<size_t>(16, by_key[kind].size() * 2));
     tables_[kind].buckets.resize(size);
     tables_[kind].shift = 32 - static_cast<unsigned>(std::countr_zero(size));
+    tables_[kind].mask = static_cast<uint32_t>(size - 1);
     for (const auto& [key, entries] : by_key[kind]) {
       // The key as Scan() reads it: its bytes followed by zeros.
       unsigned char bytes[8];
@@ -256,14 +257,14 @@ LiteralScanner::LiteralScanner(const std::vector<std::string>& literals)
   }
 }
 
-const LiteralScanner::Bucket* LiteralScanner::Find(KeyKind kind, uint64_t key,
-                                                   uint32_t hash) const {
+inline const LiteralScanner::Bucket* LiteralScanner::Find(KeyKind kind, uint64_t key,
+                                                          uint32_t hash) const {
   const Table& table = tables_[kind];
-  size_t mask = table.buckets.size() - 1;
-  for (size_t at = hash >> table.shift;; at = (at + 1) & mask) {
-    const Bucket& bucket = table.buckets[at];
+  const Bucket* buckets = table.buckets.data();
+  for (uint32_t at = hash >> table.shift;; at = (at + 1) & table.mask) {
+    const Bucket& bucket = buckets[at];
+    if (bucket.key == key) return bucket.begin == bucket.end ? nullptr : &bucket;
     if (bucket.begin == bucket.end) return nullptr;
-    if (bucket.key == key) return &bucket;
   }
 }
 

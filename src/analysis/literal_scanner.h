@@ -85,6 +85,7 @@ class LiteralScanner {
   struct Table {
     std::vector<Bucket> buckets;  // a power of two long
     unsigned shift = 28;          // 32 - log2(buckets.size())
+    uint32_t mask = 15;           // buckets.size() - 1
   };
   // The key kinds, each with its own table: the three-byte literals themselves, four-byte keys
   // of literals of four to seven bytes, and eight-byte keys of longer ones.

@@ -260,9 +260,19 @@ std::optional<std::vector<std::string>> RequiredLiterals(PatternSyntax syntax,
 }
 
 int LogPrefilter::Add(const Pattern& pattern) {
-  std::optional<std::vector<std::string>> literals =
-      RequiredLiterals(pattern.syntax(), pattern.text());
+  std::optional<std::vector<std::string>> literals;
+  const std::vector<std::string>* deciding = pattern.DecidingLiterals();
+  bool decides = deciding != nullptr &&
+                 std::all_of(deciding->begin(), deciding->end(), [](const std::string& literal) {
+                   return literal.size() >= kMinLiteralBytes;
+                 });
+  if (decides) {
+    literals = *deciding;
+  } else {
+    literals = RequiredLiterals(pattern.syntax(), pattern.text());
+  }
   if (!literals) return -1;
+  decides_.push_back(decides);
   std::vector<uint32_t> ids;
   for (const std::string& literal : *literals) {
     auto [it, added] = literal_ids_.try_emplace(literal, static_cast<uint32_t>(literals_.size()));
@@ -274,12 +284,11 @@ int LogPrefilter::Add(const Pattern& pattern) {
 }
 
 PrefilterTest LogPrefilter::TestFor(int id) const {
-  PrefilterTest test{.id = id};
-  if (id < 0) return test;
+  if (id < 0) return PrefilterTest();
   const std::vector<uint32_t>& literals = requirements_[static_cast<size_t>(id)];
-  test.word = literals.front() >> 6;
+  PrefilterTest test{.mask = 0, .word = WordOf(literals.front()), .id = -1};
   for (uint32_t literal : literals) {
-    if (literal >> 6 != test.word) return PrefilterTest{.id = id};
+    if (WordOf(literal) != test.word) return PrefilterTest{.id = id};
     test.mask |= uint64_t{1} << (literal & 63);
   }
   return test;
@@ -294,8 +303,9 @@ void LogPrefilter::Scan(std::string_view log, LiteralHits* hits) const {
   hits->scanned = true;
   hits->filtering = false;
   if (!built_ || !IsAsciiText(log)) return;
-  hits->bits.assign((literals_.size() + 63) / 64, 0);
-  scanner_.Scan(log, hits->bits.data());
+  hits->bits.assign(1 + (literals_.size() + 63) / 64, 0);
+  hits->bits[0] = ~uint64_t{0};
+  scanner_.Scan(log, hits->bits.data() + 1);
   hits->filtering = true;
 }
 

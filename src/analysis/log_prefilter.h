@@ -25,13 +25,15 @@ namespace vigil::analysis {
 std::optional<std::vector<std::string>> RequiredLiterals(PatternSyntax syntax,
                                                          std::string_view text);
 
-// A requirement of a LogPrefilter in the form its hot loops test. When all its literals share
-// one 64-bit word of LiteralHits::bits, `mask` marks them in word `word`; otherwise `mask`
-// is 0 and the literals of requirement `id` (-1 for none) are tested one by one.
+// A requirement of a LogPrefilter in the form its hot loops test: one AND of word `word` of
+// LiteralHits::bits with `mask`, and, when `id` is not -1, the literals of requirement `id`
+// one by one. When all the requirement's literals share a word, `mask` marks them there and
+// `id` is -1. Otherwise, and for no requirement, the test reads word 0, whose bits are all
+// set, so that the hot loops need no branch for either case.
 struct PrefilterTest {
-  int id = -1;
+  uint64_t mask = ~uint64_t{0};
   uint32_t word = 0;
-  uint64_t mask = 0;
+  int id = -1;
 };
 
 // A literal prefilter for the decoders' and rules' patterns. Add() and Build() are not
@@ -47,8 +49,13 @@ class LogPrefilter {
   // prefilter (it must then always be run). Call before Build().
   int Add(const Pattern& pattern);
 
-  // Returns the test of requirement `id` (-1 for none) for the MayMatch() below.
+  // Returns the test of requirement `id` (-1 for none) for Passes() below.
   PrefilterTest TestFor(int id) const;
+
+  // True when requirement `id` decides its pattern (Pattern::DecidingLiterals()): for hits
+  // whose `filtering` is true, the pattern matches the log exactly when MayMatch() is true, so
+  // the search need not run. False for -1.
+  bool Decides(int id) const { return id >= 0 && decides_[static_cast<size_t>(id)]; }
 
   // Prepares the scan for the registered literals. With no literal the prefilter stays
   // inactive and every MayMatch() is true.
@@ -61,18 +68,13 @@ class LogPrefilter {
   // the pattern cannot match then. Returns true otherwise, always for -1, for a log with
   // non-ASCII bytes and for hits that were never scanned.
   bool MayMatch(int id, const LiteralHits& hits) const {
-    if (id < 0 || !hits.filtering) return true;
-    for (uint32_t literal : requirements_[static_cast<size_t>(id)]) {
-      if ((hits.bits[literal >> 6] >> (literal & 63)) & 1u) return true;
-    }
-    return false;
+    return id < 0 || !hits.filtering || AnyLiteral(id, hits.bits.data());
   }
 
-  // The same for a test from TestFor(), with one AND when its literals share a word.
-  bool MayMatch(const PrefilterTest& test, const LiteralHits& hits) const {
-    if (!hits.filtering) return true;
-    if (test.mask != 0) return (hits.bits[test.word] & test.mask) != 0;
-    return MayMatch(test.id, hits);
+  // MayMatch() of a test from TestFor(), for hits whose `filtering` the caller found true,
+  // given their `bits`.
+  bool Passes(const PrefilterTest& test, const uint64_t* bits) const {
+    return (bits[test.word] & test.mask) != 0 && (test.id < 0 || AnyLiteral(test.id, bits));
   }
 
   size_t literal_count() const { return literals_.size(); }
@@ -80,9 +82,20 @@ class LogPrefilter {
   size_t requirement_count() const { return requirements_.size(); }
 
  private:
+  // The word of LiteralHits::bits that contains literal `literal`, after the all-ones word 0.
+  static uint32_t WordOf(uint32_t literal) { return 1 + (literal >> 6); }
+  // True when `bits` mark one of the literals of requirement `id`.
+  bool AnyLiteral(int id, const uint64_t* bits) const {
+    for (uint32_t literal : requirements_[static_cast<size_t>(id)]) {
+      if ((bits[WordOf(literal)] >> (literal & 63)) & 1u) return true;
+    }
+    return false;
+  }
+
   std::vector<std::string> literals_;
   std::unordered_map<std::string, uint32_t> literal_ids_;  // literal text to id
   std::vector<std::vector<uint32_t>> requirements_;        // literal ids, any of which suffices
+  std::vector<bool> decides_;                              // by requirement, see Decides()
   LiteralScanner scanner_;
   bool built_ = false;
 };

@@ -3,17 +3,26 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cstring>
 #include <string>
 
 namespace vigil::analysis {
 namespace {
 
-// Characters OSSEC accepts in a syslog host or program name.
-bool IsHostnameChar(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '(' ||
-         c == ')' || c == '-' || c == '.' || c == '/' || c == '@' || c == '_';
-}
+// Characters OSSEC accepts in a syslog host or program name, as a table: every line's host
+// and program name are scanned with it.
+constexpr std::array<bool, 256> kHostnameChars = [] {
+  std::array<bool, 256> table{};
+  for (int c = 0; c < 256; ++c) {
+    table[static_cast<size_t>(c)] = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                                    (c >= '0' && c <= '9') || c == '(' || c == ')' || c == '-' ||
+                                    c == '.' || c == '/' || c == '@' || c == '_';
+  }
+  return table;
+}();
+
+bool IsHostnameChar(char c) { return kHostnameChars[static_cast<unsigned char>(c)]; }
 
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 

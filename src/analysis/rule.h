@@ -110,6 +110,10 @@ struct alignas(64) Rule {
   // Requirements of `match` and `regex` in the engine's LogPrefilter; -1 when none.
   int match_prefilter = -1;
   int regex_prefilter = -1;
+  // True when the requirement alone decides <match> or <regex> on logs that the prefilter
+  // filters (LogPrefilter::Decides()). The engine sets them.
+  bool match_decided = false;
+  bool regex_decided = false;
   bool noalert = false;
   // False when the rule has none of the conditions from <action> on, so the engine can stop
   // after <match> and <regex>. The engine sets it, and it is true until then.

@@ -180,9 +180,13 @@ RuleEngine::RuleEngine(RuleSet* rules, EngineOptions options, LogPrefilter* shar
   for (const auto& rule : rules_->all()) {
     rule->match_prefilter = -1;
     rule->regex_prefilter = -1;
+    rule->match_decided = false;
+    rule->regex_decided = false;
     if (!options_.prefilter) continue;
     if (rule->match) rule->match_prefilter = prefilter_->Add(*rule->match);
     if (rule->regex) rule->regex_prefilter = prefilter_->Add(*rule->regex);
+    rule->match_decided = prefilter_->Decides(rule->match_prefilter);
+    rule->regex_decided = prefilter_->Decides(rule->regex_prefilter);
   }
   auto fill = [&](Rule::ChildGate* gate) {
     gate->match = prefilter_->TestFor(gate->rule->match_prefilter);
@@ -238,12 +242,10 @@ bool RuleEngine::TestConditions(const Rule& rule, const Event& event, std::strin
   if (!MatchField(rule.id_pattern, event.Has(Field::kId), event.Get(Field::kId))) {
     return fail(event.Has(Field::kId) ? "id does not match" : "id: the event has no id");
   }
-  if (rule.match &&
-      (!prefilter_->MayMatch(rule.match_prefilter, *hits_) || !rule.match->Search(event.log()))) {
+  if (rule.match && !LogMatches(*rule.match, rule.match_prefilter, rule.match_decided, event)) {
     return fail("match does not match the log");
   }
-  if (rule.regex &&
-      (!prefilter_->MayMatch(rule.regex_prefilter, *hits_) || !rule.regex->Search(event.log()))) {
+  if (rule.regex && !LogMatches(*rule.regex, rule.regex_prefilter, rule.regex_decided, event)) {
     return fail("regex does not match the log");
   }
   if (!rule.has_field_conditions) return true;
@@ -562,8 +564,10 @@ const Rule* RuleEngine::Check(const Rule& rule, const Event& event, std::string*
       // <match> or <regex> literals the log lacks.
       int decoder_id = event.decoder != nullptr ? event.decoder->id : -1;
       const std::vector<Rule::ChildGate>& gates = rule.ChildGatesFor(decoder_id);
+      bool filtering = hits_->filtering;
+      const uint64_t* bits = hits_->bits.data();
       for (const Rule::ChildGate& gate : gates) {
-        if (!GatePasses(gate)) continue;
+        if (filtering && !GatePasses(gate, bits)) continue;
         const Rule* found = Check(*gate.rule, event, trace);
         if (found != nullptr) return found;
       }

@@ -79,8 +79,15 @@ class RuleEngine {
   bool QuickReject(const Rule& rule, const Event& event) const;
   // Returns false when the prefilter shows that a child from a list chosen by the event's
   // decoder cannot match: QuickReject() without the <decoded_as> test the list already made.
-  bool GatePasses(const Rule::ChildGate& gate) const {
-    return prefilter_->MayMatch(gate.match, *hits_) && prefilter_->MayMatch(gate.regex, *hits_);
+  // REQUIRES: hits_->filtering, and `bits` is hits_->bits.data().
+  bool GatePasses(const Rule::ChildGate& gate, const uint64_t* bits) const {
+    return prefilter_->Passes(gate.match, bits) && prefilter_->Passes(gate.regex, bits);
+  }
+  // Tests <match> or <regex> `pattern` against the event's log: first the prefilter's
+  // requirement `id`, which alone decides when `decided` and the hits filter, then the search.
+  bool LogMatches(const Pattern& pattern, int id, bool decided, const Event& event) const {
+    if (!prefilter_->MayMatch(id, *hits_)) return false;
+    return (decided && hits_->filtering) || pattern.Search(event.log());
   }
   // Tests the conditions that need no state; on failure sets *why when it is not null.
   bool TestConditions(const Rule& rule, const Event& event, std::string* why) const;

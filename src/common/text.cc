@@ -1,6 +1,11 @@
 #include "common/text.h"
 
 #include <charconv>
+#include <cstring>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 namespace vigil {
 namespace {
@@ -42,12 +47,30 @@ bool IsPlainAsciiWord(uint64_t word) {
   return !has_high && !has_zero;
 }
 
+// Returns how many of the first bytes of `p`, a multiple of 16 and at most `n`, are plain
+// ASCII without NUL, in blocks of 16 when the CPU has SSE2 (every x86-64 CPU does).
+size_t PlainAsciiBlocks(const unsigned char* p, size_t n) {
+  size_t i = 0;
+#if defined(__SSE2__)
+  const __m128i zero = _mm_setzero_si128();
+  for (; i + 16 <= n; i += 16) {
+    __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i));
+    // movemask collects the high bits, and the compare marks the NUL bytes.
+    if (_mm_movemask_epi8(_mm_or_si128(bytes, _mm_cmpeq_epi8(bytes, zero))) != 0) break;
+  }
+#else
+  (void)p;
+  (void)n;
+#endif
+  return i;
+}
+
 }  // namespace
 
 bool IsCleanUtf8(std::string_view text) {
   const auto* p = reinterpret_cast<const unsigned char*>(text.data());
   size_t n = text.size();
-  size_t i = 0;
+  size_t i = PlainAsciiBlocks(p, n);
   while (i < n) {
     // Fast path over plain ASCII, eight bytes at a time.
     while (i + 8 <= n) {
@@ -71,14 +94,34 @@ bool IsCleanUtf8(std::string_view text) {
 }
 
 bool IsAsciiText(std::string_view text) {
-  uint64_t high = 0;
+  const char* p = text.data();
+  size_t n = text.size();
   size_t i = 0;
-  for (; i + 8 <= text.size(); i += 8) {
+#if defined(__SSE2__)
+  if (n >= 16) {
+    __m128i high = _mm_setzero_si128();
+    for (; i + 16 <= n; i += 16) {
+      high = _mm_or_si128(high, _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i)));
+    }
+    // The last 16 bytes cover the tail.
+    high = _mm_or_si128(high, _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + n - 16)));
+    return _mm_movemask_epi8(high) == 0;
+  }
+#endif
+  uint64_t high = 0;
+  for (; i + 8 <= n; i += 8) {
     uint64_t word;
-    __builtin_memcpy(&word, text.data() + i, 8);
+    std::memcpy(&word, p + i, 8);
     high |= word;
   }
-  for (; i < text.size(); ++i) high |= static_cast<unsigned char>(text[i]);
+  if (n >= 8) {
+    // The last eight bytes cover the tail.
+    uint64_t word;
+    std::memcpy(&word, p + n - 8, 8);
+    high |= word;
+  } else {
+    for (; i < n; ++i) high |= static_cast<unsigned char>(p[i]);
+  }
   return (high & 0x8080808080808080ULL) == 0;
 }
 

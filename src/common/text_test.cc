@@ -20,11 +20,35 @@ TEST(IsCleanUtf8, RejectsNulAndInvalidBytes) {
   EXPECT_FALSE(IsCleanUtf8("12345678\xF5\x80\x80\x80"));  // above U+10FFFF
 }
 
+// The checks read blocks of 16 and words of 8 bytes, then a tail: each bad byte is put at
+// every position of texts from 1 to 49 bytes, which covers every block, word and tail.
+TEST(IsCleanUtf8, FindsBadByteAtEveryOffset) {
+  for (size_t length = 1; length < 50; ++length) {
+    EXPECT_TRUE(IsCleanUtf8(std::string(length, 'a'))) << "length " << length;
+    for (size_t position = 0; position < length; ++position) {
+      for (char bad : {'\0', '\xff', '\x80'}) {
+        std::string text(length, 'a');
+        text[position] = bad;
+        EXPECT_FALSE(IsCleanUtf8(text))
+            << "length " << length << ", byte " << position << " = " << int{bad};
+      }
+      // A valid two-byte sequence that fits is accepted wherever it starts.
+      if (position + 1 < length) {
+        std::string text(length, 'a');
+        text.replace(position, 2, "\xC3\xA4");
+        EXPECT_TRUE(IsCleanUtf8(text)) << "length " << length << ", sequence at " << position;
+      }
+    }
+  }
+}
+
 TEST(IsAsciiText, FindsHighByteAtEveryOffset) {
   EXPECT_TRUE(IsAsciiText(""));
   EXPECT_TRUE(IsAsciiText("plain text of more than eight bytes"));
-  // Words of eight bytes and a shorter tail: put one high byte at every position of both.
-  for (size_t length = 1; length < 20; ++length) {
+  // Blocks of 16 bytes, words of eight and a shorter tail: put one high byte at every
+  // position of each.
+  for (size_t length = 1; length < 50; ++length) {
+    EXPECT_TRUE(IsAsciiText(std::string(length, 'a'))) << "length " << length;
     for (size_t position = 0; position < length; ++position) {
       std::string text(length, 'a');
       text[position] = '\xc3';

@@ -105,6 +105,8 @@ struct Pattern::Impl {
   std::string text;
   // Native literal alternatives; used when code is null.
   std::optional<LiteralSet> literals;
+  // See Pattern::DecidingLiterals().
+  std::optional<std::vector<std::string>> deciding_literals;
   // The text every match starts the subject with, in lower case (see RequiredPrefix), or
   // empty. A subject without it is rejected before the PCRE2 call, which costs more than the
   // search itself on a short log line.
@@ -201,8 +203,8 @@ Expected<Pattern> Pattern::Compile(PatternSyntax syntax, std::string_view text) 
       }
       break;
     case PatternSyntax::kOsRegex:
-      if (auto literal = pattern_internal::ParseAnchoredLiteral(text)) {
-        impl->literals.emplace(std::vector{std::move(*literal)});
+      if (auto literals = pattern_internal::ParseAnchoredAlternatives(text)) {
+        impl->literals.emplace(std::move(*literals));
         break;
       }
       {
@@ -220,13 +222,29 @@ Expected<Pattern> Pattern::Compile(PatternSyntax syntax, std::string_view text) 
       }
       // NOTE: PCRE2's `$` also matches before a final newline, which this literal path (like
       // OSSEC 3.3's) does not. The collector strips the line ending of every log line.
-      if (auto literal = pattern_internal::ParseAnchoredLiteral(text)) {
-        impl->literals.emplace(std::vector{std::move(*literal)});
+      if (auto literals = pattern_internal::ParseAnchoredAlternatives(text)) {
+        impl->literals.emplace(std::move(*literals));
         break;
       }
       VIGIL_RETURN_IF_ERROR(
           impl->CompilePcre2(text, [](size_t offset) -> std::optional<size_t> { return offset; }));
       break;
+  }
+  if (syntax == PatternSyntax::kOsMatch) {
+    if (impl->literals.has_value()) {
+      // An ASCII OS_Match pattern: its alternatives, when all are unanchored and not empty.
+      std::vector<std::string> alternatives;
+      for (const pattern_internal::Literal& literal : pattern_internal::SplitOsMatch(text)) {
+        if (literal.anchor() != pattern_internal::Anchor::kNone || literal.size() == 0) {
+          alternatives.clear();
+          break;
+        }
+        alternatives.push_back(literal.lower());
+      }
+      if (!alternatives.empty()) impl->deciding_literals = std::move(alternatives);
+    }
+  } else {
+    impl->deciding_literals = pattern_internal::ParsePlainAlternatives(text);
   }
   return Pattern(std::move(impl));
 }
@@ -387,6 +405,10 @@ Pattern::~Pattern() = default;
 bool Pattern::Search(std::string_view subject, MatchResult* match) const {
   if (impl_->code != nullptr) return impl_->SearchPcre2(subject, match);
   return impl_->SearchLiterals(subject, match);
+}
+
+const std::vector<std::string>* Pattern::DecidingLiterals() const {
+  return impl_->deciding_literals ? &*impl_->deciding_literals : nullptr;
 }
 
 int Pattern::capture_count() const { return static_cast<int>(impl_->capture_count); }

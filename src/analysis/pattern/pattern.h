@@ -60,6 +60,12 @@ class Pattern {
   // A search that exceeds the backtracking limit counts as no match (see limit_hits()).
   bool Search(std::string_view subject, MatchResult* match = nullptr) const;
 
+  // Returns the literals, in ASCII lower case, that decide the pattern on ASCII subjects: it
+  // matches such a subject exactly when the subject contains one of them, ignoring ASCII case.
+  // Set for unanchored literal alternatives ("invalid user|illegal user") in every syntax;
+  // null for patterns with anchors, classes, quantifiers or groups.
+  const std::vector<std::string>* DecidingLiterals() const;
+
   // Number of capture groups in the pattern.
   int capture_count() const;
   PatternSyntax syntax() const;

@@ -3,6 +3,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -366,6 +368,17 @@ TEST(OsRegexSearch, FastPathLiteralsMatchLikeTheEngine) {
       {kOsRegex, "^$", "x", false},
       {kOsRegex, "^a,b:c;d<e=f>g@h_i`j~k-l!m\"n#o%p&q'r/s$",
        "A,B:C;D<E=F>G@H_I`J~K-L!M\"N#O%P&Q'R/S", true},
+      // Alternatives of anchored literals: the leftmost match, and the first alternative in
+      // pattern order among those at that offset.
+      {kOsRegex, "^Failed|^error: PAM: Authentication", "error: PAM: Authentication failure",
+       true},
+      {kOsRegex, "^Failed|^error: PAM: Authentication", "x Failed", false},
+      {kOsRegex, "^ab|^abc", "abcd", true},
+      {kOsRegex, "^abc|^ab", "abcd", true},
+      {kOsRegex, "ssh2$|^port", "port 22 ssh2", true},
+      {kOsRegex, "^apache$|^mysql$|^www$", "MySQL", true},
+      {kOsRegex, "^apache$|^mysql$|^www$", "mysqld", false},
+      {kOsRegex, "^|x$", "anything", true},
   };
   RunSearchCases(cases);
   // Anchored literals skip PCRE2. A leading "(?:)" forces the same text through PCRE2, where
@@ -380,6 +393,87 @@ TEST(OsRegexSearch, FastPathLiteralsMatchLikeTheEngine) {
     if (!c.matches) continue;
     EXPECT_EQ(native_match.begin, engine_match.begin);
     EXPECT_EQ(native_match.end, engine_match.end);
+  }
+}
+
+TEST(DecidingLiterals, OnlyUnanchoredLiteralAlternatives) {
+  struct Case {
+    PatternSyntax syntax;
+    std::string pattern;
+    std::vector<std::string> literals;  // empty: none
+  };
+  const Case cases[] = {
+      {kOsMatch, "Invalid user|ILLEGAL user", {"invalid user", "illegal user"}},
+      {kOsMatch, "session opened", {"session opened"}},
+      {kOsMatch, "^Accepted|session opened", {}},
+      {kOsMatch, "session opened$", {}},
+      {kOsMatch, "a||b", {}},
+      {kOsMatch, "", {}},
+      {kOsMatch, "caf\xC3\xA9", {}},
+      {kOsMatch, "a.b(c)*", {"a.b(c)*"}},
+      {kOsRegex, "Connection closed", {"connection closed"}},
+      {kOsRegex, "illegal user|invalid user", {"illegal user", "invalid user"}},
+      {kOsRegex,
+       "a,b:c;d<e=f>g@h_i`j~k-l!m\"n#o%p&q'r/s",
+       {"a,b:c;d<e=f>g@h_i`j~k-l!m\"n#o%p&q'r/s"}},
+      {kOsRegex, "^Failed|^error: PAM", {}},
+      {kOsRegex, "from (\\S+)", {}},
+      {kOsRegex, "a.b", {}},
+      {kOsRegex, "\\(pam_unix\\)", {}},
+      {kPcre2, "Connection closed|reset", {"connection closed", "reset"}},
+      {kPcre2, "colou?r", {}},
+      {kPcre2, "a.b", {}},
+      {kPcre2, "(a)", {}},
+      {kPcre2, "end$", {}},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(std::string(PatternSyntaxName(c.syntax)) + " '" + c.pattern + "'");
+    Pattern pattern = MustCompile(c.syntax, c.pattern);
+    const std::vector<std::string>* literals = pattern.DecidingLiterals();
+    if (c.literals.empty()) {
+      EXPECT_EQ(literals, nullptr);
+    } else {
+      ASSERT_NE(literals, nullptr);
+      EXPECT_EQ(*literals, c.literals);
+    }
+  }
+}
+
+// What DecidingLiterals() promises: on ASCII subjects the pattern matches exactly when the
+// subject contains one of the literals, whatever the case.
+TEST(DecidingLiterals, DecideEverySearchOnAsciiSubjects) {
+  const std::pair<PatternSyntax, std::string> patterns[] = {
+      {kOsMatch, "invalid user|illegal user"}, {kOsMatch, "a.b(c)*"},
+      {kOsRegex, "Connection closed"},         {kOsRegex, "user|userx|ser"},
+      {kPcre2, "Connection closed|reset"},     {kOsRegex, "a,b:c;d<e=f>g"},
+  };
+  const std::string subjects[] = {
+      "",
+      "Failed password for INVALID USER admin",
+      "Failed password for illegal userfoo",
+      "invalid use",
+      "Connection closed by 203.0.113.4",
+      "connection CLOSED",
+      "Connection  closed",
+      "peer reset the link",
+      "xa.b(c)*y",
+      "a.bc",
+      "A,B:C;D<E=F>G",
+      "us er",
+      "USER",
+  };
+  for (const auto& [syntax, text] : patterns) {
+    Pattern pattern = MustCompile(syntax, text);
+    const std::vector<std::string>* literals = pattern.DecidingLiterals();
+    ASSERT_NE(literals, nullptr) << text;
+    for (const std::string& subject : subjects) {
+      std::string lower = subject;
+      for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      bool contains = std::any_of(literals->begin(), literals->end(), [&](const std::string& l) {
+        return lower.find(l) != std::string::npos;
+      });
+      EXPECT_EQ(pattern.Search(subject), contains) << "'" << text << "' on '" << subject << "'";
+    }
   }
 }
 
