@@ -252,17 +252,21 @@ void Execd::HandleDatagram(const std::string& payload, const std::string& sender
     return;
   }
   if (message->control) {
-    const std::vector<std::string> undone = HandleUnblock(message->control->srcip);
-    if (sender.empty()) return;
-    nlohmann::json items = nlohmann::json::array();
-    for (const std::string& item : undone) {
-      const size_t space = item.find(' ');
-      items.push_back({{"response", item.substr(0, space)}, {"key", item.substr(space + 1)}});
+    UnblockCallback reply;
+    if (!sender.empty()) {
+      reply = [this, sender,
+               srcip = message->control->srcip](const std::vector<std::string>& undone) {
+        nlohmann::json items = nlohmann::json::array();
+        for (const std::string& item : undone) {
+          const size_t space = item.find(' ');
+          items.push_back({{"response", item.substr(0, space)}, {"key", item.substr(space + 1)}});
+        }
+        const nlohmann::json answer = {{"ok", true}, {"srcip", srcip}, {"undone", items}};
+        Status sent = socket_.SendTo(sender, answer.dump());
+        if (!sent.ok()) logger_->warn("cannot reply to {}: {}", sender, sent.message());
+      };
     }
-    const nlohmann::json reply = {
-        {"ok", true}, {"srcip", message->control->srcip}, {"undone", items}};
-    Status sent = socket_.SendTo(sender, reply.dump());
-    if (!sent.ok()) logger_->warn("cannot reply to {}: {}", sender, sent.message());
+    HandleUnblock(message->control->srcip, std::move(reply));
     return;
   }
   HandleRequest(std::move(*message->request), nullptr);
@@ -327,8 +331,7 @@ void Execd::DrainSubmitted() {
       }
       HandleRequest(std::move(*item.request), item.done);
     } else {
-      const std::vector<std::string> undone = HandleUnblock(item.unblock_srcip);
-      if (item.unblock_done) item.unblock_done(undone);
+      HandleUnblock(item.unblock_srcip, std::move(item.unblock_done));
     }
   }
 }
@@ -456,13 +459,36 @@ void Execd::HandleRequest(ExecRequest request, const SubmitCallback& done) {
   if (decision.timeout_seconds > 0) SavePending();
 }
 
-std::vector<std::string> Execd::HandleUnblock(const std::string& srcip) {
+void Execd::HandleUnblock(const std::string& srcip, UnblockCallback done) {
   std::vector<PendingEntry> taken;
   {
     std::lock_guard lock(state_mu_);
     taken = pending_.TakeByAddress(srcip);
   }
-  std::vector<std::string> undone;
+  // `done` runs once every delete has run, so that an address reported as undone is no
+  // longer blocked.
+  struct Progress {
+    std::mutex mu;
+    size_t left = 0;
+    std::vector<std::string> undone;
+    UnblockCallback done;
+  };
+  auto progress = std::make_shared<Progress>();
+  progress->left = taken.size();
+  progress->done = std::move(done);
+  for (const PendingEntry& entry : taken) {
+    progress->undone.push_back(entry.request.name + " " + entry.request.Key());
+  }
+  if (!taken.empty()) SavePending();
+  logger_->info("unblock {} requested: {} pending blocks undone", srcip, taken.size());
+  if (taken.empty()) {
+    if (progress->done) progress->done({});
+    return;
+  }
+  auto one_done = [progress](const SubmitResult&) {
+    std::lock_guard lock(progress->mu);
+    if (--progress->left == 0 && progress->done) progress->done(progress->undone);
+  };
   for (PendingEntry& entry : taken) {
     const TableEntry* table_entry = FindEntry(entry.request.name);
     Job job;
@@ -473,12 +499,8 @@ std::vector<std::string> Execd::HandleUnblock(const std::string& srcip) {
     job.request = entry.request;
     job.request.action = Action::kDelete;
     job.event = "undone";
-    undone.push_back(entry.request.name + " " + entry.request.Key());
-    Dispatch(std::move(job));
+    Dispatch(std::move(job), one_done);
   }
-  if (!taken.empty()) SavePending();
-  logger_->info("unblock {} requested: {} pending blocks undone", srcip, taken.size());
-  return undone;
 }
 
 void Execd::RunDue() {

@@ -91,8 +91,8 @@ class Execd {
   // after Stop() get a "skipped" result at once. Thread-safe.
   void Submit(ExecRequest request, std::optional<TableEntry> offered, SubmitCallback done);
 
-  // Undoes every pending block of `srcip` (a normalised address) and calls `done` with
-  // "response key" for each block undone. Thread-safe.
+  // Undoes every pending block of `srcip` (a normalised address) and, once every delete has
+  // run, calls `done` with "response key" for each block undone. Thread-safe.
   void SubmitUnblock(std::string srcip, UnblockCallback done);
 
   // Waits until no request is queued or running; returns false after `timeout`.
@@ -111,8 +111,9 @@ class Execd {
   void HandleDatagram(const std::string& payload, const std::string& sender);
   // Calls `done` (may be empty) once with the outcome.
   void HandleRequest(ExecRequest request, const SubmitCallback& done);
-  // Dispatches the deletes of every pending block of `srcip`; returns "response key" of each.
-  std::vector<std::string> HandleUnblock(const std::string& srcip);
+  // Dispatches the deletes of every pending block of `srcip`, and calls `done` (may be empty)
+  // with "response key" of each once all of them have run, from the worker thread of the last.
+  void HandleUnblock(const std::string& srcip, UnblockCallback done);
   void AdoptEntry(const TableEntry& offered);
   void DrainSubmitted();
   void RunDue();

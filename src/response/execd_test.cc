@@ -261,6 +261,33 @@ TEST_F(ExecdTest, UnblockUndoesAndReplies) {
   EXPECT_TRUE(execd_->Pending().empty());
 }
 
+// The reply to an unblock comes once the delete has run, so a client that reads "undone" finds
+// the address unblocked. The program here takes 300 ms after recording its run.
+TEST_F(ExecdTest, UnblockRepliesAfterTheDeleteHasRun) {
+  testing::WriteRecorder(bin_, "slow", 0, 0.3);
+  testing::AddResponse(&config_, "slow", "slow", true, false, 60);
+  ManualClock clock;
+  StartExecd(&clock);
+  Send("slow60 - 192.0.2.9");
+  auto client = DatagramSocket::Bind(state_ + "/queue/alerts/test-client");
+  ASSERT_TRUE(client.ok()) << client.status().message();
+  ASSERT_TRUE(client
+                  ->SendTo(execd_->paths().execq,
+                           R"({"version":1,"control":"unblock","srcip":"192.0.2.9"})")
+                  .ok());
+  std::string reply, sender;
+  ASSERT_TRUE(client->Receive(&reply, &sender, 65536, milliseconds(5000)).ok());
+  auto json = nlohmann::json::parse(reply, nullptr, false);
+  ASSERT_EQ(json["undone"].size(), 1u) << reply;
+  // No wait here: the delete's run and its action record exist when the reply arrives.
+  auto runs = Runs("slow");
+  ASSERT_EQ(runs.size(), 2u);
+  EXPECT_EQ(runs[1].args, (Args{"delete", "-", "192.0.2.9"}));
+  auto actions = Actions();
+  ASSERT_EQ(actions.size(), 2u);
+  EXPECT_EQ(actions[1].event, "undone");
+}
+
 TEST_F(ExecdTest, RecordsFailuresAndRejectsInvalidMessages) {
   testing::AddResponse(&config_, "broken", "failing", true, false, 0);
   ManualClock clock;
