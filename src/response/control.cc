@@ -169,7 +169,7 @@ Expected<std::string> RunResponseNow(const config::Config& config, const Control
     auto socket = DatagramSocket::Unbound();
     if (!socket.ok()) return socket.status();
     const std::string message = name + " - " + request.srcip + " (from_the_server) (no_rule_id)";
-    VIGIL_RETURN_IF_ERROR(socket->SendTo(paths.execq, message));
+    VIGIL_RETURN_IF_ERROR(socket->SendTo(paths.execq, message, kExecdNotRunningHint));
     return "sent '" + name + "' for " + request.srcip +
            " to execd; `vigil control --blocks` "
            "shows the block";
@@ -265,17 +265,27 @@ Expected<std::vector<std::string>> Unblock(const config::Config& config,
     auto socket = DatagramSocket::Bind(reply_path, 0600);
     if (!socket.ok()) return socket.status();
     const nlohmann::json request = {{"version", 1}, {"control", "unblock"}, {"srcip", srcip}};
-    VIGIL_RETURN_IF_ERROR(socket->SendTo(paths.execq, request.dump()));
+    VIGIL_RETURN_IF_ERROR(socket->SendTo(paths.execq, request.dump(), kExecdNotRunningHint));
     std::string reply, sender;
-    Status received = socket->Receive(&reply, &sender, kMaxMessageBytes, options.reply_timeout);
+    // execd answers once the deletes have run, and each may take up to the program time limit.
+    Status received = socket->Receive(&reply, &sender, kMaxMessageBytes,
+                                      options.program_time_limit + options.reply_timeout);
     if (!received.ok()) {
       return Status::TimedOut("execd did not answer the unblock request for " + srcip + ": " +
-                              received.message());
+                              received.message() + "; the undo may still be running");
     }
     const nlohmann::json answer = nlohmann::json::parse(reply, nullptr, false);
     if (answer.is_discarded() || !answer.contains("undone") || !answer["undone"].is_array()) {
       return Status::ParseError("execd sent an invalid reply to the unblock request: " +
                                 EscapeForLog(reply));
+    }
+    // As without a running execd, a failed undo is an error.
+    if (answer.contains("failed") && answer["failed"].is_array()) {
+      for (const nlohmann::json& item : answer["failed"]) {
+        if (!item.is_object()) continue;
+        return Status::Internal("undoing '" + item.value("response", "") + "' for " + srcip +
+                                " failed: " + item.value("detail", ""));
+      }
     }
     for (const nlohmann::json& item : answer["undone"]) {
       if (item.is_object()) {

@@ -153,6 +153,48 @@ TEST_F(ControlTest, UnblocksLocallyWithoutExecd) {
   EXPECT_EQ((*actions)[1].event, "undone");
 }
 
+// A delete that fails is an error with and without a running execd, and a running execd
+// answers only after the delete has run.
+TEST_F(ControlTest, FailedUndoIsAnErrorEitherWay) {
+  const std::string program = bin_ + "/halfway";
+  ASSERT_TRUE(WriteFileAtomic(program,
+                              "#!/bin/sh\n"
+                              "if [ \"$1\" = delete ]; then sleep 0.3; echo cannot >&2; exit 3; fi\n"
+                              "exit 0\n",
+                              0755)
+                  .ok());
+  testing::AddResponse(&config_, "half", "halfway", true, false, 600);
+  options_ = ControlOptions::FromConfig(config_);
+  options_.clock = &clock_;
+
+  // Without execd.
+  ASSERT_TRUE(RunResponseNow(config_, options_, "192.0.2.7", "half600").ok());
+  auto offline = Unblock(config_, options_, "192.0.2.7");
+  ASSERT_FALSE(offline.ok());
+  EXPECT_NE(offline.status().message().find("undoing 'half600' for 192.0.2.7 failed: exit"),
+            std::string::npos)
+      << offline.status().message();
+
+  // Through a running execd.
+  StartExecd();
+  ASSERT_TRUE(RunResponseNow(config_, options_, "192.0.2.8", "half600").ok());
+  ASSERT_TRUE(execd_->WaitIdle(milliseconds(5000)));
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (ListBlocks(options_).ok() && ListBlocks(options_)->empty() &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(milliseconds(5));
+  }
+  auto online = Unblock(config_, options_, "192.0.2.8");
+  ASSERT_FALSE(online.ok());
+  EXPECT_NE(online.status().message().find("undoing 'half600' for 192.0.2.8 failed: exit"),
+            std::string::npos)
+      << online.status().message();
+  auto actions = RecentActions(options_, 1);
+  ASSERT_TRUE(actions.ok());
+  ASSERT_EQ(actions->size(), 1u);
+  EXPECT_EQ((*actions)[0].event, "failed") << "the reply came after the delete had run";
+}
+
 TEST_F(ControlTest, RejectsInvalidRequests) {
   EXPECT_EQ(RunResponseNow(config_, options_, "1.2.3.4;reboot", "drop600").status().code(),
             StatusCode::kInvalidArgument);

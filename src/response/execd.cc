@@ -254,16 +254,27 @@ void Execd::HandleDatagram(const std::string& payload, const std::string& sender
   if (message->control) {
     UnblockCallback reply;
     if (!sender.empty()) {
-      reply = [this, sender,
-               srcip = message->control->srcip](const std::vector<std::string>& undone) {
-        nlohmann::json items = nlohmann::json::array();
-        for (const std::string& item : undone) {
+      reply = [this, sender, srcip = message->control->srcip](const UnblockResult& result) {
+        nlohmann::json undone = nlohmann::json::array();
+        for (const std::string& item : result.undone) {
           const size_t space = item.find(' ');
-          items.push_back({{"response", item.substr(0, space)}, {"key", item.substr(space + 1)}});
+          undone.push_back({{"response", item.substr(0, space)}, {"key", item.substr(space + 1)}});
         }
-        const nlohmann::json answer = {{"ok", true}, {"srcip", srcip}, {"undone", items}};
+        nlohmann::json failed = nlohmann::json::array();
+        for (const auto& [item, reason] : result.failed) {
+          const size_t space = item.find(' ');
+          failed.push_back({{"response", item.substr(0, space)},
+                            {"key", item.substr(space + 1)},
+                            {"detail", reason}});
+        }
+        const nlohmann::json answer = {
+            {"ok", true}, {"srcip", srcip}, {"undone", undone}, {"failed", failed}};
         Status sent = socket_.SendTo(sender, answer.dump());
-        if (!sent.ok()) logger_->warn("cannot reply to {}: {}", sender, sent.message());
+        if (!sent.ok()) {
+          logger_->warn("cannot reply to the unblock request of {}, which may have stopped "
+                        "waiting: {}",
+                        sender, sent.message());
+        }
       };
     }
     HandleUnblock(message->control->srcip, std::move(reply));
@@ -470,26 +481,29 @@ void Execd::HandleUnblock(const std::string& srcip, UnblockCallback done) {
   struct Progress {
     std::mutex mu;
     size_t left = 0;
-    std::vector<std::string> undone;
+    UnblockResult result;
     UnblockCallback done;
   };
   auto progress = std::make_shared<Progress>();
   progress->left = taken.size();
   progress->done = std::move(done);
-  for (const PendingEntry& entry : taken) {
-    progress->undone.push_back(entry.request.name + " " + entry.request.Key());
-  }
   if (!taken.empty()) SavePending();
-  logger_->info("unblock {} requested: {} pending blocks undone", srcip, taken.size());
+  logger_->info("unblock {} requested: {} pending blocks to undo", srcip, taken.size());
   if (taken.empty()) {
     if (progress->done) progress->done({});
     return;
   }
-  auto one_done = [progress](const SubmitResult&) {
-    std::lock_guard lock(progress->mu);
-    if (--progress->left == 0 && progress->done) progress->done(progress->undone);
-  };
   for (PendingEntry& entry : taken) {
+    std::string item = entry.request.name + " " + entry.request.Key();
+    auto one_done = [progress, item](const SubmitResult& outcome) {
+      std::lock_guard lock(progress->mu);
+      if (outcome.event == "failed") {
+        progress->result.failed.emplace_back(item, outcome.detail);
+      } else {
+        progress->result.undone.push_back(item);
+      }
+      if (--progress->left == 0 && progress->done) progress->done(progress->result);
+    };
     const TableEntry* table_entry = FindEntry(entry.request.name);
     Job job;
     job.entry = table_entry != nullptr ? *table_entry

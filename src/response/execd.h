@@ -13,6 +13,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <utility>
 #include <optional>
 #include <string>
 #include <thread>
@@ -57,7 +58,13 @@ struct SubmitResult {
   int64_t undo_at_ms = 0;  // wall clock when the pending delete runs; 0 when none is pending
 };
 using SubmitCallback = std::function<void(const SubmitResult&)>;
-using UnblockCallback = std::function<void(const std::vector<std::string>& undone)>;
+// The blocks an unblock undid, as "response key", and those whose delete failed, as
+// "response key" with the reason.
+struct UnblockResult {
+  std::vector<std::string> undone;
+  std::vector<std::pair<std::string, std::string>> failed;
+};
+using UnblockCallback = std::function<void(const UnblockResult& result)>;
 
 struct ExecdCounters {
   uint64_t messages = 0;          // datagrams received and handled
@@ -92,7 +99,7 @@ class Execd {
   void Submit(ExecRequest request, std::optional<TableEntry> offered, SubmitCallback done);
 
   // Undoes every pending block of `srcip` (a normalised address) and, once every delete has
-  // run, calls `done` with "response key" for each block undone. Thread-safe.
+  // run, calls `done` with the blocks undone and those whose delete failed. Thread-safe.
   void SubmitUnblock(std::string srcip, UnblockCallback done);
 
   // Waits until no request is queued or running; returns false after `timeout`.
@@ -112,7 +119,7 @@ class Execd {
   // Calls `done` (may be empty) once with the outcome.
   void HandleRequest(ExecRequest request, const SubmitCallback& done);
   // Dispatches the deletes of every pending block of `srcip`, and calls `done` (may be empty)
-  // with "response key" of each once all of them have run, from the worker thread of the last.
+  // once all of them have run, from the worker thread of the last.
   void HandleUnblock(const std::string& srcip, UnblockCallback done);
   void AdoptEntry(const TableEntry& offered);
   void DrainSubmitted();

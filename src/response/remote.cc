@@ -205,16 +205,26 @@ AgentOutcome RunAgentCommand(Execd& execd, const AllowList& allow_list, const st
     if (arguments.empty()) return {Kind::kSkipped, 0, "unblock needs an address", 0};
     auto address = ParseSourceAddress(arguments.front());
     if (!address.ok()) return {Kind::kSkipped, 0, address.status().message(), 0};
-    auto promise = std::make_shared<std::promise<std::vector<std::string>>>();
+    auto promise = std::make_shared<std::promise<UnblockResult>>();
     auto future = promise->get_future();
-    execd.SubmitUnblock(address->ToString(), [promise](const std::vector<std::string>& undone) {
-      promise->set_value(undone);
-    });
+    execd.SubmitUnblock(address->ToString(),
+                        [promise](const UnblockResult& result) { promise->set_value(result); });
     if (future.wait_for(wait) != std::future_status::ready) return {Kind::kFailed, -1, waited, 0};
-    const std::vector<std::string> undone = future.get();
-    if (undone.empty()) return {Kind::kExecuted, 0, "nothing was blocked for " + address->ToString(), 0};
-    std::string detail = "undone:";
-    for (const std::string& item : undone) detail += (detail.size() > 7 ? ", " : " ") + item;
+    const UnblockResult result = future.get();
+    if (result.undone.empty() && result.failed.empty()) {
+      return {Kind::kExecuted, 0, "nothing was blocked for " + address->ToString(), 0};
+    }
+    // "failed: R K (reason), ...; undone: R K, ..."
+    std::string detail;
+    for (size_t i = 0; i < result.failed.size(); ++i) {
+      detail += i == 0 ? "failed: " : ", ";
+      detail += result.failed[i].first + " (" + result.failed[i].second + ")";
+    }
+    for (size_t i = 0; i < result.undone.size(); ++i) {
+      detail += i > 0 ? ", " : detail.empty() ? "undone: " : "; undone: ";
+      detail += result.undone[i];
+    }
+    if (!result.failed.empty()) return {Kind::kFailed, -1, detail, 0};
     return {Kind::kExecuted, 0, detail, 0};
   }
   if (action != "add" && action != "delete") {

@@ -35,7 +35,7 @@ Expected<std::unique_ptr<ExecqSink>> ExecqSink::Create(std::string socket_path) 
 }
 
 Status ExecqSink::Send(const ExecRequest& request) {
-  return socket_.SendTo(path_, request.ToExecqJson());
+  return socket_.SendTo(path_, request.ToExecqJson(), kExecdNotRunningHint);
 }
 
 Expected<std::unique_ptr<Responder>> Responder::Create(const config::Config& config,

@@ -88,16 +88,15 @@ Expected<DatagramSocket> DatagramSocket::Unbound() {
   return socket;
 }
 
-Status DatagramSocket::SendTo(const std::string& path, std::string_view payload) const {
+Status DatagramSocket::SendTo(const std::string& path, std::string_view payload,
+                              std::string_view unreachable_hint) const {
   auto address = MakeAddress(path);
   if (!address.ok()) return address.status();
   const ssize_t sent = ::sendto(fd_, payload.data(), payload.size(), MSG_NOSIGNAL,
                                 reinterpret_cast<const sockaddr*>(&*address), sizeof(*address));
   if (sent < 0) {
-    return Status::IoError("cannot send to " + path + ": " + std::strerror(errno) +
-                           (errno == ENOENT || errno == ECONNREFUSED
-                                ? " (is execd running? `vigil run` starts it)"
-                                : ""));
+    std::string hint(errno == ENOENT || errno == ECONNREFUSED ? unreachable_hint : "");
+    return Status::IoError("cannot send to " + path + ": " + std::strerror(errno) + hint);
   }
   return Status::Ok();
 }

@@ -13,6 +13,9 @@ namespace vigil::response {
 std::string ExecqPath(const std::string& state_dir);
 
 // An owned datagram socket; closes (and unlinks its bound path) on destruction.
+// The hint for SendTo() when the destination is execd's queue.
+inline constexpr std::string_view kExecdNotRunningHint = " (is execd running? `vigil run` starts it)";
+
 class DatagramSocket {
  public:
   DatagramSocket() = default;
@@ -25,8 +28,10 @@ class DatagramSocket {
   // Creates an unbound socket for sending.
   static Expected<DatagramSocket> Unbound();
 
-  // Sends one datagram to the socket at `path`.
-  Status SendTo(const std::string& path, std::string_view payload) const;
+  // Sends one datagram to the socket at `path`. `unreachable_hint` is added to the error when
+  // no socket listens there.
+  Status SendTo(const std::string& path, std::string_view payload,
+                std::string_view unreachable_hint = {}) const;
   // Waits up to `timeout` for one datagram. On success `*sender` is the sender's bound path
   // (empty for unbound senders). A datagram longer than `max_bytes` is reported as an error.
   Status Receive(std::string* payload, std::string* sender, size_t max_bytes,

@@ -477,6 +477,23 @@ TEST(DecidingLiterals, DecideEverySearchOnAsciiSubjects) {
   }
 }
 
+// Alternatives of anchored literals take the literal path on ASCII subjects only: caseless
+// PCRE2 folds U+212A (the Kelvin sign) to "k" and U+017F (long s) to "s", and OS_Regex and
+// PCRE2 alternatives searched PCRE2 before they had a literal path.
+TEST(OsRegexSearch, AnchoredAlternativesFoldAsPcre2OnNonAscii) {
+  const std::string kelvin = "\xE2\x84\xAA";
+  const std::string long_s = "\xC5\xBF";
+  EXPECT_TRUE(MustCompile(kOsRegex, "^kelvin|^zzz").Search(kelvin + "elvin x"));
+  EXPECT_TRUE(MustCompile(kPcre2, "^kelvin|^zzz").Search(kelvin + "elvin x"));
+  EXPECT_TRUE(MustCompile(kOsRegex, "^lsh|^zzz").Search("l" + long_s + "h"));
+  EXPECT_TRUE(MustCompile(kOsRegex, "^zzz|x$").Search("caf\xC3\xA9 X"));
+  EXPECT_FALSE(MustCompile(kOsRegex, "^kelvin|^zzz").Search("kelvi" + kelvin));
+  MatchResult match;
+  ASSERT_TRUE(MustCompile(kOsRegex, "^zzz|^k").Search(kelvin + "x", &match));
+  EXPECT_EQ(match.begin, 0u);
+  EXPECT_EQ(match.end, kelvin.size()) << "the match spans the three bytes of U+212A";
+}
+
 TEST(RequiredPrefix, StopsWhereTheLiteralEnds) {
   EXPECT_EQ(pattern_internal::RequiredPrefix("^User \\S+ from "), "user ");
   EXPECT_EQ(pattern_internal::RequiredPrefix("^Failed (\\S+)"), "failed ");
