@@ -43,6 +43,7 @@ struct RunTotals {
   uint64_t records = 0;
   bool input_error = false;
   bool output_error = false;
+  int output_errno = 0;  // errno of the first failed write
 };
 
 // Reads one input through the reader and hands each record to `on_record`. When the input is
@@ -159,8 +160,9 @@ int Run(const AnalyzeOptions& options) {
       std::string line = nlohmann::json(record.text)
                              .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
       line += '\n';
-      if (std::fwrite(line.data(), 1, line.size(), stdout) != line.size()) {
+      if (std::fwrite(line.data(), 1, line.size(), stdout) != line.size() && !totals.output_error) {
         totals.output_error = true;
+        totals.output_errno = errno;
       }
     };
     auto flush_stdout = [] { std::fflush(stdout); };
@@ -168,8 +170,15 @@ int Run(const AnalyzeOptions& options) {
       ReadInput(input, options, format_options, progress.get(), print_record, flush_stdout,
                 &totals);
     }
-    std::fflush(stdout);
-    if (totals.output_error) return kExitFailure;
+    if (std::fflush(stdout) != 0 && !totals.output_error) {
+      totals.output_error = true;
+      totals.output_errno = errno;
+    }
+    if (totals.output_error) {
+      std::fprintf(stderr, "vigil analyze: stdout: write failed: %s\n",
+                   std::strerror(totals.output_errno));
+      return kExitFailure;
+    }
     return totals.input_error ? kExitInputError : kExitOk;
   }
 
@@ -264,7 +273,10 @@ RunFunction RegisterAnalyze(CLI::App* app) {
                                     "Print alerts as JSON lines instead of alerts.log text");
   app->add_option("-o,--output", options->output_dir,
                   "Write alerts.log and alerts.json in this folder instead of stdout")
-      ->excludes(json);
+      ->excludes(json)
+      ->check(CLI::Validator(
+          [](std::string& folder) { return folder.empty() ? "the folder name is empty" : ""; },
+          "DIR"));
   app->add_option("--log-format", options->log_format,
                   "Record framing, as <log_format> names it (syslog, multi-line:3, audit, ...)")
       ->capture_default_str();

@@ -267,7 +267,7 @@ Expected<std::vector<std::string>> Unblock(const config::Config& config,
     const nlohmann::json request = {{"version", 1}, {"control", "unblock"}, {"srcip", srcip}};
     VIGIL_RETURN_IF_ERROR(socket->SendTo(paths.execq, request.dump(), kExecdNotRunningHint));
     std::string reply, sender;
-    // execd answers once the deletes have run, and each may take up to the program time limit.
+    // execd replies once the deletes have run, and each may take up to the program time limit.
     Status received = socket->Receive(&reply, &sender, kMaxMessageBytes,
                                       options.program_time_limit + options.reply_timeout);
     if (!received.ok()) {

@@ -154,15 +154,16 @@ TEST_F(ControlTest, UnblocksLocallyWithoutExecd) {
 }
 
 // A delete that fails is an error with and without a running execd, and a running execd
-// answers only after the delete has run.
+// replies only after the delete has run.
 TEST_F(ControlTest, FailedUndoIsAnErrorEitherWay) {
   const std::string program = bin_ + "/halfway";
-  ASSERT_TRUE(WriteFileAtomic(program,
-                              "#!/bin/sh\n"
-                              "if [ \"$1\" = delete ]; then sleep 0.3; echo cannot >&2; exit 3; fi\n"
-                              "exit 0\n",
-                              0755)
-                  .ok());
+  ASSERT_TRUE(
+      WriteFileAtomic(program,
+                      "#!/bin/sh\n"
+                      "if [ \"$1\" = delete ]; then sleep 0.3; echo cannot >&2; exit 3; fi\n"
+                      "exit 0\n",
+                      0755)
+          .ok());
   testing::AddResponse(&config_, "half", "halfway", true, false, 600);
   options_ = ControlOptions::FromConfig(config_);
   options_.clock = &clock_;

@@ -271,9 +271,8 @@ void Execd::HandleDatagram(const std::string& payload, const std::string& sender
             {"ok", true}, {"srcip", srcip}, {"undone", undone}, {"failed", failed}};
         Status sent = socket_.SendTo(sender, answer.dump());
         if (!sent.ok()) {
-          logger_->warn("cannot reply to the unblock request of {}, which may have stopped "
-                        "waiting: {}",
-                        sender, sent.message());
+          logger_->warn("cannot reply to {}, which may have stopped waiting: {}", sender,
+                        sent.message());
         }
       };
     }

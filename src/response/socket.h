@@ -14,7 +14,8 @@ std::string ExecqPath(const std::string& state_dir);
 
 // An owned datagram socket; closes (and unlinks its bound path) on destruction.
 // The hint for SendTo() when the destination is execd's queue.
-inline constexpr std::string_view kExecdNotRunningHint = " (is execd running? `vigil run` starts it)";
+inline constexpr std::string_view kExecdNotRunningHint =
+    " (is execd running? `vigil run` starts it)";
 
 class DatagramSocket {
  public:

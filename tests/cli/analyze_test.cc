@@ -252,6 +252,13 @@ TEST_F(CliTest, StdoutAlertIdsMatchOutputFolder) {
   EXPECT_EQ(text_ids, file_ids);
 }
 
+TEST_F(CliTest, EmptyOutputFolderIsRejected) {
+  ProcessResult result = RunVigil({"analyze", "--output", "", kSource + "/examples/auth.log"});
+  EXPECT_EQ(result.exit_code, 2) << "the usage error code";
+  EXPECT_NE(result.err.find("the folder name is empty"), std::string::npos) << result.err;
+  EXPECT_EQ(result.out, "") << "no alert goes to stdout instead";
+}
+
 TEST_F(CliTest, JsonWithOutputFolderIsRejected) {
   ProcessResult result =
       RunVigil({"analyze", "--json", "--output", dir_ + "/out", kSource + "/examples/auth.log"});

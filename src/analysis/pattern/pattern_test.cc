@@ -370,8 +370,7 @@ TEST(OsRegexSearch, FastPathLiteralsMatchLikeTheEngine) {
        "A,B:C;D<E=F>G@H_I`J~K-L!M\"N#O%P&Q'R/S", true},
       // Alternatives of anchored literals: the leftmost match, and the first alternative in
       // pattern order among those at that offset.
-      {kOsRegex, "^Failed|^error: PAM: Authentication", "error: PAM: Authentication failure",
-       true},
+      {kOsRegex, "^Failed|^error: PAM: Authentication", "error: PAM: Authentication failure", true},
       {kOsRegex, "^Failed|^error: PAM: Authentication", "x Failed", false},
       {kOsRegex, "^ab|^abc", "abcd", true},
       {kOsRegex, "^abc|^ab", "abcd", true},
