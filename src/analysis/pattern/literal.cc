@@ -203,24 +203,15 @@ std::string RequiredPrefix(std::string_view text) {
   return prefix;
 }
 
-std::optional<std::vector<Literal>> ParseAnchoredAlternatives(std::string_view text) {
-  std::vector<Literal> alternatives;
-  while (true) {
-    size_t bar = text.find('|');
-    std::string_view alternative = text.substr(0, bar);
-    bool start = !alternative.empty() && alternative.front() == '^';
-    if (start) alternative.remove_prefix(1);
-    bool end = !alternative.empty() && alternative.back() == '$';
-    if (end) alternative.remove_suffix(1);
-    if (!start && !end) return std::nullopt;
-    if (!std::all_of(alternative.begin(), alternative.end(), IsFastPathLiteralChar)) {
-      return std::nullopt;
-    }
-    Anchor anchor = start && end ? Anchor::kBoth : (start ? Anchor::kStart : Anchor::kEnd);
-    alternatives.emplace_back(anchor, alternative);
-    if (bar == std::string_view::npos) return alternatives;
-    text.remove_prefix(bar + 1);
-  }
+std::optional<Literal> ParseAnchoredLiteral(std::string_view text) {
+  bool start = !text.empty() && text.front() == '^';
+  if (start) text.remove_prefix(1);
+  bool end = !text.empty() && text.back() == '$';
+  if (end) text.remove_suffix(1);
+  if (!start && !end) return std::nullopt;
+  if (!std::all_of(text.begin(), text.end(), IsFastPathLiteralChar)) return std::nullopt;
+  Anchor anchor = start && end ? Anchor::kBoth : (start ? Anchor::kStart : Anchor::kEnd);
+  return Literal(anchor, text);
 }
 
 std::optional<std::vector<std::string>> ParsePlainAlternatives(std::string_view text) {

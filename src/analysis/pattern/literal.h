@@ -79,17 +79,15 @@ class LiteralSet {
 // Returns true when `a` and `b` have the same length and are equal ignoring ASCII case.
 bool EqualsIgnoreAsciiCase(std::string_view a, std::string_view b);
 
-// Returns the alternatives of `text` when it is one or more anchored literals that OS_Regex
-// and PCRE2 can match without a regex engine, separated by `|`: each is `^` and/or `$` around
-// characters that are literal in both languages (letters, digits, space and
-// !"#%&',/:;<=>@_`~-), with at least one anchor. A LiteralSet of them finds the match that
-// both languages find, leftmost first.
-std::optional<std::vector<Literal>> ParseAnchoredAlternatives(std::string_view text);
+// Returns the literal when `text` is an anchored literal pattern that OS_Regex and PCRE2 can
+// match without a regex engine: `^` and/or `$` around characters that are literal in both
+// languages (letters, digits, space and !"#%&',/:;<=>@_`~-), with at least one anchor.
+std::optional<Literal> ParseAnchoredLiteral(std::string_view text);
 
 // Returns the alternatives of `text`, in ASCII lower case, when it is one or more literals
 // separated by `|`, made of characters that are literal in both OS_Regex and PCRE2 (as for
-// ParseAnchoredAlternatives), none empty and none anchored. Both languages then match a
-// subject exactly when it contains one of the alternatives.
+// ParseAnchoredLiteral), none empty and none anchored. Both languages then match a subject
+// exactly when it contains one of the alternatives.
 std::optional<std::vector<std::string>> ParsePlainAlternatives(std::string_view text);
 
 // Returns the literal text that every match of the OS_Regex or PCRE2 pattern `text` starts

@@ -103,8 +103,7 @@ RepeatLimiter& MatchErrorLimiter() {
 struct Pattern::Impl {
   PatternSyntax syntax = PatternSyntax::kOsMatch;
   std::string text;
-  // Native literal alternatives: used when code is null, and for ASCII subjects when both are
-  // set (OS_Regex and PCRE2 alternatives of anchored literals).
+  // Native literal alternatives; used when code is null.
   std::optional<LiteralSet> literals;
   // See Pattern::DecidingLiterals().
   std::optional<std::vector<std::string>> deciding_literals;
@@ -204,10 +203,9 @@ Expected<Pattern> Pattern::Compile(PatternSyntax syntax, std::string_view text) 
       }
       break;
     case PatternSyntax::kOsRegex:
-      if (auto literals = pattern_internal::ParseAnchoredAlternatives(text)) {
-        bool single = literals->size() == 1;
-        impl->literals.emplace(std::move(*literals));
-        if (single) break;
+      if (auto literal = pattern_internal::ParseAnchoredLiteral(text)) {
+        impl->literals.emplace(std::vector{std::move(*literal)});
+        break;
       }
       {
         auto translation = pattern_internal::TranslateOsRegex(text);
@@ -224,10 +222,9 @@ Expected<Pattern> Pattern::Compile(PatternSyntax syntax, std::string_view text) 
       }
       // NOTE: PCRE2's `$` also matches before a final newline, which this literal path (like
       // OSSEC 3.3's) does not. The collector strips the line ending of every log line.
-      if (auto literals = pattern_internal::ParseAnchoredAlternatives(text)) {
-        bool single = literals->size() == 1;
-        impl->literals.emplace(std::move(*literals));
-        if (single) break;
+      if (auto literal = pattern_internal::ParseAnchoredLiteral(text)) {
+        impl->literals.emplace(std::vector{std::move(*literal)});
+        break;
       }
       VIGIL_RETURN_IF_ERROR(
           impl->CompilePcre2(text, [](size_t offset) -> std::optional<size_t> { return offset; }));
@@ -406,12 +403,8 @@ Pattern& Pattern::operator=(Pattern&&) noexcept = default;
 Pattern::~Pattern() = default;
 
 bool Pattern::Search(std::string_view subject, MatchResult* match) const {
-  // Alternatives of anchored literals have both paths: caseless PCRE2 folds a few non-ASCII
-  // letters to ASCII ones (U+212A to k, U+017F to s), which the literal path does not.
-  if (impl_->literals && (impl_->code == nullptr || IsAsciiText(subject))) {
-    return impl_->SearchLiterals(subject, match);
-  }
-  return impl_->SearchPcre2(subject, match);
+  if (impl_->code != nullptr) return impl_->SearchPcre2(subject, match);
+  return impl_->SearchLiterals(subject, match);
 }
 
 const std::vector<std::string>* Pattern::DecidingLiterals() const {

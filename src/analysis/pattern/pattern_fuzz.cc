@@ -97,7 +97,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                       vigil::analysis::pattern_internal::TranslateOsMatch(pattern_text).pcre2,
                       subject);
   }
-  if (vigil::analysis::pattern_internal::ParseAnchoredAlternatives(pattern_text).has_value()) {
+  if (vigil::analysis::pattern_internal::ParseAnchoredLiteral(pattern_text).has_value()) {
     auto literal = Pattern::Compile(PatternSyntax::kOsRegex, pattern_text);
     if (literal.ok()) CompareWithEngine(*literal, "(?:)" + std::string(pattern_text), subject);
   }
