@@ -52,7 +52,6 @@ class BlockText {
     if (size_ == storage_.capacity) Grow(1);
     storage_.data[size_++] = c;
   }
-  void AppendTo(std::string* out) const { out->append(storage_.data.get(), size_); }
   // The text collected so far, valid until this thread creates its next BlockText.
   std::string_view view() const { return std::string_view(storage_.data.get(), size_); }
 
@@ -257,24 +256,13 @@ void BuildAlertLog(const Alert& alert, BlockText* out) {
 
 }  // namespace
 
-void AppendAlertLog(const Alert& alert, std::string* text) {
-  BlockText block;
-  BuildAlertLog(alert, &block);
-  block.AppendTo(text);
-}
-
 std::string_view RenderAlertLog(const Alert& alert) {
   BlockText block;
   BuildAlertLog(alert, &block);
   return block.view();
 }
 
-std::string FormatAlertLog(const Alert& alert) {
-  std::string out;
-  out.reserve(256 + alert.event->full_log.size());
-  AppendAlertLog(alert, &out);
-  return out;
-}
+std::string FormatAlertLog(const Alert& alert) { return std::string(RenderAlertLog(alert)); }
 
 void AppendAlertJson(const Alert& alert, std::string* out) {
   const analysis::Rule& rule = *alert.rule;

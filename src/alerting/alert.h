@@ -23,12 +23,10 @@ struct Alert {
 void AppendAlertId(int64_t epoch_seconds, uint64_t number, std::string* out);
 
 // Formats the alert as an alerts.log block, byte for byte as OSSEC writes it, including the
-// empty line that ends it. The Append form adds the text to `out`, so a writer can reuse one
-// buffer for every alert.
+// empty line that ends it.
 std::string FormatAlertLog(const Alert& alert);
-void AppendAlertLog(const Alert& alert, std::string* out);
-// The same text in a buffer of this thread, which the next call on the thread overwrites, so
-// that a writer can copy it straight to its stream.
+// Returns the same text in a buffer of this thread, which the next call on the thread
+// overwrites, so that a writer can copy it straight to its output.
 std::string_view RenderAlertLog(const Alert& alert);
 
 // Formats the alert as one JSON object on one line, with a trailing newline. Decoded fields

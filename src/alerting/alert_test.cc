@@ -255,7 +255,7 @@ std::string Slurp(const std::string& path) {
   return text.ok() ? *text : std::string();
 }
 
-TEST_F(AlertFormatTest, WriterContinuesIdsAfterExistingAlertsLog) {
+TEST_F(AlertFormatTest, WriterContinuesExistingIds) {
   analysis::RuleMatch match =
       Feed("Oct 15 21:07:00 linux-host sshd[1]: Invalid user blabla from 192.168.2.10");
   ASSERT_TRUE(match.alert);
@@ -273,6 +273,7 @@ TEST_F(AlertFormatTest, WriterContinuesIdsAfterExistingAlertsLog) {
     }
     ASSERT_TRUE((*writer)->Flush().ok());
   }
+
   std::string log = Slurp(options.output_dir + "/alerts.log");
   size_t block = log.find("** Alert", 1);
   ASSERT_NE(block, std::string::npos);
@@ -292,12 +293,14 @@ TEST_F(AlertFormatTest, StreamWriterMatchesFileWriter) {
   options.output_dir = dir_ + "/files";
   Expected<std::unique_ptr<AlertFileWriter>> files = AlertFileWriter::Open(options);
   ASSERT_TRUE(files.ok());
+
   std::string text_path = dir_ + "/stream.log";
   std::string json_path = dir_ + "/stream.json";
   int text_fd = ::open(text_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   int json_fd = ::open(json_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   ASSERT_GE(text_fd, 0);
   ASSERT_GE(json_fd, 0);
+
   {
     auto text = AlertFileWriter::ForStream(text_fd, "text stream", /*json=*/false);
     auto json = AlertFileWriter::ForStream(json_fd, "json stream", /*json=*/true);
@@ -315,6 +318,7 @@ TEST_F(AlertFormatTest, StreamWriterMatchesFileWriter) {
     ASSERT_TRUE(text->Flush().ok());
     ASSERT_TRUE(json->Flush().ok());
   }
+
   // The writers leave the descriptors they did not open.
   EXPECT_EQ(::close(text_fd), 0);
   EXPECT_EQ(::close(json_fd), 0);
@@ -322,7 +326,7 @@ TEST_F(AlertFormatTest, StreamWriterMatchesFileWriter) {
   EXPECT_EQ(Slurp(json_path), Slurp(options.output_dir + "/alerts.json"));
 }
 
-TEST(BufferedOutputTest, KeepsOrderAcrossBufferSizedWrites) {
+TEST(BufferedOutputTest, KeepsOrderAcrossLargeWrites) {
   char pattern[] = "/tmp/vigil-buffered-output-XXXXXX";
   int fd = ::mkstemp(pattern);
   ASSERT_GE(fd, 0);

@@ -37,7 +37,7 @@ Status BufferedOutput::Append(std::string_view text) {
   if (buffer_ == nullptr) buffer_ = std::make_unique_for_overwrite<char[]>(kBufferBytes);
   if (text.size() > kBufferBytes - used_) {
     VIGIL_RETURN_IF_ERROR(Flush());
-    if (text.size() >= kBufferBytes) return WriteFully(text.data(), text.size());
+    if (text.size() >= kBufferBytes) return WriteAll(fd_, text, name_);
   }
   std::memcpy(buffer_.get() + used_, text.data(), text.size());
   used_ += text.size();
@@ -47,39 +47,26 @@ Status BufferedOutput::Append(std::string_view text) {
 
 Status BufferedOutput::Flush() {
   size_t size = std::exchange(used_, 0);
-  // What a failed write leaves in the buffer is dropped with it: the error says so once, and
-  // later output does not fail on the same bytes again.
-  return size == 0 ? Status::Ok() : WriteFully(buffer_.get(), size);
-}
-
-Status BufferedOutput::WriteFully(const char* data, size_t size) {
-  while (size > 0) {
-    ssize_t written = ::write(fd_, data, size);
-    if (written < 0) {
-      if (errno == EINTR) continue;
-      return Status::IoError(name_ + ": write failed: " + std::strerror(errno));
-    }
-    data += written;
-    size -= static_cast<size_t>(written);
-  }
-  return Status::Ok();
+  // Bytes that a failed write leaves are dropped, so the error is reported once and later
+  // output does not fail on them again.
+  return size == 0 ? Status::Ok() : WriteAll(fd_, std::string_view(buffer_.get(), size), name_);
 }
 
 Expected<std::unique_ptr<AlertFileWriter>> AlertFileWriter::Open(const Options& options) {
   VIGIL_RETURN_IF_ERROR(MakeDirectories(options.output_dir));
   std::unique_ptr<AlertFileWriter> writer(new AlertFileWriter());
   const std::string& dir = options.output_dir;
-  struct Wanted {
-    bool wanted;
+  struct OutputFile {
+    bool enabled;
     const char* name;
     std::unique_ptr<BufferedOutput>* output;
   };
-  for (const Wanted& file :
-       {Wanted{true, "alerts.log", &writer->log_},
-        Wanted{options.json, "alerts.json", &writer->json_},
-        Wanted{options.archives, "archives.log", &writer->archives_},
-        Wanted{options.archives_json, "archives.json", &writer->archives_json_}}) {
-    if (!file.wanted) continue;
+  for (const OutputFile& file :
+       {OutputFile{true, "alerts.log", &writer->log_},
+        OutputFile{options.json, "alerts.json", &writer->json_},
+        OutputFile{options.archives, "archives.log", &writer->archives_},
+        OutputFile{options.archives_json, "archives.json", &writer->archives_json_}}) {
+    if (!file.enabled) continue;
     Expected<std::unique_ptr<BufferedOutput>> opened = OpenAppend(dir + "/" + file.name);
     if (!opened.ok()) return opened.status();
     *file.output = std::move(*opened);

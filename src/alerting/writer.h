@@ -32,8 +32,6 @@ class BufferedOutput {
   const std::string& name() const { return name_; }
 
  private:
-  Status WriteFully(const char* data, size_t size);
-
   int fd_;
   std::string name_;
   bool owned_;

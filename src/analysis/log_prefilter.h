@@ -71,8 +71,8 @@ class LogPrefilter {
     return id < 0 || !hits.filtering || AnyLiteral(id, hits.bits.data());
   }
 
-  // MayMatch() of a test from TestFor(), for hits whose `filtering` the caller found true,
-  // given their `bits`.
+  // Returns MayMatch() of a test from TestFor(), for hits whose `filtering` the caller found
+  // true, given their `bits`.
   bool Passes(const PrefilterTest& test, const uint64_t* bits) const {
     return (bits[test.word] & test.mask) != 0 && (test.id < 0 || AnyLiteral(test.id, bits));
   }

@@ -75,8 +75,8 @@ TEST(LogPrefilter, RejectsOnlyWhenLiteralsAreAbsent) {
   EXPECT_TRUE(prefilter.MayMatch(failed_id, hits));
 }
 
-// Passes() of TestFor(id) answers as MayMatch(id), for requirements whose literals share a
-// word of the hits and for those whose literals do not.
+// Passes() of TestFor(id) returns what MayMatch(id) returns, for requirements whose literals
+// share a word of the hits and for those whose literals do not.
 TEST(LogPrefilter, TestsAgreeWithRequirements) {
   LogPrefilter prefilter;
   std::vector<int> ids;
@@ -107,7 +107,7 @@ TEST(LogPrefilter, TestsAgreeWithRequirements) {
   }
 }
 
-TEST(LogPrefilter, DecidesOnlyForDecidingLiteralsOfThreeBytesOrMore) {
+TEST(LogPrefilter, DecidesOnlyLongLiteralAlternatives) {
   struct Case {
     PatternSyntax syntax;
     const char* pattern;
@@ -137,7 +137,7 @@ TEST(LogPrefilter, DecidesOnlyForDecidingLiteralsOfThreeBytesOrMore) {
 
 // A rule whose <match> the prefilter decides is not searched on ASCII logs, so MayMatch()
 // must return what the search returns on every ASCII log, and true on other logs.
-TEST(LogPrefilter, DecidingRequirementAgreesWithTheSearch) {
+TEST(LogPrefilter, DecidingRequirementAgreesWithSearch) {
   const std::pair<PatternSyntax, const char*> patterns[] = {
       {PatternSyntax::kOsMatch, "invalid user|illegal user"},
       {PatternSyntax::kOsRegex, "Connection closed"},

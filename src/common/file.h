@@ -22,6 +22,10 @@ Expected<std::vector<std::string>> ListDirectory(const std::string& path);
 // Returns true when the path names an existing regular file or bundled file.
 bool FileExists(const std::string& path);
 
+// Writes all of `data` to `fd`, retrying after short writes and EINTR. An error message starts
+// with `name`, the file's name.
+Status WriteAll(int fd, std::string_view data, const std::string& name);
+
 // Writes `content` to a temporary file beside `path`, flushes it to disk and renames it over
 // `path`, so readers see either the old or the new content. `mode` applies to the new file.
 Status WriteFileAtomic(const std::string& path, std::string_view content, int mode = 0644);

@@ -68,6 +68,18 @@ class ExecdTest : public ::testing::Test {
     ASSERT_TRUE(execd_->WaitIdle(milliseconds(10'000)));
   }
 
+  // Sends an unblock request for `srcip` from a client socket and returns execd's reply.
+  nlohmann::json RequestUnblock(const std::string& srcip) {
+    auto client = DatagramSocket::Bind(state_ + "/queue/alerts/test-client");
+    EXPECT_TRUE(client.ok()) << client.status().message();
+    if (!client.ok()) return {};
+    const nlohmann::json request = {{"version", 1}, {"control", "unblock"}, {"srcip", srcip}};
+    EXPECT_TRUE(client->SendTo(execd_->paths().execq, request.dump()).ok());
+    std::string reply, sender;
+    EXPECT_TRUE(client->Receive(&reply, &sender, 65536, milliseconds(5000)).ok());
+    return nlohmann::json::parse(reply, nullptr, false);
+  }
+
   std::vector<testing::RecordedRun> Runs(const std::string& name = "recorder") {
     return testing::ReadRuns(bin_, name);
   }
@@ -243,17 +255,9 @@ TEST_F(ExecdTest, UnblockUndoesAndReplies) {
   ManualClock clock;
   StartExecd(&clock);
   Send("drop60 - 2001:db8::5");
-  auto client = DatagramSocket::Bind(state_ + "/queue/alerts/test-client");
-  ASSERT_TRUE(client.ok()) << client.status().message();
-  ASSERT_TRUE(client
-                  ->SendTo(execd_->paths().execq,
-                           R"({"version":1,"control":"unblock","srcip":"[2001:DB8::5]"})")
-                  .ok());
-  std::string reply, sender;
-  ASSERT_TRUE(client->Receive(&reply, &sender, 65536, milliseconds(5000)).ok());
-  auto json = nlohmann::json::parse(reply, nullptr, false);
-  ASSERT_EQ(json["undone"].size(), 1u) << reply;
-  EXPECT_EQ(json["undone"][0]["response"], "drop60");
+  nlohmann::json reply = RequestUnblock("[2001:DB8::5]");
+  ASSERT_EQ(reply["undone"].size(), 1u) << reply;
+  EXPECT_EQ(reply["undone"][0]["response"], "drop60");
   ASSERT_TRUE(execd_->WaitIdle(milliseconds(10'000)));
   auto runs = Runs();
   ASSERT_EQ(runs.size(), 2u);
@@ -263,22 +267,15 @@ TEST_F(ExecdTest, UnblockUndoesAndReplies) {
 
 // The reply to an unblock comes once the delete has run, so a client that reads "undone" finds
 // the address unblocked. The program here takes 300 ms after recording its run.
-TEST_F(ExecdTest, UnblockRepliesAfterTheDeleteHasRun) {
+TEST_F(ExecdTest, UnblockRepliesAfterDelete) {
   testing::WriteRecorder(bin_, "slow", 0, 0.3);
   testing::AddResponse(&config_, "slow", "slow", true, false, 60);
   ManualClock clock;
   StartExecd(&clock);
   Send("slow60 - 192.0.2.9");
-  auto client = DatagramSocket::Bind(state_ + "/queue/alerts/test-client");
-  ASSERT_TRUE(client.ok()) << client.status().message();
-  ASSERT_TRUE(client
-                  ->SendTo(execd_->paths().execq,
-                           R"({"version":1,"control":"unblock","srcip":"192.0.2.9"})")
-                  .ok());
-  std::string reply, sender;
-  ASSERT_TRUE(client->Receive(&reply, &sender, 65536, milliseconds(5000)).ok());
-  auto json = nlohmann::json::parse(reply, nullptr, false);
-  ASSERT_EQ(json["undone"].size(), 1u) << reply;
+  nlohmann::json reply = RequestUnblock("192.0.2.9");
+  ASSERT_EQ(reply["undone"].size(), 1u) << reply;
+
   // No wait here: the delete's run and its action record exist when the reply arrives.
   auto runs = Runs("slow");
   ASSERT_EQ(runs.size(), 2u);
