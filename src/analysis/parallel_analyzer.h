@@ -48,7 +48,8 @@ class ParallelAnalyzer {
   // unspecified text, afterwards.
   void AddTaking(std::string_view location, std::string* text, bool text_is_clean = false);
 
-  // Analyses every queued record and passes it to the sink before it returns.
+  // Analyses every queued record and passes it to the sink before it returns. Records may be
+  // added again afterwards, so a caller whose input pauses calls it to pass on what it has.
   void Finish();
 
  private:

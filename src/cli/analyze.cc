@@ -1,5 +1,6 @@
 // `vigil analyze`: run the readers, decoders and rules over files or stdin and report alerts.
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -94,9 +95,12 @@ void ReadInput(const std::string& input, const AnalyzeOptions& options,
     }
     if (n == 0) break;
     (*reader)->Feed(std::string_view(buffer.data(), static_cast<size_t>(n)), on_record);
-    // From a pipe or a terminal the input may be a live stream: its alerts go out now rather
-    // than when the output's buffer fills.
-    if (!S_ISREG(st.st_mode)) flush_output();
+    // From a pipe or a terminal the input may be a live stream: once it has nothing more to
+    // read, its alerts go out rather than wait for a full batch or output buffer.
+    if (!S_ISREG(st.st_mode)) {
+      pollfd ready{fd, POLLIN, 0};
+      if (::poll(&ready, 1, 0) == 0) flush_output();
+    }
     if (progress != nullptr) progress->Advance(static_cast<uint64_t>(n));
   }
   (*reader)->Flush(on_record);
@@ -234,6 +238,7 @@ int Run(const AnalyzeOptions& options) {
     parallel.AddTaking(record.location, &record.text, /*text_is_clean=*/true);
   };
   auto flush_alerts = [&] {
+    parallel.Finish();
     Status flushed = sink->Flush();
     if (!flushed.ok() && write_status.ok()) write_status = flushed;
   };

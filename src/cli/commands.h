@@ -44,5 +44,6 @@ inline constexpr int kExitFailure = 1;      // a run that could not complete
 inline constexpr int kExitUsage = 2;        // invalid command line
 inline constexpr int kExitConfig = 78;      // invalid configuration (EX_CONFIG)
 inline constexpr int kExitInputError = 66;  // an input could not be read (EX_NOINPUT)
+inline constexpr int kExitOutputError = 74;  // an output could not be written (EX_IOERR)
 
 }  // namespace vigil::cli

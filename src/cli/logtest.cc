@@ -1,6 +1,8 @@
 // `vigil logtest`: OSSEC logtest's three phases for each line on stdin, and the -U exit-code
 // contract of OSSEC's rule test suite.
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <iostream>
 #include <string>
 
@@ -133,7 +135,11 @@ int Run(const LogtestOptions& options) {
                     status == 0 ? "as expected" : "differs");
       }
     }
-    std::fflush(stdout);
+    if (std::fflush(stdout) != 0 || std::ferror(stdout)) {
+      // 1 to 3 belong to the -U contract, so a lost result gets a code of its own.
+      std::fprintf(stderr, "vigil logtest: stdout: write failed: %s\n", std::strerror(errno));
+      return kExitOutputError;
+    }
   }
   if (unit_test && analysed == 0) {
     std::fprintf(stderr, "vigil logtest: -U needs a log line on stdin, and none was read\n");
@@ -155,7 +161,7 @@ RunFunction RegisterLogtest(CLI::App* app) {
   app->add_option("-U,--unit-test", options->expect,
                   "RULE:LEVEL:DECODER expected for the last line; exit 0 when it matches, "
                   "3 when the decoder differs, 2 the rule id, 1 the level, 66 when no line was "
-                  "read");
+                  "read, 74 when stdout cannot be written");
   app->add_option("--max-record-size", options->max_record_bytes,
                   "Longest line in bytes; longer lines are cut to this size, as the collector "
                   "truncates records")

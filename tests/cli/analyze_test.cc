@@ -1,4 +1,5 @@
 // End-to-end tests of `vigil analyze`, `vigil logtest` and `vigil check` as real processes.
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <poll.h>
 #include <sys/wait.h>
@@ -10,6 +11,9 @@
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "process.h"
 
@@ -102,30 +106,38 @@ TEST_F(CliTest, OpenSshSampleRaisesExpectedAlerts) {
 }
 
 // A pipe on stdin may be a live stream (`tail -f auth.log | vigil analyze`), so each alert
-// must reach stdout while the input is still open, although stdout is a fully buffered pipe.
-TEST_F(CliTest, AlertsFromLiveStdinAreNotHeld) {
+// must reach stdout while the input is still open, although stdout is a fully buffered pipe
+// and decoding threads take records in batches. Returns the output read within 20 seconds,
+// until the first alert's end, and the exit status after stdin is closed.
+std::pair<std::string, int> FirstAlertFromLiveStdin(const std::vector<std::string>& extra) {
   int to_child[2];
   int from_child[2];
-  ASSERT_EQ(::pipe(to_child), 0);
-  ASSERT_EQ(::pipe(from_child), 0);
+  if (::pipe(to_child) != 0 || ::pipe(from_child) != 0) return {"pipe failed", -1};
   std::string binary = VigilBinary();
+  std::vector<std::string> args = {binary, "analyze", "--no-summary"};
+  args.insert(args.end(), extra.begin(), extra.end());
+  args.push_back("-");
+  std::vector<char*> argv;
+  for (std::string& arg : args) argv.push_back(arg.data());
+  argv.push_back(nullptr);
   pid_t pid = ::fork();
-  ASSERT_GE(pid, 0);
+  if (pid < 0) return {"fork failed", -1};
   if (pid == 0) {
     ::dup2(to_child[0], STDIN_FILENO);
     ::dup2(from_child[1], STDOUT_FILENO);
     ::close(to_child[1]);
     ::close(from_child[0]);
-    ::execl(binary.c_str(), binary.c_str(), "analyze", "--no-summary", "-", nullptr);
+    ::execv(binary.c_str(), argv.data());
     ::_exit(127);
   }
   ::close(to_child[0]);
   ::close(from_child[1]);
   std::string line =
       "Dec  1 10:00:00 web1 sshd[12]: Failed password for root from 203.0.113.9 port 4022 ssh2\n";
-  ASSERT_EQ(::write(to_child[1], line.data(), line.size()), static_cast<ssize_t>(line.size()));
-
   std::string out;
+  if (::write(to_child[1], line.data(), line.size()) != static_cast<ssize_t>(line.size())) {
+    out = "write failed";
+  }
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
   while (out.find("\n\n") == std::string::npos && std::chrono::steady_clock::now() < deadline) {
     pollfd ready{from_child[0], POLLIN, 0};
@@ -139,10 +151,21 @@ TEST_F(CliTest, AlertsFromLiveStdinAreNotHeld) {
   int status = 0;
   ::waitpid(pid, &status, 0);
   ::close(from_child[0]);
+  return {out, WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status)};
+}
+
+TEST_F(CliTest, AlertsFromLiveStdinAreNotHeld) {
+  auto [out, exit_code] = FirstAlertFromLiveStdin({});
   EXPECT_NE(out.find("** Alert "), std::string::npos) << "no alert while stdin was open: " << out;
   EXPECT_NE(out.find("Src IP: 203.0.113.9"), std::string::npos) << out;
-  ASSERT_TRUE(WIFEXITED(status));
-  EXPECT_EQ(WEXITSTATUS(status), 0);
+  EXPECT_EQ(exit_code, 0);
+}
+
+TEST_F(CliTest, LiveStdinWithDecodingThreads) {
+  auto [out, exit_code] = FirstAlertFromLiveStdin({"--threads", "2"});
+  EXPECT_NE(out.find("** Alert "), std::string::npos) << "no alert while stdin was open: " << out;
+  EXPECT_NE(out.find("Src IP: 203.0.113.9"), std::string::npos) << out;
+  EXPECT_EQ(exit_code, 0);
 }
 
 TEST_F(CliTest, MissingInputIsReportedAndOthersStillRead) {
@@ -363,6 +386,54 @@ TEST_F(CliTest, LogtestCutsLongLines) {
   EXPECT_EQ(result.out.find(std::string(300, 'x')), std::string::npos)
       << "the event must end at 300 bytes";
   EXPECT_NE(result.out.find(std::string(228, 'x') + "'"), std::string::npos) << result.out;
+}
+
+// Runs `vigil args` with stdin from `input_path` and stdout to /dev/full, where every write
+// fails with ENOSPC. Returns the exit status and what it printed on stderr.
+std::pair<int, std::string> RunIntoFullDevice(const std::vector<std::string>& args,
+                                              const std::string& input_path,
+                                              const std::string& err_path) {
+  std::string binary = VigilBinary();
+  std::vector<std::string> all = {binary};
+  all.insert(all.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (std::string& arg : all) argv.push_back(arg.data());
+  argv.push_back(nullptr);
+  pid_t pid = ::fork();
+  if (pid < 0) return {-1, "fork failed"};
+  if (pid == 0) {
+    int in = ::open(input_path.c_str(), O_RDONLY);
+    int out = ::open("/dev/full", O_WRONLY);
+    int err = ::open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    if (in < 0 || out < 0 || err < 0) ::_exit(126);
+    ::dup2(in, STDIN_FILENO);
+    ::dup2(out, STDOUT_FILENO);
+    ::dup2(err, STDERR_FILENO);
+    ::execv(binary.c_str(), argv.data());
+    ::_exit(127);
+  }
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  std::ifstream err_file(err_path);
+  std::string err((std::istreambuf_iterator<char>(err_file)), std::istreambuf_iterator<char>());
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), err};
+}
+
+// A lost result must not look like a passed test or a clean run.
+TEST_F(CliTest, LogtestReportsStdoutWriteFailure) {
+  if (::access("/dev/full", W_OK) != 0) GTEST_SKIP() << "/dev/full is not writable here";
+  std::string input =
+      Write("line.log", "Dec  1 10:00:00 web1 sshd[1]: Invalid user admin from 192.0.2.1\n");
+  for (const std::vector<std::string>& args : {std::vector<std::string>{"logtest", "-q"},
+                                               {"logtest", "-q", "-a"},
+                                               {"logtest", "-U", "5710:5:sshd"}}) {
+    SCOPED_TRACE(args.back());
+    auto [exit_code, err] = RunIntoFullDevice(args, input, dir_ + "/err.txt");
+    EXPECT_EQ(exit_code, 74) << err;
+    EXPECT_NE(err.find("vigil logtest: stdout: write failed: No space left on device"),
+              std::string::npos)
+        << err;
+  }
 }
 
 }  // namespace
