@@ -135,6 +135,12 @@ class DecoderLoader {
     for (const XmlNode& child : node.children) {
       std::string element = ToLower(child.name);
       std::string value(Trim(child.text));
+      if (element == "prematch" || element == "prematch_pcre2" || element == "regex" ||
+          element == "pcre2") {
+        WarnIgnoredAttributes(Where(file, child), child, {"offset"});
+      } else {
+        WarnIgnoredAttributes(Where(file, child), child, {});
+      }
       if (element == "parent") {
         decoder->parent_name = value;
       } else if (element == "program_name") {

@@ -4,8 +4,11 @@
 
 #include <chrono>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "analysis/test_fixture.h"
+#include "analysis/xml_vars.h"
 
 namespace vigil::analysis {
 namespace {
@@ -52,6 +55,48 @@ TEST_F(LoadErrorsTest, ReportsEveryRuleProblemAtOnce) {
   EXPECT_TRUE(Contains(error, "rules.xml:17: <weekday>: expected day names"));
   EXPECT_TRUE(Contains(error, "rules.xml:18: <time>: expected a range"));
   EXPECT_TRUE(Contains(error, "rules.xml:19: <bogus> is not a rule element"));
+}
+
+config::XmlNode Element(std::string name,
+                        std::vector<std::pair<std::string, std::string>> attributes, int line) {
+  config::XmlNode node;
+  node.name = std::move(name);
+  node.attributes = std::move(attributes);
+  node.line = line;
+  return node;
+}
+
+TEST(IgnoredAttributeWarnings, UnknownAttributes) {
+  config::XmlNode regex = Element("regex", {{"type", "pcre2"}, {"offset", "after_parent"}}, 7);
+  EXPECT_EQ(IgnoredAttributeWarnings("r.xml:7: ", regex, {}),
+            (std::vector<std::string>{
+                "r.xml:7: attribute type=\"pcre2\" of <regex> is ignored, as OSSEC ignores it; "
+                "the pattern is read as OS_Regex. For a PCRE2 pattern, write <pcre2>",
+                "r.xml:7: attribute offset=\"after_parent\" of <regex> is ignored, as OSSEC "
+                "ignores it"}));
+  EXPECT_EQ(IgnoredAttributeWarnings("r.xml:7: ", regex, {"offset"}).size(), 1u);
+  EXPECT_EQ(IgnoredAttributeWarnings("r.xml:3: ", Element("User", {{"negate", "yes"}}, 3), {}),
+            (std::vector<std::string>{"r.xml:3: attribute negate=\"yes\" of <User> is ignored, "
+                                      "as OSSEC ignores it; the condition is not negated"}));
+  EXPECT_NE(IgnoredAttributeWarnings("", Element("match", {{"type", "pcre2"}}, 4), {})[0].find(
+                "read as OS_Match. For a PCRE2 pattern, write <match_pcre2>"),
+            std::string::npos);
+  EXPECT_TRUE(
+      IgnoredAttributeWarnings("", Element("info", {{"type", "link"}}, 5), {"type"}).empty());
+}
+
+// OSSEC loads a rule with Wazuh's <regex type="pcre2"> and reads the pattern as OS_Regex, so
+// Vigil does the same, with a warning.
+TEST_F(LoadErrorsTest, WazuhPatternTypeIsReadAsOsRegex) {
+  ASSERT_EQ(Load(kDecoders, Rules(R"(
+  <rule id="100" level="3"><regex type="pcre2">^id \d+$</regex><description>a</description></rule>
+)")),
+            "");
+  RuleMatch digits = Feed("Dec  1 10:00:00 host app: id 42");
+  ASSERT_NE(digits.rule, nullptr);
+  EXPECT_EQ(digits.rule->id, 100);
+  RuleMatch letter = Feed("Dec  1 10:00:00 host app: id 4x");
+  EXPECT_TRUE(letter.rule == nullptr || letter.rule->id != 100);
 }
 
 TEST_F(LoadErrorsTest, PartlyUndefinedIfSidLeavesNoDanglingChild) {

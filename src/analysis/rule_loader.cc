@@ -358,6 +358,15 @@ class RuleLoader {
       std::string element = ToLower(child.name);
       std::string value(Trim(child.text));
       std::string child_where = Where(file, child);
+      if (element == "info") {
+        WarnIgnoredAttributes(child_where, child, {"type"});
+      } else if (element == "list") {
+        WarnIgnoredAttributes(child_where, child, {"field", "lookup", "check_value"});
+      } else if (element == "field") {
+        WarnIgnoredAttributes(child_where, child, {"name"});
+      } else {
+        WarnIgnoredAttributes(child_where, child, {});
+      }
       if (element == "match") {
         match.Append(child, PatternSyntax::kOsMatch);
       } else if (element == "match_pcre2") {

@@ -1,8 +1,11 @@
 #include "analysis/xml_vars.h"
 
+#include <algorithm>
 #include <map>
 
 #include "common/file.h"
+#include "common/logging.h"
+#include "common/text.h"
 
 namespace vigil::analysis {
 namespace {
@@ -69,6 +72,54 @@ Status ApplyVariables(std::vector<config::XmlNode>* nodes, const std::string& fi
   }
   nodes->swap(kept);
   return Status::Ok();
+}
+
+std::vector<std::string> IgnoredAttributeWarnings(const std::string& where,
+                                                  const config::XmlNode& element,
+                                                  std::initializer_list<std::string_view> known) {
+  // The pattern elements that have a _pcre2 variant, with its name.
+  static constexpr std::pair<std::string_view, std::string_view> kPcre2Variants[] = {
+      {"regex", "pcre2"},
+      {"match", "match_pcre2"},
+      {"prematch", "prematch_pcre2"},
+      {"program_name", "program_name_pcre2"},
+      {"user", "user_pcre2"},
+      {"id", "id_pcre2"},
+      {"url", "url_pcre2"},
+      {"status", "status_pcre2"},
+      {"hostname", "hostname_pcre2"},
+      {"extra_data", "extra_data_pcre2"},
+      {"srcport", "srcport_pcre2"},
+      {"dstport", "dstport_pcre2"},
+      {"srcgeoip", "srcgeoip_pcre2"},
+      {"dstgeoip", "dstgeoip_pcre2"},
+  };
+  std::string name = ToLower(element.name);
+  std::vector<std::string> warnings;
+  for (const auto& [key, value] : element.attributes) {
+    if (std::find(known.begin(), known.end(), key) != known.end()) continue;
+    std::string warning = where + "attribute " + key + "=\"" + value + "\" of <" + element.name +
+                          "> is ignored, as OSSEC ignores it";
+    const auto* variant = std::find_if(std::begin(kPcre2Variants), std::end(kPcre2Variants),
+                                       [&](const auto& pair) { return pair.first == name; });
+    if (key == "type" && variant != std::end(kPcre2Variants)) {
+      bool os_regex = name == "regex" || name == "prematch";
+      warning += std::string("; the pattern is read as ") + (os_regex ? "OS_Regex" : "OS_Match") +
+                 ". For a PCRE2 pattern, write <" + std::string(variant->second) + ">";
+    } else if (key == "negate") {
+      warning += "; the condition is not negated";
+    }
+    warnings.push_back(std::move(warning));
+  }
+  return warnings;
+}
+
+void WarnIgnoredAttributes(const std::string& where, const config::XmlNode& element,
+                           std::initializer_list<std::string_view> known) {
+  if (element.attributes.empty()) return;
+  for (const std::string& warning : IgnoredAttributeWarnings(where, element, known)) {
+    GetLogger("analysis")->warn("{}", warning);
+  }
 }
 
 }  // namespace vigil::analysis

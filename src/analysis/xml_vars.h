@@ -1,7 +1,9 @@
-// OSSEC's <var> substitution for rule and decoder files.
+// OSSEC's <var> substitution for rule and decoder files, and checks shared by their loaders.
 #pragma once
 
+#include <initializer_list>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/status.h"
@@ -17,5 +19,17 @@ Status ApplyVariables(std::vector<config::XmlNode>* nodes, const std::string& fi
 // Reads a decoder or rule file, parses it as OSSEC XML and applies its <var> definitions.
 // Errors name the file (and the line, for XML errors).
 Expected<std::vector<config::XmlNode>> ReadRulesXml(const std::string& file);
+
+// Returns a warning for each attribute of `element` not in `known`. OSSEC ignores such
+// attributes, and so does Vigil, but a rule written for Wazuh may mean something else by them:
+// `type="pcre2"` on a pattern element, or `negate="yes"`. `where` starts each warning
+// ("FILE:LINE: ").
+std::vector<std::string> IgnoredAttributeWarnings(const std::string& where,
+                                                  const config::XmlNode& element,
+                                                  std::initializer_list<std::string_view> known);
+
+// Logs the IgnoredAttributeWarnings() of `element` on the "analysis" logger.
+void WarnIgnoredAttributes(const std::string& where, const config::XmlNode& element,
+                           std::initializer_list<std::string_view> known);
 
 }  // namespace vigil::analysis

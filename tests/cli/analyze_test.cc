@@ -345,6 +345,28 @@ TEST_F(CliTest, BrokenRulesAreAllReported) {
   EXPECT_NE(result.err.find("local_rules.xml:3"), std::string::npos) << result.err;
 }
 
+// Wazuh's pattern attributes load, as in OSSEC, but are named on stderr with file and line.
+TEST_F(CliTest, IgnoredWazuhAttributesAreReported) {
+  Write("etc/rules/local_rules.xml", R"(<group name="local,">
+  <rule id="100001" level="5">
+    <regex type="pcre2">^x\d+</regex><description>x</description></rule>
+</group>
+)");
+  Write("etc/decoder.xml",
+        "<decoder name=\"d\">\n  <prematch negate=\"yes\">^x</prematch>\n</decoder>\n");
+  std::string config = Write("etc/ossec.conf",
+                             "<ossec_config><rules><include>local_rules.xml</include></rules>"
+                             "</ossec_config>\n");
+  ProcessResult result = RunVigil({"analyze", "-c", config, "-"}, "x12\n");
+  EXPECT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_NE(result.err.find("local_rules.xml:3: attribute type=\"pcre2\" of <regex> is ignored"),
+            std::string::npos)
+      << result.err;
+  EXPECT_NE(result.err.find("decoder.xml:2: attribute negate=\"yes\" of <prematch> is ignored"),
+            std::string::npos)
+      << result.err;
+}
+
 TEST_F(CliTest, LogtestUnitContract) {
   std::string line = "Dec  1 10:00:00 web1 sshd[1]: Invalid user admin from 192.0.2.1 port 22\n";
   ProcessResult phases = RunVigil({"logtest"}, line);
