@@ -240,9 +240,18 @@ LiteralScanner::LiteralScanner(const std::vector<std::string>& literals)
                       : kind == kKey4 ? KeyHash<kKey4>(bytes)
                                       : KeyHash<kKey8>(bytes);
       Bucket* bucket = Insert(static_cast<KeyKind>(kind), key, hash);
-      bucket->begin = static_cast<uint32_t>(entries_.size());
-      entries_.insert(entries_.end(), entries.begin(), entries.end());
-      bucket->end = static_cast<uint32_t>(entries_.size());
+      ++key_count_;
+      size_t key_bytes = 8;
+      if (kind == kKey3) key_bytes = 3;
+      if (kind == kKey4) key_bytes = 4;
+      if (entries.size() == 1 && entries[0].length == key_bytes) {
+        bucket->begin = entries[0].id;
+        bucket->end = kExactKey;
+      } else {
+        bucket->begin = static_cast<uint32_t>(entries_.size());
+        entries_.insert(entries_.end(), entries.begin(), entries.end());
+        bucket->end = static_cast<uint32_t>(entries_.size());
+      }
       uint32_t bit = kind == kKey3   ? FilterBit<kKey3>(hash)
                      : kind == kKey4 ? FilterBit<kKey4>(hash)
                                      : FilterBit<kKey8>(hash);
@@ -289,6 +298,11 @@ inline void LiteralScanner::VerifyCandidate(const unsigned char* text, size_t st
   // A miss means that another key shares the filter bit.
   const Bucket* bucket = Find(kind, key, KeyHash<kind>(at));
   if (bucket == nullptr) return;
+  if (bucket->end == kExactKey) {
+    // The filter masks keep the key within the text.
+    bits[bucket->begin >> 6] |= uint64_t{1} << (bucket->begin & 63);
+    return;
+  }
   for (uint32_t e = bucket->begin; e < bucket->end; ++e) {
     const Entry& entry = entries_[e];
     VerifyAt(entry, text, static_cast<int64_t>(start) - entry.offset, size, bits);
@@ -437,7 +451,7 @@ void LiteralScanner::Scan(std::string_view text, uint64_t* bits) const {
 }
 
 void LiteralScanner::ScanWith(Isa isa, std::string_view text, uint64_t* bits) const {
-  if (entries_.empty() || text.size() < kMinLiteralBytes) return;
+  if (key_count_ == 0 || text.size() < kMinLiteralBytes) return;
 #if defined(__x86_64__)
   if (isa == Isa::kAvx2) {
     FilterAvx2(LoweredCopyAvx2(text), text.size(), bits);

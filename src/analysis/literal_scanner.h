@@ -75,7 +75,10 @@ class LiteralScanner {
     uint32_t text_offset;  // of the literal in literal_text_
     uint32_t length;
   };
-  // The entries of one key, entries_[begin, end). A slot with begin == end is empty.
+  // The entries of one key, entries_[begin, end). A slot with begin == end is empty. A key
+  // whose only literal is the key itself has end == kExactKey and that literal's id in
+  // `begin`, so that finding the key reports the literal without reading an entry.
+  static constexpr uint32_t kExactKey = UINT32_MAX;
   struct Bucket {
     uint64_t key = 0;
     uint32_t begin = 0;
@@ -125,6 +128,7 @@ class LiteralScanner {
   void FilterAvx2(const unsigned char* text, size_t size, uint64_t* bits) const;
 
   size_t literal_count_ = 0;
+  size_t key_count_ = 0;  // in all tables
   // A filter of the windows that may start a key: the key's first three bytes choose a word
   // (FilterWord()) and the key's kind and hash a bit in it (FilterBit()). Words of 32 bits let
   // the AVX2 loop look up eight windows with one gather.

@@ -119,6 +119,20 @@ TEST(LiteralScanner, AgreesWithPlainSearchOnRandomInput) {
   }
 }
 
+// Literals of three, four and eight bytes are whole keys, which the scanner reports without
+// comparing an entry, unless another literal shares the key.
+TEST(LiteralScanner, ReportsLiteralsThatAreWholeKeys) {
+  std::vector<std::string> literals = {"sshd", "password", "for", "port", "port", "from"};
+  LiteralScanner scanner(literals);
+  for (LiteralScanner::Isa isa : SupportedIsas()) {
+    for (std::string_view text : {"", "por", "sshd", "Failed PASSWORD for x FROM y PORT", "passwor",
+                                  "fo", "xfor", "from", "sshpassword"}) {
+      SCOPED_TRACE(std::string(IsaName(isa)) + " on '" + std::string(text) + "'");
+      EXPECT_EQ(ScannedWith(isa, scanner, text), Expected(literals, text));
+    }
+  }
+}
+
 TEST(LiteralScanner, ScalarSupportedEverywhere) {
   EXPECT_TRUE(LiteralScanner::Supports(LiteralScanner::Isa::kScalar));
 }
