@@ -45,6 +45,9 @@ class Runs {
   std::string best_;
 };
 
+// The maximum number of copies of a repeated byte in a required literal.
+constexpr size_t kMaxRepeatCopies = 16;
+
 // Returns the index just past a PCRE2 `{n}`, `{n,}` or `{n,m}` quantifier at `i`, or 0 when
 // the brace at `i` is a literal.
 size_t SkipBraceQuantifier(std::string_view text, size_t i) {
@@ -125,11 +128,25 @@ std::optional<std::vector<std::string>> Pcre2Literals(std::string_view text) {
   std::vector<std::string> literals;
   Runs runs;
   size_t i = 0;
-  // Adds the literal byte at `i` of width `width` unless a quantifier makes it optional.
+  // Adds the literal byte at `i` of width `width` unless a quantifier makes it optional. A
+  // byte repeated `{n}`, `{n,}` or `{n,m}` times adds its first n copies (at most
+  // kMaxRepeatCopies), as in `\?{21}`.
   auto literal = [&](char c, size_t width) {
     size_t next = i + width;
     char q = next < text.size() ? text[next] : '\0';
-    if (q == '?' || q == '*' || (q == '{' && SkipBraceQuantifier(text, next) != 0)) {
+    size_t brace_end = q == '{' ? SkipBraceQuantifier(text, next) : 0;
+    char after = brace_end < text.size() ? text[brace_end] : '\0';
+    if (brace_end != 0 && after != '*' && after != '{') {
+      size_t copies = 0;
+      for (size_t j = next + 1; text[j] >= '0' && text[j] <= '9'; ++j) {
+        copies = std::min(copies * 10 + static_cast<size_t>(text[j] - '0'), kMaxRepeatCopies);
+      }
+      for (size_t k = 0; k < copies; ++k) runs.Add(c);
+      runs.Break();
+      i = SkipQuantifiers(text, brace_end);
+      return;
+    }
+    if (q == '?' || q == '*' || brace_end != 0) {
       runs.Break();
     } else {
       runs.Add(c);
