@@ -509,10 +509,14 @@ void DecoderSet::Decode(Event* event) const {
       event->has_program_name ? RootsFor(event->program_name) : without_program_;
   std::string_view log = event->log();
   thread_local MatchResult match;
+  // A log that the prefilter scans is ASCII.
+  SubjectText log_text =
+      event->literal_hits.filtering ? SubjectText::kAscii : SubjectText::kUnknown;
   for (const Decoder* root : roots) {
     size_t parent_end = 0;
     if (root->prematch) {
-      if (!MayMatch(root->prematch_prefilter, *event) || !root->prematch->Search(log, &match)) {
+      if (!MayMatch(root->prematch_prefilter, *event) ||
+          !root->prematch->Search(log, &match, log_text)) {
         continue;
       }
       parent_end = match.end;
@@ -526,7 +530,7 @@ void DecoderSet::Decode(Event* event) const {
     } else if (root->regex) {
       size_t start = root->regex_offset == RegexOffset::kNone ? 0 : parent_end;
       if (MayMatch(root->regex_prefilter, *event) &&
-          root->regex->Search(log.substr(start), &match)) {
+          root->regex->Search(log.substr(start), &match, log_text)) {
         AssignCaptures(*root, match, record_order_, event);
       }
     }
@@ -545,6 +549,9 @@ void DecoderSet::RunChildren(const Decoder& root, size_t parent_end, Event* even
   const LogPrefilter* prefilter = prefilter_;
   bool filtering = prefilter != nullptr && event->literal_hits.filtering;
   const uint64_t* bits = event->literal_hits.bits.data();
+  // A log that the prefilter scans is ASCII.
+  SubjectText log_text =
+      event->literal_hits.filtering ? SubjectText::kAscii : SubjectText::kUnknown;
   while (index < children.size()) {
     const Decoder::ChildSummary& summary = summaries[index];
     if (!summary.has_prematch) {
@@ -556,7 +563,7 @@ void DecoderSet::RunChildren(const Decoder& root, size_t parent_end, Event* even
     if (!filtering || prefilter->Passes(summary.prematch, bits)) {
       const Decoder* child = children[index];
       size_t base = child->prematch_after_parent ? parent_end : 0;
-      if (child->prematch->Search(log.substr(base), &match)) {
+      if (child->prematch->Search(log.substr(base), &match, log_text)) {
         child_end = base + match.end;
         event->decoder = child;
         event->category = child->type;
@@ -594,7 +601,7 @@ void DecoderSet::RunChildren(const Decoder& root, size_t parent_end, Event* even
     }
     if (start > log.size()) start = log.size();
     if (!MayMatch(child->regex_prefilter, *event) ||
-        !child->regex->Search(log.substr(start), &match)) {
+        !child->regex->Search(log.substr(start), &match, log_text)) {
       if (child->get_next) continue;
       return;
     }

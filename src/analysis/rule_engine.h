@@ -87,7 +87,9 @@ class RuleEngine {
   // requirement `id`, which alone decides when `decided` and the hits filter, then the search.
   bool LogMatches(const Pattern& pattern, int id, bool decided, const Event& event) const {
     if (!prefilter_->MayMatch(id, *hits_)) return false;
-    return (decided && hits_->filtering) || pattern.Search(event.log());
+    // A log that the prefilter scans is ASCII.
+    if (!hits_->filtering) return pattern.Search(event.log());
+    return decided || pattern.Search(event.log(), nullptr, SubjectText::kAscii);
   }
   // Tests the conditions that need no state; on failure sets *why when it is not null.
   bool TestConditions(const Rule& rule, const Event& event, std::string* why) const;

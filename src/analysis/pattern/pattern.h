@@ -29,6 +29,12 @@ namespace vigil::analysis {
 
 enum class PatternSyntax { kOsMatch, kOsRegex, kPcre2 };
 
+// The bytes a subject of Pattern::Search() may contain, as far as the caller has checked.
+enum class SubjectText {
+  kUnknown,  // any bytes
+  kAscii,    // bytes below 0x80 only (checked by the caller, for example for a whole log)
+};
+
 // Returns "OS_Match", "OS_Regex" or "PCRE2".
 std::string_view PatternSyntaxName(PatternSyntax syntax);
 
@@ -58,7 +64,10 @@ class Pattern {
   // Returns true when the pattern matches somewhere in `subject`. When `match` is not null it
   // receives the match bounds and captures (views into `subject`); its vector is reused.
   // A search that exceeds the backtracking limit counts as no match (see limit_hits()).
-  bool Search(std::string_view subject, MatchResult* match = nullptr) const;
+  // `text` kAscii, when the caller has checked it, saves checking the subject again. PCRE2 runs
+  // ASCII subjects on code compiled without UTF-8 support, which is faster and matches the same.
+  bool Search(std::string_view subject, MatchResult* match = nullptr,
+              SubjectText text = SubjectText::kUnknown) const;
 
   // Returns the literals, in ASCII lower case, that decide the pattern on ASCII subjects: it
   // matches such a subject exactly when the subject contains one of them, ignoring ASCII case.

@@ -9,12 +9,16 @@
 #include <filesystem>
 #include <fstream>
 #include <optional>
+#include <random>
 #include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "analysis/pattern/translate.h"
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
 
 namespace vigil::analysis {
 namespace {
@@ -904,6 +908,116 @@ TEST(PatternSearch, InvalidUtf8SubjectIsABarrier) {
       {kOsMatch, "\xc3\xa9", subject, false},
       {kOsMatch, "cd", subject, true},
   });
+}
+
+// What PCRE2 compiled for UTF-8, with the options Pattern uses for non-ASCII subjects, finds in
+// `subject`: nullopt for no match, else the bounds and the groups that took part.
+std::optional<std::vector<std::string>> Utf8Oracle(const std::string& pcre2,
+                                                   const std::string& subject) {
+  int error = 0;
+  PCRE2_SIZE offset = 0;
+  pcre2_code* code =
+      pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pcre2.data()), pcre2.size(),
+                    PCRE2_UTF | PCRE2_MATCH_INVALID_UTF | PCRE2_CASELESS | PCRE2_NEVER_BACKSLASH_C,
+                    &error, &offset, nullptr);
+  EXPECT_NE(code, nullptr) << pcre2;
+  if (code == nullptr) return std::nullopt;
+  pcre2_match_data* data = pcre2_match_data_create_from_pattern(code, nullptr);
+  int rc = pcre2_match(code, reinterpret_cast<PCRE2_SPTR>(subject.data()), subject.size(), 0, 0,
+                       data, nullptr);
+  std::optional<std::vector<std::string>> found;
+  if (rc > 0) {
+    const PCRE2_SIZE* ovector = pcre2_get_ovector_pointer(data);
+    found.emplace();
+    found->push_back(std::to_string(ovector[0]) + "-" + std::to_string(ovector[1]));
+    for (int i = 1; i < rc; ++i) {
+      if (ovector[2 * i] == PCRE2_UNSET) continue;
+      found->push_back(subject.substr(ovector[2 * i], ovector[2 * i + 1] - ovector[2 * i]));
+    }
+  }
+  pcre2_match_data_free(data);
+  pcre2_code_free(code);
+  return found;
+}
+
+// ASCII subjects run code compiled without UTF-8 support, which must find what the UTF-8 code
+// finds, bounds and groups included, whether the caller says the subject is ASCII or not.
+TEST(PatternSearch, AsciiSubjectsMatchAsUtf8Code) {
+  const std::vector<std::string> patterns = {
+      "^(\\S+) from (\\S+) port (\\d+)",
+      "\\bro+t\\b",
+      "[[:alpha:]]+\\d",
+      "(\\w+)@(\\S+)",
+      "(?<=x)y+",
+      "[^a-z ]{2,}",
+      "\\p{L}+ \\p{Lu}",
+      "\\X\\X$",
+      "a\\Rb",
+      "\\h+\\v",
+      "^.{3}(.)",
+      "\\x{41}|\\x4b",
+      "k(?i:EL)VIN|(?-i)Ss",
+      "(a|b)*?c",
+      "\\W+(\\w)",
+      "[\\x00-\\x1f]",
+      "^a?$",
+      "(?s).\\Z",
+  };
+  std::mt19937 random(20261205);
+  const std::string alphabet =
+      "abckKsSxyLROT t@.\t\r\n\x01\x7f"
+      "019AZ-_";
+  std::vector<std::string> subjects = {
+      "", "root from 203.0.113.4 port 22", "KELVIN", "kelvin ss", "a\r\nb", "Ab1 x"};
+  for (int i = 0; i < 300; ++i) {
+    std::string subject(random() % 24, ' ');
+    for (char& c : subject) c = alphabet[random() % alphabet.size()];
+    subjects.push_back(subject);
+  }
+  for (const std::string& text : patterns) {
+    Pattern pattern = MustCompile(kPcre2, text);
+    for (const std::string& subject : subjects) {
+      SCOPED_TRACE("'" + text + "' on '" + subject + "'");
+      std::optional<std::vector<std::string>> expected = Utf8Oracle(text, subject);
+      for (SubjectText known : {SubjectText::kAscii, SubjectText::kUnknown}) {
+        MatchResult match;
+        ASSERT_EQ(pattern.Search(subject, &match, known), expected.has_value());
+        if (!expected) continue;
+        std::vector<std::string> found = {std::to_string(match.begin) + "-" +
+                                          std::to_string(match.end)};
+        found.insert(found.end(), match.captures.begin(), match.captures.end());
+        EXPECT_EQ(found, *expected);
+      }
+    }
+  }
+}
+
+// Non-ASCII subjects run the UTF-8 code, compiled at the first one; patterns that need UTF-8
+// support or have non-ASCII text use it for every subject.
+TEST(PatternSearch, NonAsciiSubjectsMatchAsUtf8Code) {
+  const std::string kelvin = "\xE2\x84\xAA";  // U+212A, which caseless UTF-8 folds to "k"
+  RunSearchCases({
+      {kPcre2, "^k(\\w+)", kelvin + "elvin", true, {"elvin"}},
+      {kPcre2, "^k(\\w+)", "Kelvin", true, {"elvin"}},
+      {kPcre2, "^x.y$", "x\xC3\xA9y", true},
+      {kPcre2, "^x...y$", "x\xC3\xA9y", false},
+      {kPcre2, "x\xC3\xA9?y", "xy", true},
+      {kPcre2, "x\xC3\xA9?y", "X\xC3\x89Y", true},
+      {kPcre2, "\\x{100}", "\xC4\x81", true},
+      {kPcre2, "\\x{100}", "x", false},
+      {kOsRegex, "^(\\S+) user", "s\xC3\xA9b user", true, {"s\xC3\xA9b"}},
+  });
+  // Threads that meet a fresh pattern's first non-ASCII subject at once share one compile.
+  Pattern pattern = MustCompile(kPcre2, "^k(\\w+)$");
+  std::vector<int> matches(4, 0);
+  std::vector<std::thread> threads;
+  for (size_t t = 0; t < matches.size(); ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 200; ++i) matches[t] += pattern.Search(kelvin + "elvin") ? 1 : 0;
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  EXPECT_EQ(matches, std::vector<int>(4, 200));
 }
 
 TEST(PatternSearch, EmptySubject) {
