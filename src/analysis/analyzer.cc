@@ -1,5 +1,6 @@
 #include "analysis/analyzer.h"
 
+#include "common/logging.h"
 #include "common/text.h"
 
 namespace vigil::analysis {
@@ -25,6 +26,12 @@ Analyzer::Analyzer(DecoderSet decoders, RuleSet rules, const Clock* clock,
       engine_(&rules_, std::move(engine_options), &prefilter_) {
   if (engine_.prefilter_enabled()) decoders_.UsePrefilter(&prefilter_);
   prefilter_.Build();
+}
+
+std::vector<std::string> Analyzer::load_warnings() const {
+  std::vector<std::string> warnings = decoders_.warnings();
+  warnings.insert(warnings.end(), rules_.warnings().begin(), rules_.warnings().end());
+  return warnings;
 }
 
 Expected<std::unique_ptr<Analyzer>> Analyzer::Create(const config::Config& config,
@@ -61,6 +68,9 @@ Expected<std::unique_ptr<Analyzer>> Analyzer::Create(const config::Config& confi
   std::unique_ptr<Analyzer> analyzer(
       new Analyzer(std::move(*decoders), std::move(*rules), clock, std::move(engine_options)));
   analyzer->geoip_ = std::move(geoip);
+  for (const std::string& warning : analyzer->load_warnings()) {
+    GetLogger("analysis")->warn("{}", warning);
+  }
   return analyzer;
 }
 

@@ -76,6 +76,9 @@ class Analyzer {
 
   const DecoderSet& decoders() const { return decoders_; }
   const RuleSet& rules() const { return rules_; }
+  // The warnings of loading the decoders, then the rules: problems that did not stop
+  // loading, each "FILE:LINE: what is ignored". Create() also logs them.
+  std::vector<std::string> load_warnings() const;
   const LogPrefilter& prefilter() const { return prefilter_; }
   const AnalyzerCounters& counters() const { return counters_; }
   // The database named by <global><geoipdb>, or nullptr.

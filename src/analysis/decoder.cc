@@ -36,12 +36,16 @@ struct PatternText {
   bool mixed = false;
   std::string offset;
   int line = 0;
+  int later_offset_line = 0;  // of an element after the first that has an offset, or 0
 
   void Append(const XmlNode& node, PatternSyntax node_syntax) {
     if (seen && syntax != node_syntax) mixed = true;
+    const std::string* node_offset = node.Attribute("offset");
     if (!seen) {
       line = node.line;
-      if (const std::string* value = node.Attribute("offset")) offset = *value;
+      if (node_offset != nullptr) offset = *node_offset;
+    } else if (node_offset != nullptr && later_offset_line == 0) {
+      later_offset_line = node.line;
     }
     syntax = node_syntax;
     seen = true;
@@ -51,8 +55,9 @@ struct PatternText {
 
 class DecoderLoader {
  public:
-  DecoderLoader(const DecoderOptions& options, std::vector<std::unique_ptr<Decoder>>* all)
-      : options_(options), all_(all) {}
+  DecoderLoader(const DecoderOptions& options, std::vector<std::unique_ptr<Decoder>>* all,
+                std::vector<std::string>* warnings)
+      : options_(options), all_(all), warnings_(warnings) {}
 
   void LoadFile(const std::string& file) {
     Expected<std::vector<XmlNode>> nodes = ReadRulesXml(file);
@@ -135,12 +140,7 @@ class DecoderLoader {
     for (const XmlNode& child : node.children) {
       std::string element = ToLower(child.name);
       std::string value(Trim(child.text));
-      if (element == "prematch" || element == "prematch_pcre2" || element == "regex" ||
-          element == "pcre2") {
-        WarnIgnoredAttributes(Where(file, child), child, {"offset"});
-      } else {
-        WarnIgnoredAttributes(Where(file, child), child, {});
-      }
+      CheckAttributes(Where(file, child), element, child);
       if (element == "parent") {
         decoder->parent_name = value;
       } else if (element == "program_name") {
@@ -183,6 +183,14 @@ class DecoderLoader {
       }
     }
 
+    for (const PatternText* text : {&prematch, &regex}) {
+      if (text->later_offset_line != 0) {
+        errors_.push_back(file + ":" + std::to_string(text->later_offset_line) + ": decoder '" +
+                          *name + "': only the first <" +
+                          (text == &prematch ? "prematch" : "regex") +
+                          "> of a decoder may have an offset");
+      }
+    }
     if (program.mixed || prematch.mixed || regex.mixed) {
       errors_.push_back(where + "mixes an OS_Regex element with its _pcre2 variant");
     }
@@ -250,6 +258,29 @@ class DecoderLoader {
     if (has_order) ParseOrder(where, order_text, decoder.get());
     if (errors_.size() != errors_before) return;
     Attach(std::move(decoder), where);
+  }
+
+  // OSSEC reads only the first attribute of a decoder's pattern elements, and rejects the
+  // decoder file unless it is `offset`. It ignores the others, and every attribute of the
+  // other elements, which become warnings here.
+  void CheckAttributes(const std::string& where, const std::string& element, const XmlNode& child) {
+    if (child.attributes.empty()) return;
+    bool pattern = element == "prematch" || element == "prematch_pcre2" || element == "regex" ||
+                   element == "pcre2";
+    if (pattern && child.attributes.front().first != "offset") {
+      const auto& [key, value] = child.attributes.front();
+      std::string error = where + "<" + child.name + ">: attribute " + key + "=\"" + value +
+                          "\" is not allowed, only offset";
+      if (key == "type" && element == "regex") error += ". For a PCRE2 pattern, write <pcre2>";
+      if (key == "type" && element == "prematch") {
+        error += ". For a PCRE2 pattern, write <prematch_pcre2>";
+      }
+      errors_.push_back(error);
+      return;
+    }
+    std::vector<std::string> ignored = pattern ? IgnoredAttributeWarnings(where, child, {"offset"})
+                                               : IgnoredAttributeWarnings(where, child, {});
+    warnings_->insert(warnings_->end(), ignored.begin(), ignored.end());
   }
 
   void ParseRegexOffset(const std::string& where, const std::string& offset, bool has_prematch,
@@ -358,6 +389,7 @@ class DecoderLoader {
   std::vector<std::unique_ptr<Decoder>>* all_;
   std::map<std::string, std::vector<Decoder*>> by_name_;
   std::map<std::string, int> ids_;
+  std::vector<std::string>* warnings_;  // the DecoderSet's
   std::vector<std::string> errors_;
 };
 
@@ -404,7 +436,7 @@ std::string_view CategoryName(Category category) {
 Expected<DecoderSet> DecoderSet::Load(const std::vector<std::string>& files,
                                       const DecoderOptions& options) {
   DecoderSet set;
-  DecoderLoader loader(options, &set.all_);
+  DecoderLoader loader(options, &set.all_, &set.warnings_);
   loader.AddBuiltins();
   for (const std::string& file : files) loader.LoadFile(file);
   if (!loader.errors().empty()) {

@@ -117,6 +117,8 @@ class DecoderSet {
 
   size_t size() const { return all_.size(); }
   const std::vector<std::unique_ptr<Decoder>>& all() const { return all_; }
+  // Problems that did not stop loading, each "FILE:LINE: what is ignored".
+  const std::vector<std::string>& warnings() const { return warnings_; }
 
  private:
   // Returns the roots with <program_name> whose program_name matches `program_name`, in
@@ -134,6 +136,7 @@ class DecoderSet {
   void SummarizeChildren();
 
   std::vector<std::unique_ptr<Decoder>> all_;
+  std::vector<std::string> warnings_;
   std::vector<const Decoder*> with_program_;
   std::vector<const Decoder*> without_program_;
   const LogPrefilter* prefilter_ = nullptr;

@@ -97,6 +97,57 @@ TEST_F(LoadErrorsTest, WazuhPatternTypeIsReadAsOsRegex) {
   EXPECT_EQ(digits.rule->id, 100);
   RuleMatch letter = Feed("Dec  1 10:00:00 host app: id 4x");
   EXPECT_TRUE(letter.rule == nullptr || letter.rule->id != 100);
+  std::vector<std::string> warnings = analyzer_->load_warnings();
+  ASSERT_EQ(warnings.size(), 1u);
+  EXPECT_TRUE(Contains(warnings[0], "rules.xml:8: attribute type=\"pcre2\" of <regex>"))
+      << warnings[0];
+}
+
+// OSSEC rejects a decoder file when the first attribute of a <prematch> or <regex> is not
+// offset, or when a later one of the same decoder has an offset. It ignores further attributes
+// and those of other elements.
+TEST_F(LoadErrorsTest, DecoderPatternAttributes) {
+  const char* rules = R"(<group name="base,">
+  <rule id="1" level="0"><category>syslog</category><description>s</description></rule>
+</group>)";
+  std::string error = Load(R"(<decoder name="a">
+  <program_name>^a</program_name>
+  <regex type="pcre2">^(\d+)</regex>
+  <order>id</order>
+</decoder>
+<decoder name="b">
+  <program_name>^b</program_name>
+  <prematch>^x </prematch>
+  <regex>^(\d+) </regex>
+  <regex offset="after_prematch">(\w+)</regex>
+  <order>id, user</order>
+</decoder>)",
+                           rules);
+  EXPECT_TRUE(Contains(error,
+                       "decoders.xml:3: <regex>: attribute type=\"pcre2\" is not allowed, "
+                       "only offset. For a PCRE2 pattern, write <pcre2>"))
+      << error;
+  EXPECT_TRUE(Contains(error,
+                       "decoders.xml:10: decoder 'b': only the first <regex> of a decoder "
+                       "may have an offset"))
+      << error;
+
+  ASSERT_EQ(Load(R"(<decoder name="c">
+  <program_name note="x">^c</program_name>
+  <prematch>^x </prematch>
+  <regex offset="after_prematch" type="pcre2">^(\d+)</regex>
+  <order>id</order>
+</decoder>)",
+                 rules),
+            "");
+  std::vector<std::string> warnings = analyzer_->load_warnings();
+  ASSERT_EQ(warnings.size(), 2u);
+  EXPECT_TRUE(Contains(warnings[0], "decoders.xml:2: attribute note=\"x\" of <program_name>"))
+      << warnings[0];
+  EXPECT_TRUE(Contains(warnings[1], "decoders.xml:4: attribute type=\"pcre2\" of <regex>"))
+      << warnings[1];
+  Feed("Dec  1 10:00:00 host c: x 42");
+  EXPECT_EQ(event_.Get(Field::kId), "42");
 }
 
 TEST_F(LoadErrorsTest, PartlyUndefinedIfSidLeavesNoDanglingChild) {

@@ -282,6 +282,22 @@ class RuleLoader {
     errors_.push_back(where + message);
   }
 
+  // Adds a warning for each attribute of rule element `child` that OSSEC ignores.
+  void WarnIgnoredAttributes(const std::string& where, const std::string& element,
+                             const XmlNode& child) {
+    std::vector<std::string> ignored;
+    if (element == "info") {
+      ignored = IgnoredAttributeWarnings(where, child, {"type"});
+    } else if (element == "list") {
+      ignored = IgnoredAttributeWarnings(where, child, {"field", "lookup", "check_value"});
+    } else if (element == "field") {
+      ignored = IgnoredAttributeWarnings(where, child, {"name"});
+    } else {
+      ignored = IgnoredAttributeWarnings(where, child, {});
+    }
+    set_->warnings_.insert(set_->warnings_.end(), ignored.begin(), ignored.end());
+  }
+
   std::optional<Pattern> Compile(const std::string& file, const PatternText& text,
                                  const std::string& rule_where) {
     if (text.mixed) {
@@ -358,15 +374,7 @@ class RuleLoader {
       std::string element = ToLower(child.name);
       std::string value(Trim(child.text));
       std::string child_where = Where(file, child);
-      if (element == "info") {
-        WarnIgnoredAttributes(child_where, child, {"type"});
-      } else if (element == "list") {
-        WarnIgnoredAttributes(child_where, child, {"field", "lookup", "check_value"});
-      } else if (element == "field") {
-        WarnIgnoredAttributes(child_where, child, {"name"});
-      } else {
-        WarnIgnoredAttributes(child_where, child, {});
-      }
+      if (!child.attributes.empty()) WarnIgnoredAttributes(child_where, element, child);
       if (element == "match") {
         match.Append(child, PatternSyntax::kOsMatch);
       } else if (element == "match_pcre2") {

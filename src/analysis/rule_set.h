@@ -39,6 +39,8 @@ class RuleSet {
   bool uses_history() const { return uses_history_; }
   size_t size() const { return rules_.size(); }
   const std::vector<std::unique_ptr<Rule>>& all() const { return rules_; }
+  // Problems that did not stop loading, each "FILE:LINE: what is ignored".
+  const std::vector<std::string>& warnings() const { return warnings_; }
 
   // Drops the ignore windows and fired counts. RuleEngine::ResetState() drops the stored
   // events.
@@ -51,6 +53,7 @@ class RuleSet {
   std::map<int, Rule*> by_id_;
   std::vector<std::shared_ptr<EventList>> lists_;
   bool uses_history_ = false;
+  std::vector<std::string> warnings_;
 };
 
 }  // namespace vigil::analysis

@@ -4,7 +4,6 @@
 #include <map>
 
 #include "common/file.h"
-#include "common/logging.h"
 #include "common/text.h"
 
 namespace vigil::analysis {
@@ -112,14 +111,6 @@ std::vector<std::string> IgnoredAttributeWarnings(const std::string& where,
     warnings.push_back(std::move(warning));
   }
   return warnings;
-}
-
-void WarnIgnoredAttributes(const std::string& where, const config::XmlNode& element,
-                           std::initializer_list<std::string_view> known) {
-  if (element.attributes.empty()) return;
-  for (const std::string& warning : IgnoredAttributeWarnings(where, element, known)) {
-    GetLogger("analysis")->warn("{}", warning);
-  }
 }
 
 }  // namespace vigil::analysis

@@ -28,8 +28,4 @@ std::vector<std::string> IgnoredAttributeWarnings(const std::string& where,
                                                   const config::XmlNode& element,
                                                   std::initializer_list<std::string_view> known);
 
-// Logs the IgnoredAttributeWarnings() of `element` on the "analysis" logger.
-void WarnIgnoredAttributes(const std::string& where, const config::XmlNode& element,
-                           std::initializer_list<std::string_view> known);
-
 }  // namespace vigil::analysis

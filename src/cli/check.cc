@@ -1,6 +1,8 @@
 // `vigil check`: load a configuration and everything it names, report problems, print a
 // description.
 #include <cstdio>
+#include <string>
+#include <vector>
 
 #include "analysis/analyzer.h"
 #include "cli/commands.h"
@@ -44,6 +46,8 @@ RunFunction RegisterCheck(CLI::App* app) {
       return kExitConfig;
     }
     if (!*quiet) {
+      std::vector<std::string> load_warnings = (*analyzer)->load_warnings();
+      config->warnings.insert(config->warnings.end(), load_warnings.begin(), load_warnings.end());
       std::printf("%s", config::DescribeConfig(*config).c_str());
       std::printf("Loaded %zu decoders and %zu rules.\n", (*analyzer)->decoders().size(),
                   (*analyzer)->rules().size());

@@ -345,26 +345,49 @@ TEST_F(CliTest, BrokenRulesAreAllReported) {
   EXPECT_NE(result.err.find("local_rules.xml:3"), std::string::npos) << result.err;
 }
 
-// Wazuh's pattern attributes load, as in OSSEC, but are named on stderr with file and line.
+// Attributes that OSSEC ignores load with a warning that names file and line, on stderr and
+// in `vigil check`'s list. A decoder pattern whose first attribute is not offset is an error,
+// as in OSSEC.
 TEST_F(CliTest, IgnoredWazuhAttributesAreReported) {
   Write("etc/rules/local_rules.xml", R"(<group name="local,">
   <rule id="100001" level="5">
     <regex type="pcre2">^x\d+</regex><description>x</description></rule>
 </group>
 )");
-  Write("etc/decoder.xml",
-        "<decoder name=\"d\">\n  <prematch negate=\"yes\">^x</prematch>\n</decoder>\n");
+  Write("etc/decoder.xml", R"(<decoder name="p">
+  <program_name>^app</program_name>
+</decoder>
+<decoder name="d">
+  <parent>p</parent>
+  <prematch offset="after_parent" negate="yes">^x</prematch>
+</decoder>
+)");
   std::string config = Write("etc/ossec.conf",
                              "<ossec_config><rules><include>local_rules.xml</include></rules>"
                              "</ossec_config>\n");
+  const std::string rule_warning =
+      "local_rules.xml:3: attribute type=\"pcre2\" of <regex> is ignored";
+  const std::string decoder_warning =
+      "decoder.xml:6: attribute negate=\"yes\" of <prematch> is ignored";
   ProcessResult result = RunVigil({"analyze", "-c", config, "-"}, "x12\n");
   EXPECT_EQ(result.exit_code, 0) << result.err;
-  EXPECT_NE(result.err.find("local_rules.xml:3: attribute type=\"pcre2\" of <regex> is ignored"),
+  EXPECT_NE(result.err.find(rule_warning), std::string::npos) << result.err;
+  EXPECT_NE(result.err.find(decoder_warning), std::string::npos) << result.err;
+
+  ProcessResult check = RunVigil({"check", "-c", config});
+  EXPECT_EQ(check.exit_code, 0) << check.err;
+  EXPECT_NE(check.out.find("warnings (2):"), std::string::npos) << check.out;
+  EXPECT_NE(check.out.find(rule_warning), std::string::npos) << check.out;
+
+  Write("etc/decoder.xml",
+        "<decoder name=\"d\">\n  <prematch type=\"pcre2\">^x</prematch>\n"
+        "</decoder>\n");
+  ProcessResult rejected = RunVigil({"check", "-c", config});
+  EXPECT_EQ(rejected.exit_code, 78);
+  EXPECT_NE(rejected.err.find("decoder.xml:2: <prematch>: attribute type=\"pcre2\" is not "
+                              "allowed, only offset. For a PCRE2 pattern, write <prematch_pcre2>"),
             std::string::npos)
-      << result.err;
-  EXPECT_NE(result.err.find("decoder.xml:2: attribute negate=\"yes\" of <prematch> is ignored"),
-            std::string::npos)
-      << result.err;
+      << rejected.err;
 }
 
 TEST_F(CliTest, LogtestUnitContract) {
