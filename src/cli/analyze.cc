@@ -173,6 +173,8 @@ int Run(const AnalyzeOptions& options) {
     for (const std::string& input : inputs) {
       ReadInput(input, options, format_options, progress.get(), print_record, flush_stdout,
                 &totals);
+      // The next input may be a live stream, which should not hold back this one's output.
+      flush_stdout();
     }
     if (std::fflush(stdout) != 0 && !totals.output_error) {
       totals.output_error = true;
@@ -244,6 +246,8 @@ int Run(const AnalyzeOptions& options) {
   };
   for (const std::string& input : inputs) {
     ReadInput(input, options, format_options, progress.get(), on_record, flush_alerts, &totals);
+    // The next input may be a live stream, which should not hold back this one's alerts.
+    if (&input != &inputs.back()) flush_alerts();
   }
   parallel.Finish();
   Status flushed = sink->Flush();

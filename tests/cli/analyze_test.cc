@@ -105,11 +105,16 @@ TEST_F(CliTest, OpenSshSampleRaisesExpectedAlerts) {
       << "the address with the most failures must be reported as brute force";
 }
 
+const std::string kFailedLogin =
+    "Dec  1 10:00:00 web1 sshd[12]: Failed password for root from 203.0.113.9 port 4022 ssh2\n";
+
 // A pipe on stdin may be a live stream (`tail -f auth.log | vigil analyze`), so each alert
 // must reach stdout while the input is still open, although stdout is a fully buffered pipe
-// and decoding threads take records in batches. Returns the output read within 20 seconds,
-// until the first alert's end, and the exit status after stdin is closed.
-std::pair<std::string, int> FirstAlertFromLiveStdin(const std::vector<std::string>& extra) {
+// and decoding threads take records in batches. Writes `line` to stdin (nothing when empty)
+// and returns the output read within 20 seconds, until the first alert's end, and the exit
+// status after stdin is closed.
+std::pair<std::string, int> FirstAlertFromLiveStdin(const std::vector<std::string>& extra,
+                                                    const std::string& line) {
   int to_child[2];
   int from_child[2];
   if (::pipe(to_child) != 0 || ::pipe(from_child) != 0) return {"pipe failed", -1};
@@ -132,10 +137,9 @@ std::pair<std::string, int> FirstAlertFromLiveStdin(const std::vector<std::strin
   }
   ::close(to_child[0]);
   ::close(from_child[1]);
-  std::string line =
-      "Dec  1 10:00:00 web1 sshd[12]: Failed password for root from 203.0.113.9 port 4022 ssh2\n";
   std::string out;
-  if (::write(to_child[1], line.data(), line.size()) != static_cast<ssize_t>(line.size())) {
+  if (!line.empty() &&
+      ::write(to_child[1], line.data(), line.size()) != static_cast<ssize_t>(line.size())) {
     out = "write failed";
   }
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
@@ -155,16 +159,25 @@ std::pair<std::string, int> FirstAlertFromLiveStdin(const std::vector<std::strin
 }
 
 TEST_F(CliTest, AlertsFromLiveStdinAreNotHeld) {
-  auto [out, exit_code] = FirstAlertFromLiveStdin({});
+  auto [out, exit_code] = FirstAlertFromLiveStdin({}, kFailedLogin);
   EXPECT_NE(out.find("** Alert "), std::string::npos) << "no alert while stdin was open: " << out;
   EXPECT_NE(out.find("Src IP: 203.0.113.9"), std::string::npos) << out;
   EXPECT_EQ(exit_code, 0);
 }
 
 TEST_F(CliTest, LiveStdinWithDecodingThreads) {
-  auto [out, exit_code] = FirstAlertFromLiveStdin({"--threads", "2"});
+  auto [out, exit_code] = FirstAlertFromLiveStdin({"--threads", "2"}, kFailedLogin);
   EXPECT_NE(out.find("** Alert "), std::string::npos) << "no alert while stdin was open: " << out;
   EXPECT_NE(out.find("Src IP: 203.0.113.9"), std::string::npos) << out;
+  EXPECT_EQ(exit_code, 0);
+}
+
+// A file before a silent live stream gets its alerts out before the stream sends anything.
+TEST_F(CliTest, FileBeforeSilentStdin) {
+  std::string log = Write("a.log", kFailedLogin);
+  auto [out, exit_code] = FirstAlertFromLiveStdin({"--threads", "2", log}, "");
+  EXPECT_NE(out.find("Src IP: 203.0.113.9"), std::string::npos)
+      << "the file's alert waited for stdin: " << out;
   EXPECT_EQ(exit_code, 0);
 }
 
