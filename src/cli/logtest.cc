@@ -161,7 +161,8 @@ RunFunction RegisterLogtest(CLI::App* app) {
   app->add_option("-U,--unit-test", options->expect,
                   "RULE:LEVEL:DECODER expected for the last line; exit 0 when it matches, "
                   "3 when the decoder differs, 2 the rule id, 1 the level, 66 when no line was "
-                  "read, 74 when stdout cannot be written");
+                  "read, 74 when stdout cannot be written (a pipe whose reader has gone ends "
+                  "it with SIGPIPE instead, as it ends other tools)");
   app->add_option("--max-record-size", options->max_record_bytes,
                   "Longest line in bytes; longer lines are cut to this size, as the collector "
                   "truncates records")
