@@ -108,6 +108,13 @@ RepeatLimiter& MatchErrorLimiter() {
 constexpr uint32_t kByteOptions = PCRE2_CASELESS | PCRE2_NEVER_BACKSLASH_C;
 constexpr uint32_t kUtfOptions = kByteOptions | PCRE2_UTF | PCRE2_MATCH_INVALID_UTF;
 
+// The size of compiled code without UTF-8 support above which the UTF-8 code is compiled at
+// load too. UTF-8 code can be larger (a caseless class of letters also lists U+212A and
+// U+017F), and PCRE2 rejects code past 64 KiB with its default link size. A large pattern
+// that fits only without UTF-8 is then still a load error, as before. The largest code of
+// OSSEC's stock patterns takes 1,141 bytes.
+constexpr size_t kEagerUtfCodeBytes = 2048;
+
 // The states of a Program's JIT code, and of Impl::utf when it is compiled on demand.
 enum LazyState : uint8_t { kPending, kReady, kFailed };
 
@@ -151,8 +158,9 @@ struct Pattern::Impl {
   // logs). Null when the PCRE2 text is not ASCII (in byte mode a quantifier after a non-ASCII
   // character repeats only its last byte) or does not compile so (`\x{100}`).
   Program bytes;
-  // The pattern compiled with kUtfOptions, for the other subjects. With `bytes`, it is compiled
-  // at the first non-ASCII subject (utf_state), because most logs have none. Without, at load.
+  // The pattern compiled with kUtfOptions, for the other subjects. Compiled at load when
+  // `bytes` is null or large (kEagerUtfCodeBytes), else at the first non-ASCII subject
+  // (utf_state), because most logs have none.
   mutable Program utf;
   mutable std::atomic<uint8_t> utf_state{kPending};
 
@@ -291,7 +299,9 @@ Status Pattern::Impl::CompilePcre2(
   int error_code = 0;
   PCRE2_SIZE error_offset = 0;
   if (IsAsciiText(pcre2)) bytes.code = compile(kByteOptions, &error_code, &error_offset);
-  if (bytes.code == nullptr) {
+  size_t byte_code_size = 0;
+  if (bytes.code != nullptr) pcre2_pattern_info(bytes.code, PCRE2_INFO_SIZE, &byte_code_size);
+  if (bytes.code == nullptr || byte_code_size > kEagerUtfCodeBytes) {
     // The UTF-8 compile's error is the one reported, as it is the pattern's meaning.
     utf.code = compile(kUtfOptions, &error_code, &error_offset);
     if (utf.code == nullptr) {
@@ -304,9 +314,8 @@ Status Pattern::Impl::CompilePcre2(
       return Status::InvalidArgument(fmt::format("invalid {}: {}", name, message));
     }
     utf_state.store(kReady, std::memory_order_relaxed);
-  } else {
-    pcre2_text = std::string(pcre2);
   }
+  if (utf.code == nullptr) pcre2_text = std::string(pcre2);
   uses_pcre2 = true;
   const pcre2_code* code = bytes.code != nullptr ? bytes.code : utf.code;
   // Both compiles give the same groups, and bounds that hold for both (see SetStartFilter).

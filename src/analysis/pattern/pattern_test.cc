@@ -1021,6 +1021,21 @@ TEST(PatternSearch, NonAsciiSubjectsMatchAsUtf8Code) {
   EXPECT_EQ(matches, std::vector<int>(4, 200));
 }
 
+// A pattern that fits PCRE2's limit only without UTF-8 support is rejected at load, as the
+// UTF-8 code it needs for non-ASCII subjects cannot be compiled.
+TEST(Pcre2Compile, TooLargeForUtf8IsAnError) {
+  std::string classes;
+  for (int i = 0; i < 1490; ++i) classes += "[a-z]";
+  Expected<Pattern> pattern = Pattern::Compile(kPcre2, classes);
+  ASSERT_FALSE(pattern.ok());
+  EXPECT_THAT(pattern.status().message(), HasSubstr("too large"));
+  std::string fewer;
+  for (int i = 0; i < 200; ++i) fewer += "[a-z]";
+  Pattern fits = MustCompile(kPcre2, fewer);
+  EXPECT_TRUE(fits.Search(std::string(200, 'K')));
+  EXPECT_TRUE(fits.Search("\xE2\x84\xAA" + std::string(199, 'x'))) << "U+212A is a k";
+}
+
 TEST(PatternSearch, EmptySubject) {
   RunSearchCases({
       {kOsMatch, "a", "", false},
