@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -49,6 +50,31 @@ struct RunTotals {
 
 // Reads one input through the reader and hands each record to `on_record`. When the input is
 // not a regular file, `flush_output` runs after each read.
+// Waits until `fd` has input or its end. Meanwhile, as the daemon's collector does for a
+// quiet file, it ends the groups whose timeout passes and passes on a record left pending
+// for the reader's flush timeout since `last_data`, then calls `flush_output`.
+void WaitForLiveInput(int fd, collector::RecordReader* reader,
+                      std::chrono::steady_clock::time_point last_data,
+                      const collector::RecordCallback& on_record,
+                      const std::function<void()>& flush_output) {
+  using Clock = std::chrono::steady_clock;
+  while (true) {
+    Clock::time_point deadline = reader->NextExpiry();
+    if (reader->HasPending()) deadline = std::min(deadline, last_data + reader->flush_timeout());
+    // With nothing timed, read() may block until input comes.
+    if (deadline == Clock::time_point::max()) return;
+    auto wait = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now()).count();
+    pollfd ready{fd, POLLIN, 0};
+    if (::poll(&ready, 1, static_cast<int>(std::clamp<int64_t>(wait, 0, 60'000))) != 0) return;
+    Clock::time_point now = Clock::now();
+    reader->Expire(now, on_record);
+    if (reader->HasPending() && now - last_data >= reader->flush_timeout()) {
+      reader->Flush(on_record);
+    }
+    flush_output();
+  }
+}
+
 void ReadInput(const std::string& input, const AnalyzeOptions& options,
                const std::map<std::string, std::string>& format_options, Progress* progress,
                const collector::RecordCallback& on_record,
@@ -84,7 +110,10 @@ void ReadInput(const std::string& input, const AnalyzeOptions& options,
   if (progress != nullptr && S_ISREG(st.st_mode)) progress->StartFile(location, st.st_size);
 
   std::vector<char> buffer(1 << 20);
+  bool live = !S_ISREG(st.st_mode);
+  auto last_data = std::chrono::steady_clock::now();
   while (true) {
+    if (live) WaitForLiveInput(fd, reader->get(), last_data, on_record, flush_output);
     ssize_t n = ::read(fd, buffer.data(), buffer.size());
     if (n < 0) {
       if (errno == EINTR) continue;
@@ -97,7 +126,9 @@ void ReadInput(const std::string& input, const AnalyzeOptions& options,
     (*reader)->Feed(std::string_view(buffer.data(), static_cast<size_t>(n)), on_record);
     // From a pipe or a terminal the input may be a live stream: once it has nothing more to
     // read, its alerts go out rather than wait for a full batch or output buffer.
-    if (!S_ISREG(st.st_mode)) {
+    if (live) {
+      last_data = std::chrono::steady_clock::now();
+      (*reader)->Expire(last_data, on_record);
       pollfd ready{fd, POLLIN, 0};
       if (::poll(&ready, 1, 0) == 0) flush_output();
     }

@@ -111,10 +111,11 @@ const std::string kFailedLogin =
 // A pipe on stdin may be a live stream (`tail -f auth.log | vigil analyze`), so each alert
 // must reach stdout while the input is still open, although stdout is a fully buffered pipe
 // and decoding threads take records in batches. Writes `line` to stdin (nothing when empty)
-// and returns the output read within 20 seconds, until the first alert's end, and the exit
-// status after stdin is closed.
+// and returns the output read within 20 seconds, until it contains `until` (by default the
+// first alert's end), and the exit status after stdin is closed.
 std::pair<std::string, int> FirstAlertFromLiveStdin(const std::vector<std::string>& extra,
-                                                    const std::string& line) {
+                                                    const std::string& line,
+                                                    const std::string& until = "\n\n") {
   int to_child[2];
   int from_child[2];
   if (::pipe(to_child) != 0 || ::pipe(from_child) != 0) return {"pipe failed", -1};
@@ -143,7 +144,7 @@ std::pair<std::string, int> FirstAlertFromLiveStdin(const std::vector<std::strin
     out = "write failed";
   }
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-  while (out.find("\n\n") == std::string::npos && std::chrono::steady_clock::now() < deadline) {
+  while (out.find(until) == std::string::npos && std::chrono::steady_clock::now() < deadline) {
     pollfd ready{from_child[0], POLLIN, 0};
     if (::poll(&ready, 1, 200) <= 0) continue;
     char buffer[4096];
@@ -169,6 +170,18 @@ TEST_F(CliTest, LiveStdinWithDecodingThreads) {
   auto [out, exit_code] = FirstAlertFromLiveStdin({"--threads", "2"}, kFailedLogin);
   EXPECT_NE(out.find("** Alert "), std::string::npos) << "no alert while stdin was open: " << out;
   EXPECT_NE(out.find("Src IP: 203.0.113.9"), std::string::npos) << out;
+  EXPECT_EQ(exit_code, 0);
+}
+
+// A record that only the next line would end comes out once a live stream has been quiet
+// for the reader's flush timeout (5 seconds), as the daemon does for a quiet file.
+TEST_F(CliTest, QuietStdinEndsPendingRecord) {
+  auto start = std::chrono::steady_clock::now();
+  auto [out, exit_code] =
+      FirstAlertFromLiveStdin({"--records", "--log-format", "multi-line_indented"},
+                              "first line\n  continued\n", "continued\"\n");
+  EXPECT_EQ(out, "\"first line continued\"\n") << "the record waited for stdin to end";
+  EXPECT_GE(std::chrono::steady_clock::now() - start, std::chrono::seconds(4));
   EXPECT_EQ(exit_code, 0);
 }
 
