@@ -127,18 +127,22 @@ RuleMatch Analyzer::Process(std::string_view location, std::string_view text, Ev
 
 void Analyzer::Decode(std::string_view location, std::string_view text, Event* event,
                       bool text_is_clean) const {
-  event->Reset();
-  event->location.assign(location);
+  ResetFor(location, event);
   event->full_log.assign(text);
   DecodeLog(event, text_is_clean);
 }
 
 void Analyzer::DecodeTaking(std::string_view location, std::string* text, Event* event,
                             bool text_is_clean) const {
-  event->Reset();
-  event->location.assign(location);
+  ResetFor(location, event);
   event->full_log.swap(*text);
   DecodeLog(event, text_is_clean);
+}
+
+void Analyzer::ResetFor(std::string_view location, Event* event) {
+  event->Reset();
+  // The records of a stream share their location, so it is mostly kept rather than copied.
+  if (event->location != location) event->location.assign(location);
 }
 
 void Analyzer::DecodeLog(Event* event, bool text_is_clean) const {

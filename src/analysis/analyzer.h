@@ -94,6 +94,8 @@ class Analyzer {
   };
 
   Analyzer(DecoderSet decoders, RuleSet rules, const Clock* clock, EngineOptions engine_options);
+  // Resets `event` (Event::Reset()) and sets its location.
+  static void ResetFor(std::string_view location, Event* event);
   // The part of Decode() after the event's location and full_log are set.
   void DecodeLog(Event* event, bool text_is_clean) const;
   void Accumulate(Event* event);

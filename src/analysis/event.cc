@@ -66,7 +66,6 @@ void Event::SetDynamic(std::string_view name, std::string_view value) {
 }
 
 void Event::Reset() {
-  location.clear();
   full_log.clear();
   time = 0;
   log_offset = 0;

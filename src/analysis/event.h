@@ -110,7 +110,8 @@ struct Event {
   const std::string* GetDynamic(std::string_view name) const;
   void SetDynamic(std::string_view name, std::string_view value);
 
-  // Clears everything, keeping allocated capacity for reuse.
+  // Clears everything but `location`, which the caller sets next, keeping allocated capacity
+  // for reuse.
   void Reset();
 };
 
