@@ -93,6 +93,28 @@ ThreadMatchState& LocalMatchState() {
   return state;
 }
 
+// Returns the lowercased texts of OS_Match `alternatives`, or nullopt when one of them is
+// anchored or empty: the Pattern::DecidingLiterals() of an ASCII OS_Match pattern.
+std::optional<std::vector<std::string>> UnanchoredAlternatives(
+    const std::vector<pattern_internal::Literal>& alternatives) {
+  std::vector<std::string> texts;
+  for (const pattern_internal::Literal& literal : alternatives) {
+    if (literal.anchor() != pattern_internal::Anchor::kNone || literal.size() == 0) {
+      return std::nullopt;
+    }
+    texts.push_back(literal.lower());
+  }
+  if (texts.empty()) return std::nullopt;
+  return texts;
+}
+
+// Compiles `text` with `options`, or returns null and sets the error code and offset.
+pcre2_code* CompileCode(std::string_view text, uint32_t options, int* error_code,
+                        PCRE2_SIZE* error_offset) {
+  return pcre2_compile(reinterpret_cast<PCRE2_SPTR>(text.data()), text.size(), options, error_code,
+                       error_offset, nullptr);
+}
+
 RepeatLimiter& MatchErrorLimiter() {
   static RepeatLimiter limiter;
   return limiter;
@@ -232,7 +254,9 @@ Expected<Pattern> Pattern::Compile(PatternSyntax syntax, std::string_view text) 
   switch (syntax) {
     case PatternSyntax::kOsMatch:
       if (IsAsciiText(text)) {
-        impl->literals.emplace(pattern_internal::SplitOsMatch(text));
+        std::vector<pattern_internal::Literal> alternatives = pattern_internal::SplitOsMatch(text);
+        impl->deciding_literals = UnanchoredAlternatives(alternatives);
+        impl->literals.emplace(std::move(alternatives));
       } else {
         // PCRE2 rejects nothing in this translation but invalid UTF-8.
         pattern_internal::Translation translation = pattern_internal::TranslateOsMatch(text);
@@ -270,20 +294,7 @@ Expected<Pattern> Pattern::Compile(PatternSyntax syntax, std::string_view text) 
           impl->CompilePcre2(text, [](size_t offset) -> std::optional<size_t> { return offset; }));
       break;
   }
-  if (syntax == PatternSyntax::kOsMatch) {
-    if (impl->literals.has_value()) {
-      // An ASCII OS_Match pattern: its alternatives, when all are unanchored and not empty.
-      std::vector<std::string> alternatives;
-      for (const pattern_internal::Literal& literal : pattern_internal::SplitOsMatch(text)) {
-        if (literal.anchor() != pattern_internal::Anchor::kNone || literal.size() == 0) {
-          alternatives.clear();
-          break;
-        }
-        alternatives.push_back(literal.lower());
-      }
-      if (!alternatives.empty()) impl->deciding_literals = std::move(alternatives);
-    }
-  } else {
+  if (syntax != PatternSyntax::kOsMatch) {
     impl->deciding_literals = pattern_internal::ParsePlainAlternatives(text);
   }
   return Pattern(std::move(impl));
@@ -292,18 +303,14 @@ Expected<Pattern> Pattern::Compile(PatternSyntax syntax, std::string_view text) 
 Status Pattern::Impl::CompilePcre2(
     std::string_view pcre2, const std::function<std::optional<size_t>(size_t)>& source_offset) {
   std::string_view name = PatternSyntaxName(syntax);
-  auto compile = [&](uint32_t options, int* error_code, PCRE2_SIZE* error_offset) {
-    return pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pcre2.data()), pcre2.size(), options,
-                         error_code, error_offset, nullptr);
-  };
   int error_code = 0;
   PCRE2_SIZE error_offset = 0;
-  if (IsAsciiText(pcre2)) bytes.code = compile(kByteOptions, &error_code, &error_offset);
+  if (IsAsciiText(pcre2)) bytes.code = CompileCode(pcre2, kByteOptions, &error_code, &error_offset);
   size_t byte_code_size = 0;
   if (bytes.code != nullptr) pcre2_pattern_info(bytes.code, PCRE2_INFO_SIZE, &byte_code_size);
   if (bytes.code == nullptr || byte_code_size > kEagerUtfCodeBytes) {
     // The UTF-8 compile's error is the one reported, as it is the pattern's meaning.
-    utf.code = compile(kUtfOptions, &error_code, &error_offset);
+    utf.code = CompileCode(pcre2, kUtfOptions, &error_code, &error_offset);
     if (utf.code == nullptr) {
       std::string message = Pcre2ErrorMessage(error_code);
       std::optional<size_t> offset = source_offset(error_offset);
@@ -335,8 +342,7 @@ const Program& Pattern::Impl::UtfProgram() const {
     if (state == kPending) {
       int error_code = 0;
       PCRE2_SIZE error_offset = 0;
-      utf.code = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pcre2_text.data()), pcre2_text.size(),
-                               kUtfOptions, &error_code, &error_offset, nullptr);
+      utf.code = CompileCode(pcre2_text, kUtfOptions, &error_code, &error_offset);
       state = utf.code != nullptr ? kReady : kFailed;
       if (state == kFailed) {
         // The text compiled without UTF-8 support, so this is out of memory or a limit.
