@@ -76,35 +76,23 @@ Status ApplyVariables(std::vector<config::XmlNode>* nodes, const std::string& fi
 std::vector<std::string> IgnoredAttributeWarnings(const std::string& where,
                                                   const config::XmlNode& element,
                                                   std::initializer_list<std::string_view> known) {
-  // The pattern elements that have a _pcre2 variant, with its name.
-  static constexpr std::pair<std::string_view, std::string_view> kPcre2Variants[] = {
-      {"regex", "pcre2"},
-      {"match", "match_pcre2"},
-      {"prematch", "prematch_pcre2"},
-      {"program_name", "program_name_pcre2"},
-      {"user", "user_pcre2"},
-      {"id", "id_pcre2"},
-      {"url", "url_pcre2"},
-      {"status", "status_pcre2"},
-      {"hostname", "hostname_pcre2"},
-      {"extra_data", "extra_data_pcre2"},
-      {"srcport", "srcport_pcre2"},
-      {"dstport", "dstport_pcre2"},
-      {"srcgeoip", "srcgeoip_pcre2"},
-      {"dstgeoip", "dstgeoip_pcre2"},
-  };
+  // The pattern elements that have a PCRE2 variant: <pcre2> for <regex>, <X_pcre2> for <X>.
+  static constexpr std::string_view kPatternElements[] = {
+      "regex",  "match",    "prematch",   "program_name", "user",    "id",       "url",
+      "status", "hostname", "extra_data", "srcport",      "dstport", "srcgeoip", "dstgeoip"};
   std::string name = ToLower(element.name);
+  bool pattern = std::find(std::begin(kPatternElements), std::end(kPatternElements), name) !=
+                 std::end(kPatternElements);
   std::vector<std::string> warnings;
   for (const auto& [key, value] : element.attributes) {
     if (std::find(known.begin(), known.end(), key) != known.end()) continue;
     std::string warning = where + "attribute " + key + "=\"" + value + "\" of <" + element.name +
                           "> is ignored, as OSSEC ignores it";
-    const auto* variant = std::find_if(std::begin(kPcre2Variants), std::end(kPcre2Variants),
-                                       [&](const auto& pair) { return pair.first == name; });
-    if (key == "type" && variant != std::end(kPcre2Variants)) {
+    if (key == "type" && pattern) {
       bool os_regex = name == "regex" || name == "prematch";
+      std::string variant = name == "regex" ? "pcre2" : name + "_pcre2";
       warning += std::string("; the pattern is read as ") + (os_regex ? "OS_Regex" : "OS_Match") +
-                 ". For a PCRE2 pattern, write <" + std::string(variant->second) + ">";
+                 ". For a PCRE2 pattern, write <" + variant + ">";
     } else if (key == "negate") {
       warning += "; the condition is not negated";
     }
