@@ -1,10 +1,11 @@
 // `vigil analyze`: run the readers, decoders and rules over files or stdin and report alerts.
+#include "collector/analyze.h"
+
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -49,32 +50,7 @@ struct RunTotals {
 };
 
 // Reads one input through the reader and hands each record to `on_record`. When the input is
-// not a regular file, `flush_output` runs after each read.
-// Waits until `fd` has input or its end. Meanwhile, as the daemon's collector does for a
-// quiet file, it ends the groups whose timeout passes and passes on a record left pending
-// for the reader's flush timeout since `last_data`, then calls `flush_output`.
-void WaitForLiveInput(int fd, collector::RecordReader* reader,
-                      std::chrono::steady_clock::time_point last_data,
-                      const collector::RecordCallback& on_record,
-                      const std::function<void()>& flush_output) {
-  using Clock = std::chrono::steady_clock;
-  while (true) {
-    Clock::time_point deadline = reader->NextExpiry();
-    if (reader->HasPending()) deadline = std::min(deadline, last_data + reader->flush_timeout());
-    // With nothing timed, read() may block until input comes.
-    if (deadline == Clock::time_point::max()) return;
-    auto wait = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now()).count();
-    pollfd ready{fd, POLLIN, 0};
-    if (::poll(&ready, 1, static_cast<int>(std::clamp<int64_t>(wait, 0, 60'000))) != 0) return;
-    Clock::time_point now = Clock::now();
-    reader->Expire(now, on_record);
-    if (reader->HasPending() && now - last_data >= reader->flush_timeout()) {
-      reader->Flush(on_record);
-    }
-    flush_output();
-  }
-}
-
+// not a regular file, `flush_output` runs whenever the input has nothing more to read.
 void ReadInput(const std::string& input, const AnalyzeOptions& options,
                const std::map<std::string, std::string>& format_options, Progress* progress,
                const collector::RecordCallback& on_record,
@@ -113,7 +89,7 @@ void ReadInput(const std::string& input, const AnalyzeOptions& options,
   bool live = !S_ISREG(st.st_mode);
   auto last_data = std::chrono::steady_clock::now();
   while (true) {
-    if (live) WaitForLiveInput(fd, reader->get(), last_data, on_record, flush_output);
+    if (live) collector::WaitForInput(fd, reader->get(), last_data, on_record, flush_output);
     ssize_t n = ::read(fd, buffer.data(), buffer.size());
     if (n < 0) {
       if (errno == EINTR) continue;
@@ -278,11 +254,8 @@ int Run(const AnalyzeOptions& options) {
   for (const std::string& input : inputs) {
     ReadInput(input, options, format_options, progress.get(), on_record, flush_alerts, &totals);
     // The next input may be a live stream, which should not hold back this one's alerts.
-    if (&input != &inputs.back()) flush_alerts();
+    flush_alerts();
   }
-  parallel.Finish();
-  Status flushed = sink->Flush();
-  if (!flushed.ok() && write_status.ok()) write_status = flushed;
   if (progress) progress->Clear();
 
   if (show_summary) {

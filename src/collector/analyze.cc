@@ -5,10 +5,31 @@
 #include <poll.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <nlohmann/json.hpp>
 
 namespace vigil::collector {
+
+void WaitForInput(int fd, RecordReader* reader, std::chrono::steady_clock::time_point last_data,
+                  const RecordCallback& emit, const std::function<void()>& after_emit,
+                  const Clock* clock) {
+  using SteadyClock = std::chrono::steady_clock;
+  auto now = [&] { return clock != nullptr ? clock->SteadyNow() : SteadyClock::now(); };
+  while (true) {
+    SteadyClock::time_point deadline = reader->NextExpiry();
+    if (reader->HasPending()) deadline = std::min(deadline, last_data + reader->flush_timeout());
+    // With nothing timed, read() may block until input comes.
+    if (deadline == SteadyClock::time_point::max()) return;
+    auto wait = std::chrono::ceil<std::chrono::milliseconds>(deadline - now()).count();
+    pollfd ready{fd, POLLIN, 0};
+    if (::poll(&ready, 1, static_cast<int>(std::clamp<int64_t>(wait, 0, 60'000))) != 0) return;
+    SteadyClock::time_point at = now();
+    reader->Expire(at, emit);
+    if (reader->HasPending() && at - last_data >= reader->flush_timeout()) reader->Flush(emit);
+    if (after_emit) after_emit();
+  }
+}
 
 Expected<ReaderCounters> FrameStream(int fd, const std::string& log_format,
                                      const std::map<std::string, std::string>& format_options,
@@ -20,23 +41,16 @@ Expected<ReaderCounters> FrameStream(int fd, const std::string& log_format,
   auto now = [&] {
     return options.clock != nullptr ? options.clock->SteadyNow() : std::chrono::steady_clock::now();
   };
+  auto last_data = now();
   while (true) {
-    // Wait no longer than the next group expiry, so a quiet pipe still ends its groups.
-    auto next = reader->NextExpiry();
-    if (next != std::chrono::steady_clock::time_point::max()) {
-      auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(next - now()).count();
-      pollfd poll_fd = {fd, POLLIN, 0};
-      if (poll(&poll_fd, 1, static_cast<int>(std::max<int64_t>(0, wait) + 1)) == 0) {
-        reader->Expire(now(), emit);
-        continue;
-      }
-    }
+    WaitForInput(fd, reader.get(), last_data, emit, nullptr, options.clock);
     ssize_t n = read(fd, buffer.data(), buffer.size());
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) return Status::IoError(std::string("read failed: ") + std::strerror(errno));
     if (n == 0) break;
     reader->Feed(std::string_view(buffer.data(), static_cast<size_t>(n)), emit);
-    reader->Expire(now(), emit);
+    last_data = now();
+    reader->Expire(last_data, emit);
   }
   reader->Flush(emit);
   return reader->counters();

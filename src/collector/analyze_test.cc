@@ -5,6 +5,8 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <string>
+#include <vector>
 
 #include "collector/journald_source.h"
 
@@ -43,6 +45,38 @@ TEST(FrameFile, InvalidOptionIsAnError) {
   auto framed = FrameFile("/dev/null", "multiline", {});
   ASSERT_FALSE(framed.ok());
   EXPECT_THAT(framed.status().message(), HasSubstr("lines"));
+}
+
+// On a quiet stream, a record that only the next line would end is emitted once the reader's
+// flush timeout has passed since the last data, and `after_emit` runs.
+TEST(WaitForInput, QuietStreamEmitsPendingRecord) {
+  int fds[2];
+  ASSERT_EQ(pipe(fds), 0);
+  ManualClock clock;
+  ReaderOptions options;
+  options.clock = &clock;
+  auto reader = MakeReader("multi-line_indented", {}, options);
+  ASSERT_TRUE(reader.ok()) << reader.status().message();
+  std::vector<std::string> records;
+  auto emit = [&](Record&& record) { records.push_back(record.text); };
+  (*reader)->Feed("first line\n  continued\n", emit);
+  ASSERT_TRUE(records.empty());
+
+  auto last_data = clock.SteadyNow();
+  clock.Advance((*reader)->flush_timeout());
+  int idle_calls = 0;
+  WaitForInput(
+      fds[0], reader->get(), last_data, emit, [&] { ++idle_calls; }, &clock);
+  EXPECT_THAT(records, ElementsAre("first line continued"));
+  EXPECT_EQ(idle_calls, 1);
+
+  // With nothing pending, it returns as soon as input is ready.
+  ASSERT_EQ(write(fds[1], "x\n", 2), 2);
+  WaitForInput(
+      fds[0], reader->get(), clock.SteadyNow(), emit, [&] { ++idle_calls; }, &clock);
+  EXPECT_EQ(idle_calls, 1);
+  close(fds[0]);
+  close(fds[1]);
 }
 
 TEST(RecordToJson, EscapesQuotesAndNewlines) {
