@@ -255,17 +255,19 @@ void Execd::HandleDatagram(const std::string& payload, const std::string& sender
     UnblockCallback reply;
     if (!sender.empty()) {
       reply = [this, sender, srcip = message->control->srcip](const UnblockResult& result) {
-        nlohmann::json undone = nlohmann::json::array();
-        for (const std::string& item : result.undone) {
+        // Items are "response key".
+        auto describe = [](const std::string& item) {
           const size_t space = item.find(' ');
-          undone.push_back({{"response", item.substr(0, space)}, {"key", item.substr(space + 1)}});
-        }
+          return nlohmann::json{{"response", item.substr(0, space)},
+                                {"key", item.substr(space + 1)}};
+        };
+        nlohmann::json undone = nlohmann::json::array();
+        for (const std::string& item : result.undone) undone.push_back(describe(item));
         nlohmann::json failed = nlohmann::json::array();
         for (const auto& [item, reason] : result.failed) {
-          const size_t space = item.find(' ');
-          failed.push_back({{"response", item.substr(0, space)},
-                            {"key", item.substr(space + 1)},
-                            {"detail", reason}});
+          nlohmann::json entry = describe(item);
+          entry["detail"] = reason;
+          failed.push_back(std::move(entry));
         }
         const nlohmann::json answer = {
             {"ok", true}, {"srcip", srcip}, {"undone", undone}, {"failed", failed}};
@@ -475,6 +477,12 @@ void Execd::HandleUnblock(const std::string& srcip, UnblockCallback done) {
     std::lock_guard lock(state_mu_);
     taken = pending_.TakeByAddress(srcip);
   }
+  logger_->info("unblock {} requested: {} pending blocks to undo", srcip, taken.size());
+  if (taken.empty()) {
+    if (done) done({});
+    return;
+  }
+  SavePending();
   // `done` runs once every delete has run, so that an address reported as undone is no
   // longer blocked.
   struct Progress {
@@ -486,12 +494,6 @@ void Execd::HandleUnblock(const std::string& srcip, UnblockCallback done) {
   auto progress = std::make_shared<Progress>();
   progress->left = taken.size();
   progress->done = std::move(done);
-  if (!taken.empty()) SavePending();
-  logger_->info("unblock {} requested: {} pending blocks to undo", srcip, taken.size());
-  if (taken.empty()) {
-    if (progress->done) progress->done({});
-    return;
-  }
   for (PendingEntry& entry : taken) {
     std::string item = entry.request.name + " " + entry.request.Key();
     auto one_done = [progress, item](const SubmitResult& outcome) {

@@ -12,11 +12,11 @@ namespace vigil::response {
 // Returns `<state_dir>/queue/alerts/execq`, OSSEC's path for execd's socket.
 std::string ExecqPath(const std::string& state_dir);
 
-// An owned datagram socket; closes (and unlinks its bound path) on destruction.
 // The hint for SendTo() when the destination is execd's queue.
 inline constexpr std::string_view kExecdNotRunningHint =
     " (is execd running? `vigil run` starts it)";
 
+// An owned datagram socket; closes (and unlinks its bound path) on destruction.
 class DatagramSocket {
  public:
   DatagramSocket() = default;
