@@ -121,7 +121,7 @@ TEST(LiteralScanner, AgreesWithPlainSearchOnRandomInput) {
 
 // Literals of three, four and eight bytes are whole keys, which the scanner reports without
 // comparing an entry, unless another literal shares the key.
-TEST(LiteralScanner, ReportsLiteralsThatAreWholeKeys) {
+TEST(LiteralScanner, WholeKeyLiterals) {
   std::vector<std::string> literals = {"sshd", "password", "for", "port", "port", "from"};
   LiteralScanner scanner(literals);
   for (LiteralScanner::Isa isa : SupportedIsas()) {

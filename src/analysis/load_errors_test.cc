@@ -87,7 +87,7 @@ TEST(IgnoredAttributeWarnings, UnknownAttributes) {
 
 // OSSEC loads a rule with Wazuh's <regex type="pcre2"> and reads the pattern as OS_Regex, so
 // Vigil does the same, with a warning.
-TEST_F(LoadErrorsTest, WazuhPatternTypeIsReadAsOsRegex) {
+TEST_F(LoadErrorsTest, WazuhPatternTypeIgnored) {
   ASSERT_EQ(Load(kDecoders, Rules(R"(
   <rule id="100" level="3"><regex type="pcre2">^id \d+$</regex><description>a</description></rule>
 )")),

@@ -941,7 +941,7 @@ std::optional<std::vector<std::string>> Utf8Oracle(const std::string& pcre2,
 }
 
 // ASCII subjects run code compiled without UTF-8 support, which must find what the UTF-8 code
-// finds, bounds and groups included, whether the caller says the subject is ASCII or not.
+// finds, bounds and groups included, whether the caller passes SubjectText::kAscii or not.
 TEST(PatternSearch, AsciiSubjectsMatchAsUtf8Code) {
   const std::vector<std::string> patterns = {
       "^(\\S+) from (\\S+) port (\\d+)",
@@ -992,7 +992,7 @@ TEST(PatternSearch, AsciiSubjectsMatchAsUtf8Code) {
   }
 }
 
-// Non-ASCII subjects run the UTF-8 code, compiled at the first one; patterns that need UTF-8
+// Non-ASCII subjects run the UTF-8 code, compiled at the first one. Patterns that need UTF-8
 // support or have non-ASCII text use it for every subject.
 TEST(PatternSearch, NonAsciiSubjectsMatchAsUtf8Code) {
   const std::string kelvin = "\xE2\x84\xAA";  // U+212A, which caseless UTF-8 folds to "k"
