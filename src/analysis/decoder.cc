@@ -271,10 +271,7 @@ class DecoderLoader {
       const auto& [key, value] = child.attributes.front();
       std::string error = where + "<" + child.name + ">: attribute " + key + "=\"" + value +
                           "\" is not allowed, only offset";
-      if (key == "type" && element == "regex") error += ". For a PCRE2 pattern, write <pcre2>";
-      if (key == "type" && element == "prematch") {
-        error += ". For a PCRE2 pattern, write <prematch_pcre2>";
-      }
+      if (key == "type") error += Pcre2VariantHint(element);
       errors_.push_back(error);
       return;
     }

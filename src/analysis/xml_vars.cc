@@ -73,26 +73,33 @@ Status ApplyVariables(std::vector<config::XmlNode>* nodes, const std::string& fi
   return Status::Ok();
 }
 
-std::vector<std::string> IgnoredAttributeWarnings(const std::string& where,
-                                                  const config::XmlNode& element,
-                                                  std::initializer_list<std::string_view> known) {
-  // The pattern elements that have a PCRE2 variant: <pcre2> for <regex>, <X_pcre2> for <X>.
+std::string Pcre2VariantHint(std::string_view element) {
+  // The pattern elements that have a PCRE2 variant.
   static constexpr std::string_view kPatternElements[] = {
       "regex",  "match",    "prematch",   "program_name", "user",    "id",       "url",
       "status", "hostname", "extra_data", "srcport",      "dstport", "srcgeoip", "dstgeoip"};
+  if (std::find(std::begin(kPatternElements), std::end(kPatternElements), element) ==
+      std::end(kPatternElements)) {
+    return "";
+  }
+  std::string variant = element == "regex" ? "pcre2" : std::string(element) + "_pcre2";
+  return ". For a PCRE2 pattern, write <" + variant + ">";
+}
+
+std::vector<std::string> IgnoredAttributeWarnings(const std::string& where,
+                                                  const config::XmlNode& element,
+                                                  std::initializer_list<std::string_view> known) {
   std::string name = ToLower(element.name);
-  bool pattern = std::find(std::begin(kPatternElements), std::end(kPatternElements), name) !=
-                 std::end(kPatternElements);
+  std::string hint = Pcre2VariantHint(name);
   std::vector<std::string> warnings;
   for (const auto& [key, value] : element.attributes) {
     if (std::find(known.begin(), known.end(), key) != known.end()) continue;
     std::string warning = where + "attribute " + key + "=\"" + value + "\" of <" + element.name +
                           "> is ignored, as OSSEC ignores it";
-    if (key == "type" && pattern) {
+    if (key == "type" && !hint.empty()) {
       bool os_regex = name == "regex" || name == "prematch";
-      std::string variant = name == "regex" ? "pcre2" : name + "_pcre2";
-      warning += std::string("; the pattern is read as ") + (os_regex ? "OS_Regex" : "OS_Match") +
-                 ". For a PCRE2 pattern, write <" + variant + ">";
+      warning +=
+          std::string("; the pattern is read as ") + (os_regex ? "OS_Regex" : "OS_Match") + hint;
     } else if (key == "negate") {
       warning += "; the condition is not negated";
     }

@@ -20,6 +20,10 @@ Status ApplyVariables(std::vector<config::XmlNode>* nodes, const std::string& fi
 // Errors name the file (and the line, for XML errors).
 Expected<std::vector<config::XmlNode>> ReadRulesXml(const std::string& file);
 
+// Returns ". For a PCRE2 pattern, write <V>", where V is the PCRE2 variant of pattern element
+// `element` (lowercase): <pcre2> for <regex>, <X_pcre2> for <X>. Empty when it has none.
+std::string Pcre2VariantHint(std::string_view element);
+
 // Returns a warning for each attribute of `element` not in `known`. OSSEC ignores such
 // attributes, and so does Vigil, but a rule written for Wazuh may mean something else by them:
 // `type="pcre2"` on a pattern element, or `negate="yes"`. `where` starts each warning
